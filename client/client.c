@@ -1,0 +1,334 @@
+/* The client side of the wire: connect, attach channels, marshal ioctls. */
+#include "redox-drm/client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <drm.h>
+
+#include "redox-drm/ioctl_layout.h"
+
+int rdrm_connect(const char *socket_path, int flags)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(socket_path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr.sun_path, socket_path);
+	int type = SOCK_SEQPACKET;
+	if (flags & O_CLOEXEC)
+		type |= SOCK_CLOEXEC;
+	int fd = socket(AF_UNIX, type, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		/* A missing or dead node looks like a missing device. */
+		int err = (errno == ECONNREFUSED || errno == ENOENT) ? -ENOENT : -errno;
+		close(fd);
+		return err;
+	}
+	if ((flags & O_NONBLOCK) && fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int send_waiting(int sock, const struct rdrm_wire_hdr *hdr, const struct iovec *iov, int iovcnt,
+			const int *fds, unsigned nfds)
+{
+	for (;;) {
+		int r = rdrm_wire_send(sock, hdr, iov, iovcnt, fds, nfds);
+		if (r != -EAGAIN)
+			return r;
+		/* The file fd may be non-blocking; a full queue only needs a moment. */
+		struct pollfd p = {.fd = sock, .events = POLLOUT};
+		if (poll(&p, 1, 1000) <= 0)
+			return -EAGAIN;
+	}
+}
+
+int rdrm_channel_open(int file_fd, struct rdrm_wire_hello *hello)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_ATTACH};
+	int r = send_waiting(file_fd, &hdr, NULL, 0, &sv[1], 1);
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		return r;
+	}
+	struct rdrm_wire_msg msg;
+	r = rdrm_wire_recv(sv[0], &msg, 0);
+	if (r < 0) {
+		close(sv[0]);
+		return r == -EPIPE ? -ENODEV : r;
+	}
+	if (msg.hdr.type != RDRM_MSG_HELLO || msg.hdr.size != sizeof(*hello) || msg.nfds) {
+		rdrm_wire_msg_release(&msg);
+		close(sv[0]);
+		return -EPROTO;
+	}
+	memcpy(hello, msg.payload, sizeof(*hello));
+	hello->driver[sizeof(hello->driver) - 1] = '\0';
+	rdrm_wire_msg_release(&msg);
+	return sv[0];
+}
+
+/* ---- request encoding ---- */
+
+struct span {
+	uint64_t uptr;
+	uint64_t bytes;
+	uint8_t dir;
+};
+
+struct encoder {
+	uint8_t *buf;
+	size_t len, cap;
+	struct span *spans;
+	size_t nspans, spans_cap;
+	bool fixed; /* sized in advance: nested walks hold pointers into buf */
+};
+
+static int enc_reserve(struct encoder *e, size_t more)
+{
+	if (more > RDRM_WIRE_MAX_PAYLOAD || e->len + more > RDRM_WIRE_MAX_PAYLOAD)
+		return -E2BIG;
+	if (e->len + more <= e->cap)
+		return 0;
+	if (e->fixed)
+		return -EFAULT; /* the caller's arrays changed under us */
+	size_t cap = e->cap ? e->cap : 256;
+	while (cap < e->len + more)
+		cap *= 2;
+	uint8_t *b = realloc(e->buf, cap);
+	if (!b)
+		return -ENOMEM;
+	e->buf = b;
+	e->cap = cap;
+	return 0;
+}
+
+static int enc_put(struct encoder *e, const void *src, size_t n)
+{
+	size_t padded = rdrm_wire_align(n);
+	int r = enc_reserve(e, padded);
+	if (r)
+		return r;
+	if (n)
+		memcpy(e->buf + e->len, src, n);
+	memset(e->buf + e->len + n, 0, padded - n);
+	e->len += padded;
+	return 0;
+}
+
+static int visit_request(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint64_t count,
+			 uint64_t bytes, const void **data)
+{
+	struct encoder *e = ctx;
+	if (e->nspans == e->spans_cap) {
+		size_t n = e->spans_cap ? e->spans_cap * 2 : 8;
+		struct span *s = realloc(e->spans, n * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		e->spans = s;
+		e->spans_cap = n;
+	}
+	/* An array behind a NULL pointer carries nothing; the daemon then faults on use, as the kernel would. */
+	e->spans[e->nspans++] = (struct span){.uptr = uptr, .bytes = uptr ? bytes : 0, .dir = a->dir};
+	*data = NULL;
+	if (!uptr || !(a->dir & RDRM_IN) || !bytes)
+		return 0;
+	size_t at = e->len;
+	int r = enc_put(e, (const void *)(uintptr_t)uptr, (size_t)bytes);
+	if (r)
+		return r;
+	/* Nested counts are read from what was sent, so both sides see the same numbers. */
+	*data = e->buf + at;
+	return 0;
+}
+
+/* The nested walk keeps pointers into e->buf, which enc_put may move: size the buffer first. */
+static int visit_size(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint64_t count,
+		      uint64_t bytes, const void **data)
+{
+	size_t *total = ctx;
+	*data = (const void *)(uintptr_t)uptr;
+	if (uptr && (a->dir & RDRM_IN)) {
+		if (*total + rdrm_wire_align((size_t)bytes) > RDRM_WIRE_MAX_PAYLOAD)
+			return -E2BIG;
+		*total += rdrm_wire_align((size_t)bytes);
+	}
+	return 0;
+}
+
+int rdrm_call(int channel, const char *driver, unsigned long cmd, void *arg)
+{
+	const struct rdrm_ioctl_info *info = rdrm_ioctl_lookup(driver, cmd);
+	if (!info)
+		return _IOC_TYPE(cmd) == DRM_IOCTL_BASE ? -EINVAL : -ENOTTY;
+	size_t size = (_IOC_DIR(cmd) & (_IOC_READ | _IOC_WRITE)) ? _IOC_SIZE(cmd) : 0;
+	if (size && !arg)
+		return -EFAULT;
+	const struct rdrm_layout *l = &info->layout;
+
+	/* Pass 1: size; pass 2: copy struct and arrays into one buffer. */
+	size_t total = rdrm_wire_align(size);
+	struct rdrm_walk_visitor sizer = {.visit = visit_size, .ctx = &total};
+	int r = rdrm_layout_walk(l, arg, size, &sizer);
+	if (r)
+		return r;
+	struct encoder e = {0};
+	r = enc_reserve(&e, total);
+	e.fixed = true;
+	if (!r)
+		r = enc_put(&e, arg, size);
+	struct rdrm_walk_visitor encv = {.visit = visit_request, .ctx = &e};
+	if (!r)
+		r = rdrm_layout_walk(l, e.buf, size, &encv);
+	if (r)
+		goto out;
+
+	int fds[RDRM_WIRE_MAX_FDS];
+	unsigned nfds = 0;
+	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_IOCTL, .cmd = (uint32_t)cmd};
+	for (unsigned i = 0; i < l->nfds; i++) {
+		const struct rdrm_fd_field *f = &l->fds[i];
+		if (f->dir != RDRM_IN || !rdrm_fd_field_active(f, arg, size))
+			continue;
+		int32_t fd = (int32_t)rdrm_field_get(arg, size, f->off, 4);
+		/* A closed or bogus fd is not sent; the daemon then sees -1 and answers EBADF. */
+		if (fd >= 0 && fcntl(fd, F_GETFD) >= 0) {
+			fds[nfds++] = fd;
+			hdr.fd_mask |= 1u << i;
+		}
+	}
+	struct iovec iov = {.iov_base = e.buf, .iov_len = e.len};
+	r = rdrm_wire_send(channel, &hdr, &iov, 1, fds, nfds);
+	if (r)
+		goto out;
+
+	struct rdrm_wire_msg reply;
+	r = rdrm_wire_recv(channel, &reply, 0);
+	if (r) {
+		if (r == -EPIPE)
+			r = -ENODEV; /* the daemon went away */
+		goto out;
+	}
+	if (reply.hdr.type != RDRM_MSG_REPLY || reply.hdr.cmd != hdr.cmd ||
+	    reply.hdr.size < rdrm_wire_align(size) || reply.hdr.result > 0) {
+		r = -EPROTO;
+		goto release;
+	}
+	/* Out fds: one descriptor per flagged OUT field, in field order. */
+	unsigned next_fd = 0;
+	for (unsigned i = 0; i < l->nfds; i++) {
+		if (!(reply.hdr.fd_mask & (1u << i)))
+			continue;
+		if (l->fds[i].dir != RDRM_OUT || next_fd >= reply.nfds) {
+			r = -EPROTO;
+			goto release;
+		}
+	}
+	if (_IOC_DIR(cmd) & _IOC_READ)
+		memcpy(arg, reply.payload, size);
+	for (unsigned i = 0; i < l->nfds; i++) {
+		if (reply.hdr.fd_mask & (1u << i)) {
+			rdrm_field_set(arg, size, l->fds[i].off, 4, (uint32_t)reply.fds[next_fd]);
+			reply.fds[next_fd++] = -1; /* now the caller's */
+		}
+	}
+	/* Out arrays follow the struct in the order the request listed them. */
+	const uint8_t *p = reply.payload + rdrm_wire_align(size);
+	size_t left = reply.hdr.size - rdrm_wire_align(size);
+	for (size_t i = 0; i < e.nspans; i++) {
+		const struct span *s = &e.spans[i];
+		if (!s->uptr || !(s->dir & RDRM_OUT))
+			continue;
+		uint32_t written;
+		if (left < 8) {
+			r = -EPROTO;
+			goto release;
+		}
+		memcpy(&written, p, 4);
+		size_t padded = rdrm_wire_align(written);
+		if (written > s->bytes || left - 8 < padded) {
+			r = -EPROTO;
+			goto release;
+		}
+		if (written)
+			memcpy((void *)(uintptr_t)s->uptr, p + 8, written);
+		p += 8 + padded;
+		left -= 8 + padded;
+	}
+	r = reply.hdr.result;
+release:
+	rdrm_wire_msg_release(&reply);
+out:
+	free(e.buf);
+	free(e.spans);
+	return r;
+}
+
+int rdrm_mmap_lookup(int channel, uint64_t offset, uint64_t length, uint64_t *fd_offset)
+{
+	struct rdrm_wire_mmap req = {.offset = offset, .length = length};
+	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_MMAP};
+	struct iovec iov = {.iov_base = &req, .iov_len = sizeof(req)};
+	int r = rdrm_wire_send(channel, &hdr, &iov, 1, NULL, 0);
+	if (r)
+		return r;
+	struct rdrm_wire_msg reply;
+	r = rdrm_wire_recv(channel, &reply, 0);
+	if (r)
+		return r == -EPIPE ? -ENODEV : r;
+	if (reply.hdr.type != RDRM_MSG_REPLY || reply.hdr.result > 0) {
+		r = -EPROTO;
+	} else if (reply.hdr.result < 0) {
+		r = reply.hdr.result;
+	} else if (reply.hdr.size != sizeof(req) || reply.nfds != 1) {
+		r = -EPROTO;
+	} else {
+		memcpy(&req, reply.payload, sizeof(req));
+		*fd_offset = req.fd_offset;
+		r = reply.fds[0];
+		reply.fds[0] = -1;
+	}
+	rdrm_wire_msg_release(&reply);
+	return r;
+}
+
+ssize_t rdrm_read_events(int file_fd, void *buf, size_t count)
+{
+	/* Whole events only, as the kernel: the first read may wait (unless O_NONBLOCK), the rest never do. */
+	size_t done = 0;
+	for (;;) {
+		ssize_t len = recv(file_fd, NULL, 0, MSG_PEEK | MSG_TRUNC | (done ? MSG_DONTWAIT : 0));
+		if (len < 0) {
+			if (errno == EINTR && !done)
+				continue;
+			if (done)
+				break;
+			return -errno;
+		}
+		if (len == 0 || (size_t)len > count - done)
+			break; /* end of file, or the next event does not fit: it stays queued */
+		ssize_t n = recv(file_fd, (char *)buf + done, (size_t)len, MSG_DONTWAIT);
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}

@@ -1,0 +1,350 @@
+/*
+ * The layout table: for every ioctl the project speaks, the arrays and fds
+ * its struct refers to. Numbers and structs come from the system's libdrm
+ * uAPI headers.
+ */
+#include "redox-drm/ioctl_layout.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <drm.h>
+#include <drm_mode.h>
+
+#include "redox-drm/wire.h"
+
+#define N(a) (uint8_t)(sizeof(a) / sizeof((a)[0]))
+#define FIELD(type, f) (uint16_t) offsetof(type, f)
+#define WIDTH(type, f) (uint8_t) sizeof(((type *)0)->f)
+
+/* One counted array: pointer field, count field, direction, element size, bound. */
+#define ARRAY(type, ptr, count, dir_, esize, max) \
+	{.ptr_off = FIELD(type, ptr), .count_off = FIELD(type, count), \
+	 .count_size = WIDTH(type, count), .dir = (dir_), .elem_size = (esize), .max_count = (max)}
+
+/* Strings and blobs are counted in bytes. */
+#define BYTES(type, ptr, len, dir_, max) ARRAY(type, ptr, len, dir_, 1, max)
+
+enum {
+	MAX_NAME = 4096,
+	MAX_OBJECTS = 1u << 16,
+	MAX_BLOB = 16u << 20,
+	MAX_HANDLES = 1u << 20,
+};
+
+uint64_t rdrm_field_get(const void *base, size_t size, uint16_t off, uint8_t width)
+{
+	uint8_t tmp[8] = {0};
+	if (width == 0 || width > 8 || off >= size)
+		return 0;
+	size_t n = size - off < width ? size - off : width;
+	memcpy(tmp, (const uint8_t *)base + off, n);
+	switch (width) {
+	case 1: return tmp[0];
+	case 2: { uint16_t v; memcpy(&v, tmp, 2); return v; }
+	case 4: { uint32_t v; memcpy(&v, tmp, 4); return v; }
+	default: { uint64_t v; memcpy(&v, tmp, 8); return v; }
+	}
+}
+
+void rdrm_field_set(void *base, size_t size, uint16_t off, uint8_t width, uint64_t value)
+{
+	if (width == 0 || width > 8 || off >= size || size - off < width)
+		return;
+	uint8_t *p = (uint8_t *)base + off;
+	switch (width) {
+	case 1: *p = (uint8_t)value; break;
+	case 2: { uint16_t v = (uint16_t)value; memcpy(p, &v, 2); break; }
+	case 4: { uint32_t v = (uint32_t)value; memcpy(p, &v, 4); break; }
+	default: memcpy(p, &value, 8); break;
+	}
+}
+
+/* ---- core ---- */
+
+static const struct rdrm_array version_arrays[] = {
+	BYTES(struct drm_version, name, name_len, RDRM_OUT, MAX_NAME),
+	BYTES(struct drm_version, date, date_len, RDRM_OUT, MAX_NAME),
+	BYTES(struct drm_version, desc, desc_len, RDRM_OUT, MAX_NAME),
+};
+
+static const struct rdrm_array unique_arrays[] = {
+	BYTES(struct drm_unique, unique, unique_len, RDRM_OUT, MAX_NAME),
+};
+
+static const struct rdrm_fd_field prime_to_fd[] = {
+	{.off = FIELD(struct drm_prime_handle, fd), .dir = RDRM_OUT},
+};
+
+static const struct rdrm_fd_field prime_from_fd[] = {
+	{.off = FIELD(struct drm_prime_handle, fd), .dir = RDRM_IN},
+};
+
+/* ---- KMS ---- */
+
+static const struct rdrm_array card_res_arrays[] = {
+	ARRAY(struct drm_mode_card_res, fb_id_ptr, count_fbs, RDRM_OUT, 4, MAX_OBJECTS),
+	ARRAY(struct drm_mode_card_res, crtc_id_ptr, count_crtcs, RDRM_OUT, 4, MAX_OBJECTS),
+	ARRAY(struct drm_mode_card_res, connector_id_ptr, count_connectors, RDRM_OUT, 4, MAX_OBJECTS),
+	ARRAY(struct drm_mode_card_res, encoder_id_ptr, count_encoders, RDRM_OUT, 4, MAX_OBJECTS),
+};
+
+static const struct rdrm_array setcrtc_arrays[] = {
+	ARRAY(struct drm_mode_crtc, set_connectors_ptr, count_connectors, RDRM_IN, 4, MAX_OBJECTS),
+};
+
+static const struct rdrm_array getgamma_arrays[] = {
+	ARRAY(struct drm_mode_crtc_lut, red, gamma_size, RDRM_OUT, 2, MAX_OBJECTS),
+	ARRAY(struct drm_mode_crtc_lut, green, gamma_size, RDRM_OUT, 2, MAX_OBJECTS),
+	ARRAY(struct drm_mode_crtc_lut, blue, gamma_size, RDRM_OUT, 2, MAX_OBJECTS),
+};
+
+static const struct rdrm_array setgamma_arrays[] = {
+	ARRAY(struct drm_mode_crtc_lut, red, gamma_size, RDRM_IN, 2, MAX_OBJECTS),
+	ARRAY(struct drm_mode_crtc_lut, green, gamma_size, RDRM_IN, 2, MAX_OBJECTS),
+	ARRAY(struct drm_mode_crtc_lut, blue, gamma_size, RDRM_IN, 2, MAX_OBJECTS),
+};
+
+static const struct rdrm_array connector_arrays[] = {
+	ARRAY(struct drm_mode_get_connector, encoders_ptr, count_encoders, RDRM_OUT, 4, MAX_OBJECTS),
+	ARRAY(struct drm_mode_get_connector, modes_ptr, count_modes, RDRM_OUT,
+	      sizeof(struct drm_mode_modeinfo), MAX_OBJECTS),
+	ARRAY(struct drm_mode_get_connector, props_ptr, count_props, RDRM_OUT, 4, MAX_OBJECTS),
+	ARRAY(struct drm_mode_get_connector, prop_values_ptr, count_props, RDRM_OUT, 8, MAX_OBJECTS),
+};
+
+static const struct rdrm_array property_arrays[] = {
+	ARRAY(struct drm_mode_get_property, values_ptr, count_values, RDRM_OUT, 8, MAX_OBJECTS),
+	ARRAY(struct drm_mode_get_property, enum_blob_ptr, count_enum_blobs, RDRM_OUT,
+	      sizeof(struct drm_mode_property_enum), MAX_OBJECTS),
+};
+
+static const struct rdrm_array getblob_arrays[] = {
+	BYTES(struct drm_mode_get_blob, data, length, RDRM_OUT, MAX_BLOB),
+};
+
+static const struct rdrm_array createblob_arrays[] = {
+	BYTES(struct drm_mode_create_blob, data, length, RDRM_IN, MAX_BLOB),
+};
+
+static const struct rdrm_array dirtyfb_arrays[] = {
+	/* The kernel refuses more than DRM_MODE_FB_DIRTY_MAX_CLIPS with EINVAL, as this bound does. */
+	ARRAY(struct drm_mode_fb_dirty_cmd, clips_ptr, num_clips, RDRM_IN, sizeof(struct drm_clip_rect),
+	      DRM_MODE_FB_DIRTY_MAX_CLIPS),
+};
+
+static const struct rdrm_array plane_res_arrays[] = {
+	ARRAY(struct drm_mode_get_plane_res, plane_id_ptr, count_planes, RDRM_OUT, 4, MAX_OBJECTS),
+};
+
+static const struct rdrm_array plane_arrays[] = {
+	ARRAY(struct drm_mode_get_plane, format_type_ptr, count_format_types, RDRM_OUT, 4, MAX_OBJECTS),
+};
+
+static const struct rdrm_array obj_props_arrays[] = {
+	ARRAY(struct drm_mode_obj_get_properties, props_ptr, count_props, RDRM_OUT, 4, MAX_OBJECTS),
+	ARRAY(struct drm_mode_obj_get_properties, prop_values_ptr, count_props, RDRM_OUT, 8, MAX_OBJECTS),
+};
+
+/* ATOMIC: per-object property counts, then as many props and values as they add up to. */
+static uint64_t atomic_prop_total(const void *parent, const void *const *prev_data,
+				  const uint64_t *prev_count)
+{
+	const uint32_t *counts = prev_data[1];
+	uint64_t total = 0;
+	if (!counts)
+		return prev_count[1] ? UINT64_MAX : 0;
+	for (uint64_t i = 0; i < prev_count[1]; i++) {
+		uint32_t c;
+		memcpy(&c, counts + i, sizeof(c));
+		total += c;
+	}
+	return total;
+}
+
+static const struct rdrm_array atomic_arrays[] = {
+	ARRAY(struct drm_mode_atomic, objs_ptr, count_objs, RDRM_IN, 4, MAX_OBJECTS),
+	ARRAY(struct drm_mode_atomic, count_props_ptr, count_objs, RDRM_IN, 4, MAX_OBJECTS),
+	{.ptr_off = FIELD(struct drm_mode_atomic, props_ptr), .dir = RDRM_IN, .elem_size = 4,
+	 .max_count = MAX_OBJECTS, .count_fn = atomic_prop_total},
+	{.ptr_off = FIELD(struct drm_mode_atomic, prop_values_ptr), .dir = RDRM_IN, .elem_size = 8,
+	 .max_count = MAX_OBJECTS, .count_fn = atomic_prop_total},
+};
+
+/* ---- syncobj ---- */
+
+static const struct rdrm_fd_field syncobj_to_fd[] = {
+	{.off = FIELD(struct drm_syncobj_handle, fd), .dir = RDRM_OUT},
+};
+
+static const struct rdrm_fd_field syncobj_from_fd[] = {
+	{.off = FIELD(struct drm_syncobj_handle, fd), .dir = RDRM_IN},
+};
+
+static const struct rdrm_array syncobj_wait_arrays[] = {
+	ARRAY(struct drm_syncobj_wait, handles, count_handles, RDRM_IN, 4, MAX_HANDLES),
+};
+
+static const struct rdrm_array syncobj_array_arrays[] = {
+	ARRAY(struct drm_syncobj_array, handles, count_handles, RDRM_IN, 4, MAX_HANDLES),
+};
+
+static const struct rdrm_array syncobj_timeline_wait_arrays[] = {
+	ARRAY(struct drm_syncobj_timeline_wait, handles, count_handles, RDRM_IN, 4, MAX_HANDLES),
+	ARRAY(struct drm_syncobj_timeline_wait, points, count_handles, RDRM_IN, 8, MAX_HANDLES),
+};
+
+static const struct rdrm_array syncobj_query_arrays[] = {
+	ARRAY(struct drm_syncobj_timeline_array, handles, count_handles, RDRM_IN, 4, MAX_HANDLES),
+	ARRAY(struct drm_syncobj_timeline_array, points, count_handles, RDRM_OUT, 8, MAX_HANDLES),
+};
+
+static const struct rdrm_array syncobj_timeline_signal_arrays[] = {
+	ARRAY(struct drm_syncobj_timeline_array, handles, count_handles, RDRM_IN, 4, MAX_HANDLES),
+	ARRAY(struct drm_syncobj_timeline_array, points, count_handles, RDRM_IN, 8, MAX_HANDLES),
+};
+
+#define LAYOUT_NONE {0, 0, NULL, NULL}
+#define ARRAYS(a) {N(a), 0, a, NULL}
+#define FDS(f) {0, N(f), NULL, f}
+#define ENTRY(ioctl, lay) {.cmd = ioctl, .name = #ioctl, .layout = lay}
+
+/* Core and KMS ioctls, indexed by number below. */
+static const struct rdrm_ioctl_info core_table[] = {
+	ENTRY(DRM_IOCTL_VERSION, ARRAYS(version_arrays)),
+	ENTRY(DRM_IOCTL_GET_UNIQUE, ARRAYS(unique_arrays)),
+	ENTRY(DRM_IOCTL_GET_MAGIC, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_GET_CLIENT, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_GET_STATS, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_SET_VERSION, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODESET_CTL, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_GEM_CLOSE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_GEM_FLINK, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_GEM_OPEN, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_GET_CAP, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_SET_CLIENT_CAP, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_AUTH_MAGIC, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_BLOCK, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_UNBLOCK, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_SET_MASTER, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_DROP_MASTER, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_PRIME_HANDLE_TO_FD, FDS(prime_to_fd)),
+	ENTRY(DRM_IOCTL_PRIME_FD_TO_HANDLE, FDS(prime_from_fd)),
+	ENTRY(DRM_IOCTL_WAIT_VBLANK, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_CRTC_GET_SEQUENCE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_CRTC_QUEUE_SEQUENCE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_GETRESOURCES, ARRAYS(card_res_arrays)),
+	ENTRY(DRM_IOCTL_MODE_GETCRTC, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_SETCRTC, ARRAYS(setcrtc_arrays)),
+	ENTRY(DRM_IOCTL_MODE_CURSOR, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_GETGAMMA, ARRAYS(getgamma_arrays)),
+	ENTRY(DRM_IOCTL_MODE_SETGAMMA, ARRAYS(setgamma_arrays)),
+	ENTRY(DRM_IOCTL_MODE_GETENCODER, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_GETCONNECTOR, ARRAYS(connector_arrays)),
+	ENTRY(DRM_IOCTL_MODE_GETPROPERTY, ARRAYS(property_arrays)),
+	ENTRY(DRM_IOCTL_MODE_SETPROPERTY, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_GETPROPBLOB, ARRAYS(getblob_arrays)),
+	ENTRY(DRM_IOCTL_MODE_GETFB, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_ADDFB, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_RMFB, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_PAGE_FLIP, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_DIRTYFB, ARRAYS(dirtyfb_arrays)),
+	ENTRY(DRM_IOCTL_MODE_CREATE_DUMB, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_MAP_DUMB, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_DESTROY_DUMB, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_GETPLANERESOURCES, ARRAYS(plane_res_arrays)),
+	ENTRY(DRM_IOCTL_MODE_GETPLANE, ARRAYS(plane_arrays)),
+	ENTRY(DRM_IOCTL_MODE_SETPLANE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_ADDFB2, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, ARRAYS(obj_props_arrays)),
+	ENTRY(DRM_IOCTL_MODE_OBJ_SETPROPERTY, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_CURSOR2, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_MODE_ATOMIC, ARRAYS(atomic_arrays)),
+	ENTRY(DRM_IOCTL_MODE_CREATEPROPBLOB, ARRAYS(createblob_arrays)),
+	ENTRY(DRM_IOCTL_MODE_DESTROYPROPBLOB, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_SYNCOBJ_CREATE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_SYNCOBJ_DESTROY, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, FDS(syncobj_to_fd)),
+	ENTRY(DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE, FDS(syncobj_from_fd)),
+	ENTRY(DRM_IOCTL_SYNCOBJ_WAIT, ARRAYS(syncobj_wait_arrays)),
+	ENTRY(DRM_IOCTL_SYNCOBJ_RESET, ARRAYS(syncobj_array_arrays)),
+	ENTRY(DRM_IOCTL_SYNCOBJ_SIGNAL, ARRAYS(syncobj_array_arrays)),
+	ENTRY(DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, ARRAYS(syncobj_timeline_wait_arrays)),
+	ENTRY(DRM_IOCTL_SYNCOBJ_QUERY, ARRAYS(syncobj_query_arrays)),
+	ENTRY(DRM_IOCTL_SYNCOBJ_TRANSFER, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, ARRAYS(syncobj_timeline_signal_arrays)),
+	ENTRY(DRM_IOCTL_MODE_GETFB2, LAYOUT_NONE),
+};
+
+const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned long cmd)
+{
+	if (_IOC_TYPE(cmd) != DRM_IOCTL_BASE)
+		return NULL;
+	unsigned nr = _IOC_NR(cmd);
+	if (nr >= DRM_COMMAND_BASE && nr < DRM_COMMAND_END) {
+		/* Driver tables arrive with the vendor backends. */
+		(void)driver;
+		return NULL;
+	}
+	/* Match by number and direction; the size may differ (older or newer headers). */
+	for (size_t i = 0; i < sizeof(core_table) / sizeof(core_table[0]); i++) {
+		unsigned c = core_table[i].cmd;
+		if (_IOC_NR(c) == nr && _IOC_DIR(c) == _IOC_DIR(cmd))
+			return &core_table[i];
+	}
+	return NULL;
+}
+
+int rdrm_fd_field_active(const struct rdrm_fd_field *f, const void *base, size_t base_size)
+{
+	if (f->off + sizeof(int32_t) > base_size)
+		return 0;
+	if (!f->flag_size)
+		return 1;
+	return (rdrm_field_get(base, base_size, f->flag_off, f->flag_size) & f->flag_mask) != 0;
+}
+
+static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
+		const struct rdrm_walk_visitor *v, int depth)
+{
+	const void *prev_data[8] = {0};
+	uint64_t prev_count[8] = {0};
+	if (depth > 4 || l->narrays > 8)
+		return -EINVAL;
+	for (unsigned i = 0; i < l->narrays; i++) {
+		const struct rdrm_array *a = &l->arrays[i];
+		uint64_t uptr = rdrm_field_get(base, base_size, a->ptr_off, 8);
+		uint64_t count = a->count_fn ? a->count_fn(base, prev_data, prev_count)
+					     : rdrm_field_get(base, base_size, a->count_off, a->count_size);
+		if (count > a->max_count)
+			return -EINVAL;
+		/* count <= 2^32 and elem_size < 2^32: the product cannot overflow 64 bits. */
+		uint64_t bytes = count * a->elem_size;
+		if (bytes > RDRM_WIRE_MAX_PAYLOAD)
+			return -EINVAL;
+		const void *data = NULL;
+		int r = v->visit(v->ctx, a, uptr, count, bytes, &data);
+		if (r)
+			return r;
+		prev_data[i] = data;
+		prev_count[i] = count;
+		if (a->elem && count) {
+			if (!data)
+				continue; /* nothing travelled (NULL pointer): nothing nested either */
+			for (uint64_t j = 0; j < count; j++) {
+				r = walk(a->elem, (const uint8_t *)data + j * a->elem_size, a->elem_size, v,
+					 depth + 1);
+				if (r)
+					return r;
+			}
+		}
+	}
+	return 0;
+}
+
+int rdrm_layout_walk(const struct rdrm_layout *l, const void *base, size_t base_size,
+		     const struct rdrm_walk_visitor *v)
+{
+	return walk(l, base, base_size, v, 0);
+}

@@ -1,0 +1,278 @@
+#include "redox-drm/loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "redox-drm/log.h"
+
+struct event_source {
+	struct event_loop *loop;
+	int fd;
+	event_fd_cb cb;
+	void *data;
+	bool removed;
+	struct event_source *next_dead;
+};
+
+struct event_timer {
+	struct event_loop *loop;
+	uint64_t deadline;
+	event_timer_cb cb;
+	void *data;
+	size_t heap_index;
+};
+
+struct event_loop {
+	int epfd;
+	int timerfd;
+	struct event_source *timer_source;
+	bool running;
+	/* Sources removed during a dispatch are freed after it: epoll may still hand them out. */
+	struct event_source *dead;
+	struct event_timer **heap;
+	size_t nheap, heap_cap;
+	uint64_t armed; /* deadline the timerfd is set to, 0 = disarmed */
+};
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- timer heap (min-heap on deadline, each timer knows its index for O(log n) cancel) ---- */
+
+static void heap_swap(struct event_loop *loop, size_t a, size_t b)
+{
+	struct event_timer *t = loop->heap[a];
+	loop->heap[a] = loop->heap[b];
+	loop->heap[b] = t;
+	loop->heap[a]->heap_index = a;
+	loop->heap[b]->heap_index = b;
+}
+
+static void heap_up(struct event_loop *loop, size_t i)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (loop->heap[p]->deadline <= loop->heap[i]->deadline)
+			break;
+		heap_swap(loop, p, i);
+		i = p;
+	}
+}
+
+static void heap_down(struct event_loop *loop, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < loop->nheap && loop->heap[l]->deadline < loop->heap[m]->deadline)
+			m = l;
+		if (r < loop->nheap && loop->heap[r]->deadline < loop->heap[m]->deadline)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(loop, i, m);
+		i = m;
+	}
+}
+
+static void heap_remove_at(struct event_loop *loop, size_t i)
+{
+	size_t last = --loop->nheap;
+	if (i != last) {
+		heap_swap(loop, i, last);
+		heap_down(loop, i);
+		heap_up(loop, i);
+	}
+}
+
+static void rearm(struct event_loop *loop)
+{
+	uint64_t want = loop->nheap ? loop->heap[0]->deadline : 0;
+	if (want == loop->armed)
+		return;
+	struct itimerspec its;
+	memset(&its, 0, sizeof(its));
+	if (want) {
+		/* Deadlines are never 0 (that would disarm); one in the past fires at once. */
+		its.it_value.tv_sec = (time_t)(want / 1000000000ull);
+		its.it_value.tv_nsec = (long)(want % 1000000000ull);
+	}
+	if (timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		log_error("timerfd_settime: %s", strerror(errno));
+	loop->armed = want;
+}
+
+static void timers_fire(void *data, uint32_t events)
+{
+	struct event_loop *loop = data;
+	uint64_t expirations;
+	if (read(loop->timerfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_error("timerfd read: %s", strerror(errno));
+	loop->armed = 0;
+	uint64_t now = monotonic_ns();
+	while (loop->nheap && loop->heap[0]->deadline <= now) {
+		struct event_timer *t = loop->heap[0];
+		heap_remove_at(loop, 0);
+		event_timer_cb cb = t->cb;
+		void *cbdata = t->data;
+		free(t);
+		cb(cbdata);
+	}
+	rearm(loop);
+}
+
+struct event_timer *event_loop_add_timer(struct event_loop *loop, uint64_t deadline_ns,
+					 event_timer_cb cb, void *data)
+{
+	if (loop->nheap == loop->heap_cap) {
+		size_t n = loop->heap_cap ? loop->heap_cap * 2 : 64;
+		struct event_timer **h = realloc(loop->heap, n * sizeof(*h));
+		if (!h)
+			return NULL;
+		loop->heap = h;
+		loop->heap_cap = n;
+	}
+	struct event_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->loop = loop;
+	t->deadline = deadline_ns ? deadline_ns : 1;
+	t->cb = cb;
+	t->data = data;
+	t->heap_index = loop->nheap;
+	loop->heap[loop->nheap++] = t;
+	heap_up(loop, t->heap_index);
+	rearm(loop);
+	return t;
+}
+
+void event_timer_cancel(struct event_timer *timer)
+{
+	if (!timer)
+		return;
+	struct event_loop *loop = timer->loop;
+	heap_remove_at(loop, timer->heap_index);
+	free(timer);
+	rearm(loop);
+}
+
+/* ---- fd sources ---- */
+
+struct event_loop *event_loop_create(void)
+{
+	struct event_loop *loop = calloc(1, sizeof(*loop));
+	if (!loop)
+		return NULL;
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	loop->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (loop->epfd < 0 || loop->timerfd < 0)
+		goto fail;
+	loop->timer_source = event_loop_add_fd(loop, loop->timerfd, EPOLLIN, timers_fire, loop);
+	if (!loop->timer_source)
+		goto fail;
+	return loop;
+fail:
+	if (loop->epfd >= 0)
+		close(loop->epfd);
+	if (loop->timerfd >= 0)
+		close(loop->timerfd);
+	free(loop);
+	return NULL;
+}
+
+static void free_dead(struct event_loop *loop)
+{
+	while (loop->dead) {
+		struct event_source *s = loop->dead;
+		loop->dead = s->next_dead;
+		free(s);
+	}
+}
+
+void event_loop_destroy(struct event_loop *loop)
+{
+	if (!loop)
+		return;
+	event_source_remove(loop->timer_source);
+	free_dead(loop);
+	for (size_t i = 0; i < loop->nheap; i++)
+		free(loop->heap[i]);
+	free(loop->heap);
+	close(loop->timerfd);
+	close(loop->epfd);
+	free(loop);
+}
+
+struct event_source *event_loop_add_fd(struct event_loop *loop, int fd, uint32_t events,
+				       event_fd_cb cb, void *data)
+{
+	struct event_source *src = calloc(1, sizeof(*src));
+	if (!src)
+		return NULL;
+	src->loop = loop;
+	src->fd = fd;
+	src->cb = cb;
+	src->data = data;
+	struct epoll_event ev = {.events = events, .data.ptr = src};
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(src);
+		return NULL;
+	}
+	return src;
+}
+
+int event_source_update(struct event_source *src, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = src};
+	return epoll_ctl(src->loop->epfd, EPOLL_CTL_MOD, src->fd, &ev) < 0 ? -errno : 0;
+}
+
+void event_source_remove(struct event_source *src)
+{
+	if (!src || src->removed)
+		return;
+	epoll_ctl(src->loop->epfd, EPOLL_CTL_DEL, src->fd, NULL);
+	src->removed = true;
+	src->next_dead = src->loop->dead;
+	src->loop->dead = src;
+}
+
+int event_loop_dispatch(struct event_loop *loop, int timeout_ms)
+{
+	struct epoll_event evs[64];
+	int n = epoll_wait(loop->epfd, evs, 64, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		struct event_source *src = evs[i].data.ptr;
+		if (!src->removed)
+			src->cb(src->data, evs[i].events);
+	}
+	free_dead(loop);
+	return n;
+}
+
+void event_loop_run(struct event_loop *loop)
+{
+	loop->running = true;
+	while (loop->running) {
+		int r = event_loop_dispatch(loop, -1);
+		if (r < 0) {
+			log_error("epoll_wait: %s", strerror(-r));
+			break;
+		}
+	}
+}
+
+void event_loop_stop(struct event_loop *loop)
+{
+	loop->running = false;
+}

@@ -1,0 +1,57 @@
+/*
+ * One ioctl in flight: the caller, the struct, and the client memory it
+ * brought (regions keyed by the client's own pointer values).
+ */
+#ifndef REDOX_DRM_DAEMON_CALL_H
+#define REDOX_DRM_DAEMON_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "redox-drm/drm_ioctl.h"
+#include "redox-drm/wire.h"
+
+struct drm_file;
+
+struct call_region {
+	uint64_t uptr;    /* client address */
+	uint64_t bytes;   /* size the client declared */
+	uint8_t *ptr;     /* local bytes: in the request, or allocated on first write */
+	uint64_t written; /* extent written by drm_copy_to_user */
+	uint8_t dir;      /* enum rdrm_dir */
+	bool owned;       /* ptr was allocated here */
+};
+
+struct drm_call {
+	struct drm_file *file;
+	unsigned int cmd;
+	pid_t pid;
+	uid_t uid;
+	struct call_region *regions;
+	unsigned int nregions, cap;
+};
+
+void drm_call_init(struct drm_call *call, struct drm_file *file, pid_t pid, uid_t uid);
+void drm_call_fini(struct drm_call *call);
+/* Registers client memory; ptr NULL for OUT-only regions (allocated on write). */
+int drm_call_add_region(struct drm_call *call, uint64_t uptr, uint64_t bytes, uint8_t dir, void *ptr);
+
+/* A reply being built: header plus one contiguous payload. */
+struct call_reply {
+	struct rdrm_wire_hdr hdr;
+	uint8_t *payload;
+	size_t len, cap;
+	int fds[RDRM_WIRE_MAX_FDS];
+	unsigned nfds;
+};
+
+/*
+ * Decodes a RDRM_MSG_IOCTL for file, runs it and builds the reply (always
+ * built, with result = -errno for bad input). Takes the message's fds.
+ */
+void drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, struct rdrm_wire_msg *msg,
+		      struct call_reply *reply);
+void call_reply_fini(struct call_reply *reply);
+
+#endif

@@ -1,0 +1,315 @@
+#include "transport.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "redox-drm/driver.h"
+#include "redox-drm/drm_device.h"
+#include "redox-drm/log.h"
+#include "redox-drm/loop.h"
+#include "redox-drm/wire.h"
+
+#include "call.h"
+
+/* Enough for every thread of a busy client; more is refused, not queued. */
+#define MAX_CHANNELS_PER_FILE 256
+
+struct listener {
+	struct transport *t;
+	struct drm_minor *minor;
+	int fd;
+	struct event_source *src;
+	char path[PATH_MAX];
+	struct listener *next;
+};
+
+struct channel {
+	struct connection *conn;
+	int fd;
+	pid_t pid;
+	uid_t uid;
+	struct event_source *src;
+	struct channel *next;
+};
+
+struct connection {
+	struct transport *t;
+	int fd;
+	struct event_source *src;
+	struct drm_file *file;
+	struct channel *channels;
+	unsigned nchannels;
+	struct connection *next, *prev;
+};
+
+struct transport {
+	struct event_loop *loop;
+	char runtime_dir[PATH_MAX];
+	struct listener *listeners;
+	struct connection *conns;
+};
+
+static void channel_close(struct channel *ch)
+{
+	struct connection *c = ch->conn;
+	for (struct channel **p = &c->channels; *p; p = &(*p)->next) {
+		if (*p == ch) {
+			*p = ch->next;
+			break;
+		}
+	}
+	c->nchannels--;
+	event_source_remove(ch->src);
+	close(ch->fd);
+	free(ch);
+}
+
+static void connection_close(struct connection *c)
+{
+	while (c->channels)
+		channel_close(c->channels);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		c->t->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	event_source_remove(c->src);
+	close(c->fd);
+	drm_file_release(c->file);
+	free(c);
+}
+
+static int send_reply(struct channel *ch, struct call_reply *reply)
+{
+	struct iovec iov = {.iov_base = reply->payload, .iov_len = reply->len};
+	return rdrm_wire_send(ch->fd, &reply->hdr, &iov, 1, reply->fds, reply->nfds);
+}
+
+static void reply_error(struct channel *ch, unsigned cmd, int err)
+{
+	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_REPLY, .cmd = cmd, .result = err};
+	rdrm_wire_send(ch->fd, &hdr, NULL, 0, NULL, 0);
+}
+
+static void channel_event(void *data, uint32_t events)
+{
+	struct channel *ch = data;
+	struct rdrm_wire_msg msg;
+	int r = rdrm_wire_recv(ch->fd, &msg, MSG_DONTWAIT);
+	if (r == -EAGAIN)
+		return;
+	if (r == -EPROTO) {
+		/* Garbage is answered, not trusted; the channel stays usable. */
+		log_debug("%s: malformed message from pid %d", ch->conn->file->minor->name, (int)ch->pid);
+		reply_error(ch, 0, -EPROTO);
+		return;
+	}
+	if (r < 0) {
+		channel_close(ch);
+		return;
+	}
+	switch (msg.hdr.type) {
+	case RDRM_MSG_IOCTL: {
+		struct call_reply reply;
+		drm_call_execute(ch->conn->file, ch->pid, ch->uid, &msg, &reply);
+		r = send_reply(ch, &reply);
+		call_reply_fini(&reply);
+		if (r < 0) {
+			/* The client is gone or not reading its replies. */
+			rdrm_wire_msg_release(&msg);
+			channel_close(ch);
+			return;
+		}
+		break;
+	}
+	default:
+		reply_error(ch, msg.hdr.cmd, -EINVAL);
+		break;
+	}
+	rdrm_wire_msg_release(&msg);
+}
+
+static void attach_channel(struct connection *c, int fd)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	if (c->nchannels >= MAX_CHANNELS_PER_FILE ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		close(fd);
+		return;
+	}
+	struct channel *ch = calloc(1, sizeof(*ch));
+	if (!ch) {
+		close(fd);
+		return;
+	}
+	ch->conn = c;
+	ch->fd = fd;
+	/* The creator of the socketpair is the process that will call through it. */
+	ch->pid = cred.pid;
+	ch->uid = cred.uid;
+	struct rdrm_wire_hello hello = {.minor = (uint32_t)c->file->minor->index};
+	snprintf(hello.driver, sizeof(hello.driver), "%s", c->file->dev->driver->name);
+	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_HELLO};
+	struct iovec iov = {.iov_base = &hello, .iov_len = sizeof(hello)};
+	if (rdrm_wire_send(fd, &hdr, &iov, 1, NULL, 0) < 0 ||
+	    !(ch->src = event_loop_add_fd(c->t->loop, fd, EPOLLIN, channel_event, ch))) {
+		close(fd);
+		free(ch);
+		return;
+	}
+	ch->next = c->channels;
+	c->channels = ch;
+	c->nchannels++;
+}
+
+static void connection_event(void *data, uint32_t events)
+{
+	struct connection *c = data;
+	struct rdrm_wire_msg msg;
+	int r = rdrm_wire_recv(c->fd, &msg, MSG_DONTWAIT);
+	if (r == -EAGAIN)
+		return;
+	if (r == -EPROTO)
+		return; /* garbage on the file connection is dropped */
+	if (r < 0) {
+		connection_close(c);
+		return;
+	}
+	if (msg.hdr.type == RDRM_MSG_ATTACH && msg.nfds == 1 && msg.hdr.size == 0) {
+		int fd = msg.fds[0];
+		msg.nfds = 0;
+		attach_channel(c, fd);
+	}
+	rdrm_wire_msg_release(&msg);
+}
+
+static void listener_event(void *data, uint32_t events)
+{
+	struct listener *l = data;
+	int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
+		close(fd);
+		return;
+	}
+	struct connection *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->t = l->t;
+	c->fd = fd;
+	c->file = drm_file_open(l->minor, cred.pid, cred.uid);
+	if (!c->file || !(c->src = event_loop_add_fd(l->t->loop, fd, EPOLLIN, connection_event, c))) {
+		if (c->file)
+			drm_file_release(c->file);
+		close(fd);
+		free(c);
+		return;
+	}
+	c->file->transport = c;
+	c->next = l->t->conns;
+	if (c->next)
+		c->next->prev = c;
+	l->t->conns = c;
+}
+
+int transport_send_event(struct drm_file *file, const void *event, size_t len)
+{
+	struct connection *c = file->transport;
+	if (!c)
+		return -ENODEV;
+	ssize_t n = send(c->fd, event, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0)
+		return errno == EAGAIN ? -ENOSPC : -errno;
+	return 0;
+}
+
+struct transport *transport_create(struct event_loop *loop, const char *runtime_dir)
+{
+	struct transport *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->loop = loop;
+	snprintf(t->runtime_dir, sizeof(t->runtime_dir), "%s", runtime_dir);
+	return t;
+}
+
+static int listen_on(struct transport *t, struct drm_minor *minor)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->t = t;
+	l->minor = minor;
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int n = snprintf(l->path, sizeof(l->path), "%s/%s", t->runtime_dir, minor->name);
+	if (n < 0 || (size_t)n >= sizeof(addr.sun_path)) {
+		free(l);
+		return -ENAMETOOLONG;
+	}
+	memcpy(addr.sun_path, l->path, (size_t)n + 1);
+	l->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd < 0)
+		goto fail;
+	unlink(l->path);
+	if (bind(l->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(l->fd, 128) < 0)
+		goto fail;
+	/* Anyone may open a node; the ioctl permissions decide what they may do. */
+	chmod(l->path, 0666);
+	l->src = event_loop_add_fd(t->loop, l->fd, EPOLLIN, listener_event, l);
+	if (!l->src)
+		goto fail;
+	l->next = t->listeners;
+	t->listeners = l;
+	return 0;
+fail:;
+	int err = -errno;
+	log_error("cannot serve %s: %s", l->path, strerror(errno));
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l);
+	return err;
+}
+
+int transport_add_device(struct transport *t, struct drm_device *dev)
+{
+	int r = listen_on(t, &dev->primary);
+	if (!r)
+		r = listen_on(t, &dev->render);
+	return r;
+}
+
+void transport_destroy(struct transport *t)
+{
+	if (!t)
+		return;
+	while (t->conns)
+		connection_close(t->conns);
+	while (t->listeners) {
+		struct listener *l = t->listeners;
+		t->listeners = l->next;
+		event_source_remove(l->src);
+		close(l->fd);
+		unlink(l->path);
+		free(l);
+	}
+	free(t);
+}

@@ -1,0 +1,25 @@
+/*
+ * The Linux transport: node sockets in the runtime directory, one connection
+ * per open file, request channels attached to it. (The Redox transport is a
+ * scheme with SYS_CALL requests carrying the same payloads.)
+ */
+#ifndef REDOX_DRM_DAEMON_TRANSPORT_H
+#define REDOX_DRM_DAEMON_TRANSPORT_H
+
+#include <stddef.h>
+
+struct drm_device;
+struct drm_file;
+struct event_loop;
+struct transport;
+
+struct transport *transport_create(struct event_loop *loop, const char *runtime_dir);
+/* Starts serving the device's primary and render nodes. */
+int transport_add_device(struct transport *t, struct drm_device *dev);
+/* Closes every connection (releasing its file) and removes the node sockets. */
+void transport_destroy(struct transport *t);
+
+/* Queues a drm_event record for the client holding file (-ENOSPC when its queue is full). */
+int transport_send_event(struct drm_file *file, const void *event, size_t len);
+
+#endif

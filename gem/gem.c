@@ -1,0 +1,210 @@
+/* GEM objects, handles and flink names (the kernel's drm_gem.c, in a process). */
+#include "redox-drm/gem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <drm.h>
+
+#include "redox-drm/driver.h"
+#include "redox-drm/drm_device.h"
+#include "redox-drm/log.h"
+
+/* Bounds a single object; larger requests fail with ENOMEM as a kernel out of memory would. */
+#define GEM_MAX_OBJECT_SIZE (4ull << 30)
+
+int drm_gem_object_init(struct drm_device *dev, struct drm_gem_object *obj, size_t size)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (size == 0)
+		return -EINVAL;
+	if (size > GEM_MAX_OBJECT_SIZE)
+		return -ENOMEM;
+	size = (size + (size_t)page - 1) & ~((size_t)page - 1);
+	int fd = memfd_create("drm-gem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	/* Sealed against resizing: nobody holding the fd can make our mapping fault. */
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	memset(obj, 0, sizeof(*obj));
+	obj->refcount = 1;
+	obj->dev = dev;
+	obj->size = size;
+	obj->memfd = fd;
+	obj->vaddr = p;
+	return 0;
+}
+
+void drm_gem_object_release(struct drm_gem_object *obj)
+{
+	if (obj->vaddr)
+		munmap(obj->vaddr, obj->size);
+	if (obj->memfd >= 0)
+		close(obj->memfd);
+	obj->vaddr = NULL;
+	obj->memfd = -1;
+}
+
+static void plain_free(struct drm_gem_object *obj)
+{
+	free(obj);
+}
+
+static const struct drm_gem_object_funcs plain_funcs = {.free = plain_free};
+
+struct drm_gem_object *drm_gem_object_create(struct drm_device *dev, size_t size)
+{
+	struct drm_gem_object *obj = malloc(sizeof(*obj));
+	if (!obj)
+		return NULL;
+	int r = drm_gem_object_init(dev, obj, size);
+	if (r) {
+		free(obj);
+		errno = -r;
+		return NULL;
+	}
+	obj->funcs = &plain_funcs;
+	return obj;
+}
+
+void drm_gem_object_get(struct drm_gem_object *obj)
+{
+	obj->refcount++;
+}
+
+void drm_gem_object_put(struct drm_gem_object *obj)
+{
+	if (!obj || --obj->refcount)
+		return;
+	drm_gem_object_release(obj);
+	obj->funcs->free(obj);
+}
+
+int drm_gem_handle_create(struct drm_file *file, struct drm_gem_object *obj, uint32_t *handlep)
+{
+	int64_t id = idr_alloc(&file->object_idr, obj);
+	if (id < 0)
+		return (int)id;
+	drm_gem_object_get(obj);
+	obj->handle_count++;
+	*handlep = (uint32_t)id;
+	return 0;
+}
+
+/* The last handle gone: the flink name goes too (the kernel's drm_gem_object_handle_free). */
+static void handle_put(struct drm_gem_object *obj)
+{
+	if (--obj->handle_count == 0 && obj->name) {
+		idr_remove(&obj->dev->object_names, obj->name);
+		obj->name = 0;
+	}
+	drm_gem_object_put(obj);
+}
+
+int drm_gem_handle_delete(struct drm_file *file, uint32_t handle)
+{
+	struct drm_gem_object *obj = idr_find(&file->object_idr, handle);
+	if (!obj)
+		return -EINVAL;
+	idr_remove(&file->object_idr, handle);
+	handle_put(obj);
+	return 0;
+}
+
+struct drm_gem_object *drm_gem_object_lookup(struct drm_file *file, uint32_t handle)
+{
+	struct drm_gem_object *obj = idr_find(&file->object_idr, handle);
+	if (obj)
+		drm_gem_object_get(obj);
+	return obj;
+}
+
+void drm_gem_file_open(struct drm_file *file)
+{
+	idr_init(&file->object_idr, 1, 0);
+}
+
+static void release_handle(uint32_t id, void *ptr, void *data)
+{
+	handle_put(ptr);
+}
+
+void drm_gem_file_release(struct drm_file *file)
+{
+	idr_for_each(&file->object_idr, release_handle, NULL);
+	idr_destroy(&file->object_idr);
+}
+
+void drm_gem_device_init(struct drm_device *dev)
+{
+	idr_init(&dev->object_names, 1, 0);
+}
+
+void drm_gem_device_fini(struct drm_device *dev)
+{
+	idr_destroy(&dev->object_names);
+}
+
+int drm_gem_close_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	struct drm_gem_close *args = data;
+	if (!drm_core_check_feature(dev, DRIVER_GEM))
+		return -EOPNOTSUPP;
+	return drm_gem_handle_delete(file, args->handle);
+}
+
+int drm_gem_flink_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	struct drm_gem_flink *args = data;
+	if (!drm_core_check_feature(dev, DRIVER_GEM))
+		return -EOPNOTSUPP;
+	struct drm_gem_object *obj = drm_gem_object_lookup(file, args->handle);
+	if (!obj)
+		return -ENOENT;
+	int ret = 0;
+	if (obj->handle_count == 0) {
+		ret = -ENOENT;
+	} else if (!obj->name) {
+		int64_t name = idr_alloc(&dev->object_names, obj);
+		if (name < 0)
+			ret = (int)name;
+		else
+			obj->name = (uint32_t)name;
+	}
+	if (!ret)
+		args->name = obj->name;
+	drm_gem_object_put(obj);
+	return ret;
+}
+
+int drm_gem_open_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	struct drm_gem_open *args = data;
+	if (!drm_core_check_feature(dev, DRIVER_GEM))
+		return -EOPNOTSUPP;
+	struct drm_gem_object *obj = idr_find(&dev->object_names, args->name);
+	if (!obj)
+		return -ENOENT;
+	uint32_t handle;
+	int ret = drm_gem_handle_create(file, obj, &handle);
+	if (ret)
+		return ret;
+	args->handle = handle;
+	args->size = obj->size;
+	return 0;
+}

@@ -1,0 +1,55 @@
+/*
+ * GEM buffer objects: refcounted memory (a sealed memfd, so clients can map
+ * it and cannot shrink it under the daemon), per-file handles, flink names.
+ * Drivers embed struct drm_gem_object in their own BO types.
+ */
+#ifndef REDOX_DRM_GEM_H
+#define REDOX_DRM_GEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redox-drm/drm_ioctl.h"
+
+struct drm_device;
+struct drm_file;
+struct drm_gem_object;
+
+struct drm_gem_object_funcs {
+	/* Frees the driver's object after drm_gem_object_release(). */
+	void (*free)(struct drm_gem_object *obj);
+};
+
+struct drm_gem_object {
+	unsigned int refcount;
+	unsigned int handle_count;
+	struct drm_device *dev;
+	size_t size;      /* page aligned */
+	uint32_t name;    /* flink name, 0 if none */
+	int memfd;        /* backing memory */
+	void *vaddr;      /* the daemon's mapping of it */
+	const struct drm_gem_object_funcs *funcs;
+};
+
+/* Backs obj with size bytes (rounded up to pages) of zeroed memory. */
+int drm_gem_object_init(struct drm_device *dev, struct drm_gem_object *obj, size_t size);
+void drm_gem_object_release(struct drm_gem_object *obj);
+/* A plain object with no driver state (freed with free()). */
+struct drm_gem_object *drm_gem_object_create(struct drm_device *dev, size_t size);
+
+void drm_gem_object_get(struct drm_gem_object *obj);
+void drm_gem_object_put(struct drm_gem_object *obj);
+
+int drm_gem_handle_create(struct drm_file *file, struct drm_gem_object *obj, uint32_t *handlep);
+int drm_gem_handle_delete(struct drm_file *file, uint32_t handle);
+/* Returns a new reference, or NULL. */
+struct drm_gem_object *drm_gem_object_lookup(struct drm_file *file, uint32_t handle);
+
+void drm_gem_file_open(struct drm_file *file);
+void drm_gem_file_release(struct drm_file *file);
+void drm_gem_device_init(struct drm_device *dev);
+void drm_gem_device_fini(struct drm_device *dev);
+
+drm_ioctl_t drm_gem_close_ioctl, drm_gem_flink_ioctl, drm_gem_open_ioctl;
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * What each supported ioctl carries besides its fixed struct: the arrays its
+ * pointer fields point to (sized by count fields, possibly nested) and the
+ * file descriptors in its fields. One table, read by the client marshaller and
+ * by the daemon's decoder alike, so both sides always agree. An ioctl not in
+ * the table is refused, never guessed.
+ */
+#ifndef REDOX_DRM_IOCTL_LAYOUT_H
+#define REDOX_DRM_IOCTL_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum rdrm_dir { RDRM_IN = 1, RDRM_OUT = 2, RDRM_INOUT = 3 };
+
+struct rdrm_layout;
+
+/* Element count derived from arrays earlier in the same layout (ATOMIC's per-object counts). */
+typedef uint64_t (*rdrm_count_fn)(const void *parent, const void *const *prev_data,
+				  const uint64_t *prev_count);
+
+struct rdrm_array {
+	uint16_t ptr_off;   /* u64 user pointer in the parent */
+	uint16_t count_off; /* element count in the parent */
+	uint8_t count_size; /* 4 or 8 */
+	uint8_t dir;        /* enum rdrm_dir */
+	uint32_t elem_size; /* bytes per element */
+	uint32_t max_count; /* more is refused with EINVAL before anything is sent */
+	const struct rdrm_layout *elem; /* arrays inside each element (IN/INOUT only) */
+	rdrm_count_fn count_fn;         /* instead of count_off */
+};
+
+struct rdrm_fd_field {
+	uint16_t off;       /* s32 fd in the struct */
+	uint8_t dir;        /* IN: client's fd sent; OUT: daemon's fd received */
+	uint8_t flag_size;  /* 0: always; 4/8: only when (flag & flag_mask) != 0 */
+	uint16_t flag_off;
+	uint64_t flag_mask;
+};
+
+struct rdrm_layout {
+	uint8_t narrays;
+	uint8_t nfds;
+	const struct rdrm_array *arrays;
+	const struct rdrm_fd_field *fds;
+};
+
+struct rdrm_ioctl_info {
+	uint32_t cmd; /* the request number of the current uAPI header */
+	const char *name;
+	struct rdrm_layout layout;
+};
+
+/* Driver-specific numbers (0x40..0x9f) are looked up in driver's table. */
+const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned long cmd);
+
+/* Reads a count or flag field of size 0/4/8 at off; bytes beyond size read as 0. */
+uint64_t rdrm_field_get(const void *base, size_t size, uint16_t off, uint8_t width);
+void rdrm_field_set(void *base, size_t size, uint16_t off, uint8_t width, uint64_t value);
+
+/*
+ * Visits every array of a layout depth first: an array, then (if its elements
+ * have arrays) each element's arrays, then the next array. visit returns the
+ * bytes of the array as this side holds them (needed to size nested arrays),
+ * or sets *err. Counts are bounded by max_count and the byte total by
+ * RDRM_WIRE_MAX_PAYLOAD; overflow gives -EINVAL.
+ */
+struct rdrm_walk_visitor {
+	/* returns 0 and the array's local bytes in *data (may be NULL for OUT), or -errno */
+	int (*visit)(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint64_t count,
+		     uint64_t bytes, const void **data);
+	void *ctx;
+};
+
+int rdrm_layout_walk(const struct rdrm_layout *l, const void *base, size_t base_size,
+		     const struct rdrm_walk_visitor *v);
+
+/* Whether fd field i is active for this struct (its flag condition holds). */
+int rdrm_fd_field_active(const struct rdrm_fd_field *f, const void *base, size_t base_size);
+
+#endif

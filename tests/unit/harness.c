@@ -1,0 +1,142 @@
+#include "harness.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <drm.h>
+
+#include "call.h"
+#include "redox-drm/driver.h"
+#include "redox-drm/ioctl_layout.h"
+
+static bool test_match(const struct hw_pci_id *id)
+{
+	return true;
+}
+
+static int test_load(struct drm_device *dev)
+{
+	return 0;
+}
+
+/* One driver struct per feature set: the core reads features through dev->driver. */
+struct test_driver_slot {
+	struct drm_driver drv;
+	struct test_device td;
+};
+
+struct drm_device *test_device_create(uint32_t features)
+{
+	struct test_driver_slot *s = calloc(1, sizeof(*s));
+	s->drv = (struct drm_driver){
+		.name = "testdrv", .desc = "test driver", .date = "20260101",
+		.major = 3, .minor = 7, .patchlevel = 1,
+		.features = features, .match = test_match, .load = test_load,
+	};
+	struct drm_device *dev = &s->td.dev;
+	s->td.hw.pci = (struct hw_pci_id){.vendor = 0x1234, .device = 0x5678, .domain = 0, .bus = 0x42,
+					  .dev = 3, .func = 1};
+	dev->driver = &s->drv;
+	dev->hw = &s->td.hw;
+	dev->primary = (struct drm_minor){.dev = dev, .type = DRM_MINOR_PRIMARY, .index = 0, .name = "card0"};
+	dev->render = (struct drm_minor){.dev = dev, .type = DRM_MINOR_RENDER, .index = 128, .name = "renderD128"};
+	idr_init(&dev->object_names, 1, 0);
+	return dev;
+}
+
+void test_device_destroy(struct drm_device *dev)
+{
+	while (dev->files)
+		drm_file_release(dev->files);
+	idr_destroy(&dev->object_names);
+	free((char *)dev - offsetof(struct test_driver_slot, td.dev));
+}
+
+/* Registers the arrays of arg's layout by their real addresses, then runs the ioctl. */
+static int add_region(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint64_t count,
+		      uint64_t bytes, const void **data)
+{
+	struct drm_call *call = ctx;
+	*data = (const void *)(uintptr_t)uptr;
+	if (!uptr)
+		return 0;
+	return drm_call_add_region(call, uptr, bytes, a->dir, (void *)(uintptr_t)uptr);
+}
+
+int test_ioctl(struct drm_file *file, pid_t pid, uid_t uid, unsigned cmd, void *arg)
+{
+	struct drm_call call;
+	drm_call_init(&call, file, pid, uid);
+	call.cmd = cmd;
+	const struct rdrm_ioctl_info *info = rdrm_ioctl_lookup(file->dev->driver->name, cmd);
+	size_t size = _IOC_SIZE(cmd);
+	uint8_t kdata[1024] = {0};
+	if (size > sizeof(kdata))
+		return -EINVAL;
+	if (size)
+		memcpy(kdata, arg, size);
+	int r = 0;
+	if (info) {
+		struct rdrm_walk_visitor v = {.visit = add_region, .ctx = &call};
+		r = rdrm_layout_walk(&info->layout, arg, size, &v);
+	}
+	if (!r)
+		r = drm_ioctl(file, cmd, kdata, &call);
+	if (size)
+		memcpy(arg, kdata, size);
+	drm_call_fini(&call);
+	return r;
+}
+
+static void *serve(void *data)
+{
+	struct test_channel *ch = data;
+	for (;;) {
+		struct rdrm_wire_msg msg;
+		int r = rdrm_wire_recv(ch->server_fd, &msg, 0);
+		if (r == -EPIPE || r == -EBADF || r == -ECONNRESET)
+			break;
+		struct call_reply reply;
+		if (r < 0) {
+			struct rdrm_wire_hdr h = {.type = RDRM_MSG_REPLY, .result = r};
+			rdrm_wire_send(ch->server_fd, &h, NULL, 0, NULL, 0);
+			continue;
+		}
+		if (ch->lock)
+			pthread_mutex_lock(ch->lock);
+		drm_call_execute(ch->file, ch->pid, ch->uid, &msg, &reply);
+		if (ch->lock)
+			pthread_mutex_unlock(ch->lock);
+		struct iovec iov = {.iov_base = reply.payload, .iov_len = reply.len};
+		rdrm_wire_send(ch->server_fd, &reply.hdr, &iov, 1, reply.fds, reply.nfds);
+		call_reply_fini(&reply);
+		rdrm_wire_msg_release(&msg);
+	}
+	return NULL;
+}
+
+int test_channel_start(struct test_channel *ch, struct drm_file *file, pid_t pid, uid_t uid)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	ch->fd = sv[0];
+	ch->server_fd = sv[1];
+	ch->file = file;
+	ch->pid = pid;
+	ch->uid = uid;
+	return -pthread_create(&ch->thread, NULL, serve, ch);
+}
+
+void test_channel_stop(struct test_channel *ch)
+{
+	shutdown(ch->fd, SHUT_RDWR);
+	pthread_join(ch->thread, NULL);
+	close(ch->fd);
+	close(ch->server_fd);
+}

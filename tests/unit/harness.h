@@ -1,0 +1,43 @@
+/*
+ * In-process test harness: a device with a test driver (no hardware), and a
+ * "daemon thread" that serves one wire channel with the real decoder, so a
+ * test can call rdrm_call() against it and exercise both sides of the wire.
+ */
+#ifndef REDOX_DRM_TEST_HARNESS_H
+#define REDOX_DRM_TEST_HARNESS_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "redox-drm/drm_device.h"
+#include "redox-drm/hw.h"
+
+struct test_device {
+	struct drm_device dev;
+	struct hw_device hw;
+};
+
+/* features: DRIVER_* bits of the test driver (name "testdrv"). */
+struct drm_device *test_device_create(uint32_t features);
+void test_device_destroy(struct drm_device *dev);
+
+/* Runs one ioctl on file as (pid, uid) with the given struct; arrays in regions by real pointer. */
+struct drm_call;
+int test_ioctl(struct drm_file *file, pid_t pid, uid_t uid, unsigned cmd, void *arg);
+
+/* A served channel: client end in ->fd. */
+struct test_channel {
+	int fd;
+	int server_fd;
+	pthread_t thread;
+	struct drm_file *file;
+	pid_t pid;
+	uid_t uid;
+	pthread_mutex_t *lock; /* serialises the server with the test's own direct use of file */
+};
+
+int test_channel_start(struct test_channel *ch, struct drm_file *file, pid_t pid, uid_t uid);
+void test_channel_stop(struct test_channel *ch);
+
+#endif

@@ -1,0 +1,300 @@
+/* The wire and the marshaller, both sides: round trips, and malformed or hostile messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <drm.h>
+
+#include "call.h"
+#include "harness.h"
+#include "redox-drm/client.h"
+#include "redox-drm/driver.h"
+#include "redox-drm/ioctl_layout.h"
+#include "redox-drm/wire.h"
+
+struct fixture {
+	struct drm_device *dev;
+	struct drm_file *file;
+	struct test_channel ch;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	f->dev = test_device_create(DRIVER_GEM | DRIVER_RENDER);
+	f->file = drm_file_open(&f->dev->primary, 1000, 0);
+	assert_non_null(f->file);
+	assert_int_equal(test_channel_start(&f->ch, f->file, 1000, 0), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	test_channel_stop(&f->ch);
+	test_device_destroy(f->dev);
+	free(f);
+	return 0;
+}
+
+static void version_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct drm_version v = {0};
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", DRM_IOCTL_VERSION, &v), 0);
+	assert_int_equal(v.version_major, 3);
+	assert_int_equal(v.version_minor, 7);
+	assert_int_equal(v.version_patchlevel, 1);
+	assert_int_equal(v.name_len, strlen("testdrv"));
+	assert_int_equal(v.desc_len, strlen("test driver"));
+
+	/* A short buffer gets a truncated copy and the full length; bytes past it stay untouched. */
+	char name[5], date[64], desc[3];
+	memset(name, '#', sizeof(name));
+	memset(date, 0, sizeof(date));
+	memset(desc, '#', sizeof(desc));
+	v = (struct drm_version){.name_len = 4, .name = name, .date_len = sizeof(date), .date = date,
+				 .desc_len = 2, .desc = desc};
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", DRM_IOCTL_VERSION, &v), 0);
+	assert_memory_equal(name, "test#", 5);
+	assert_string_equal(date, "20260101");
+	assert_memory_equal(desc, "te#", 3);
+	assert_int_equal(v.name_len, 7);
+	assert_ptr_equal(v.name, name); /* the client's pointers come back unchanged */
+}
+
+static void null_pointer_with_length_faults(void **state)
+{
+	struct fixture *f = *state;
+	/* drm_copy_field skips a NULL buffer and still reports the length. */
+	struct drm_version v = {.name_len = 16, .name = NULL};
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", DRM_IOCTL_VERSION, &v), 0);
+	assert_int_equal(v.name_len, 7);
+	/* GET_UNIQUE copies without that check: copy_to_user(NULL) is EFAULT, here too. */
+	struct drm_set_version sv = {.drm_di_major = 1, .drm_di_minor = 1, .drm_dd_major = -1};
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", DRM_IOCTL_SET_VERSION, &sv), 0);
+	struct drm_unique u = {.unique_len = 64, .unique = NULL};
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", DRM_IOCTL_GET_UNIQUE, &u), -EFAULT);
+	char buf[64] = {0};
+	u = (struct drm_unique){.unique_len = sizeof(buf), .unique = buf};
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", DRM_IOCTL_GET_UNIQUE, &u), 0);
+	assert_string_equal(buf, "pci:0000:42:03.1");
+}
+
+static void error_still_copies_struct_out(void **state)
+{
+	struct fixture *f = *state;
+	struct drm_set_version sv = {.drm_di_major = 9, .drm_di_minor = 0, .drm_dd_major = -1};
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", DRM_IOCTL_SET_VERSION, &sv), -EINVAL);
+	assert_int_equal(sv.drm_di_major, 1);
+	assert_int_equal(sv.drm_di_minor, 4);
+	assert_int_equal(sv.drm_dd_major, 3);
+	assert_int_equal(sv.drm_dd_minor, 7);
+}
+
+static void unknown_ioctls_refused(void **state)
+{
+	struct fixture *f = *state;
+	char buf[16] = {0};
+	/* A DRM number with no layout: EINVAL without sending; a foreign type: ENOTTY. */
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", DRM_IOWR(0x3e, struct drm_auth), buf), -EINVAL);
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", _IOR('T', 1, int), buf), -ENOTTY);
+	/* A driver ioctl the driver does not have. */
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", DRM_IOWR(0x40, struct drm_auth), buf), -EINVAL);
+}
+
+static void size_tolerance(void **state)
+{
+	struct fixture *f = *state;
+	/* Shorter struct (an older header): the daemon zero-extends. GET_CAP with only the capability. */
+	struct { uint64_t capability; } shortcap = {DRM_CAP_TIMESTAMP_MONOTONIC};
+	unsigned long short_cmd = DRM_IOWR(0x0c, shortcap);
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", short_cmd, &shortcap), 0);
+	/* Longer struct (a newer header): the extra is ignored and comes back zeroed by nobody. */
+	struct { struct drm_get_cap cap; uint64_t extra; } longcap = {{DRM_CAP_TIMESTAMP_MONOTONIC, 0}, 0x55};
+	unsigned long long_cmd = DRM_IOWR(0x0c, longcap);
+	assert_int_equal(rdrm_call(f->ch.fd, "testdrv", long_cmd, &longcap), 0);
+	assert_int_equal(longcap.cap.value, 1);
+}
+
+/* Sends a raw message on the channel and returns the reply's result. */
+static int raw_call(int fd, const struct rdrm_wire_hdr *hdr, const void *payload, size_t len,
+		    const int *fds, unsigned nfds)
+{
+	struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
+	assert_int_equal(rdrm_wire_send(fd, hdr, &iov, 1, fds, nfds), 0);
+	struct rdrm_wire_msg reply;
+	assert_int_equal(rdrm_wire_recv(fd, &reply, 0), 0);
+	assert_int_equal(reply.hdr.type, RDRM_MSG_REPLY);
+	int r = reply.hdr.result;
+	rdrm_wire_msg_release(&reply);
+	return r;
+}
+
+static void truncated_and_trailing_payloads(void **state)
+{
+	struct fixture *f = *state;
+	struct drm_get_cap cap = {.capability = DRM_CAP_TIMESTAMP_MONOTONIC};
+	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_IOCTL, .cmd = DRM_IOCTL_GET_CAP};
+	assert_int_equal(raw_call(f->ch.fd, &hdr, &cap, sizeof(cap), NULL, 0), 0);
+	/* Shorter than the struct the number promises. */
+	assert_int_equal(raw_call(f->ch.fd, &hdr, &cap, 8, NULL, 0), -EINVAL);
+	/* Bytes after the struct that no array accounts for. */
+	uint8_t big[64] = {0};
+	memcpy(big, &cap, sizeof(cap));
+	assert_int_equal(raw_call(f->ch.fd, &hdr, big, sizeof(big), NULL, 0), -EINVAL);
+
+	/* VERSION claiming a name array longer than what travelled (an IN array would need it). */
+	struct drm_unique u = {.unique_len = 1u << 30, .unique = (char *)0x1000};
+	struct rdrm_wire_hdr uh = {.type = RDRM_MSG_IOCTL, .cmd = DRM_IOCTL_GET_UNIQUE};
+	/* unique_len beyond the table's bound is refused before anything is allocated. */
+	assert_int_equal(raw_call(f->ch.fd, &uh, &u, sizeof(u), NULL, 0), -EINVAL);
+}
+
+static void fds_where_none_belong(void **state)
+{
+	struct fixture *f = *state;
+	struct drm_get_cap cap = {.capability = DRM_CAP_TIMESTAMP_MONOTONIC};
+	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_IOCTL, .cmd = DRM_IOCTL_GET_CAP, .fd_mask = 1};
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(raw_call(f->ch.fd, &hdr, &cap, sizeof(cap), &fd, 1), -EINVAL);
+	hdr.fd_mask = 0;
+	/* An fd that no field names. */
+	assert_int_equal(raw_call(f->ch.fd, &hdr, &cap, sizeof(cap), &fd, 1), -EINVAL);
+	close(fd);
+}
+
+static void garbage_headers(void **state)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	struct rdrm_wire_msg msg;
+	/* Too short for a header. */
+	assert_int_equal(send(sv[0], "abc", 3, 0), 3);
+	assert_int_equal(rdrm_wire_recv(sv[1], &msg, 0), -EPROTO);
+	/* Wrong magic. */
+	struct rdrm_wire_hdr h = {.magic = 0x12345678, .type = RDRM_MSG_IOCTL};
+	assert_int_equal(send(sv[0], &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	assert_int_equal(rdrm_wire_recv(sv[1], &msg, 0), -EPROTO);
+	/* Size field disagreeing with the packet. */
+	h.magic = RDRM_WIRE_MAGIC;
+	h.size = 100;
+	assert_int_equal(send(sv[0], &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	assert_int_equal(rdrm_wire_recv(sv[1], &msg, 0), -EPROTO);
+	/* Longer than any inline message may be. */
+	size_t huge = sizeof(h) + RDRM_WIRE_INLINE_MAX + 100;
+	uint8_t *buf = calloc(1, huge);
+	memcpy(buf, &h, sizeof(h));
+	int sz = 1 << 20;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (send(sv[0], buf, huge, 0) == (ssize_t)huge)
+		assert_int_equal(rdrm_wire_recv(sv[1], &msg, 0), -EPROTO);
+	free(buf);
+	/* An out-of-line payload in a memfd that is not sealed (could change under the reader). */
+	int mfd = memfd_create("x", MFD_CLOEXEC);
+	assert_int_equal(ftruncate(mfd, 4096), 0);
+	h.flags = RDRM_WIRE_F_OOL;
+	h.size = 4096;
+	struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
+	union { struct cmsghdr c; char b[CMSG_SPACE(sizeof(int))]; } cb;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof(cb.b)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &mfd, sizeof(int));
+	assert_int_equal(sendmsg(sv[0], &mh, 0), (ssize_t)sizeof(h));
+	assert_int_equal(rdrm_wire_recv(sv[1], &msg, 0), -EPROTO);
+	close(mfd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void out_of_line_payload(void **state)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	size_t n = 3u << 20;
+	uint8_t *data = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (uint8_t)(i * 7 + 3);
+	struct rdrm_wire_hdr h = {.type = RDRM_MSG_IOCTL, .cmd = 42};
+	struct iovec iov[2] = {{data, 1000}, {data + 1000, n - 1000}};
+	assert_int_equal(rdrm_wire_send(sv[0], &h, iov, 2, NULL, 0), 0);
+	struct rdrm_wire_msg msg;
+	assert_int_equal(rdrm_wire_recv(sv[1], &msg, 0), 0);
+	assert_int_equal(msg.hdr.size, n);
+	assert_int_equal(msg.hdr.cmd, 42);
+	assert_int_equal(msg.nfds, 0);
+	assert_memory_equal(msg.payload, data, n);
+	rdrm_wire_msg_release(&msg);
+	free(data);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* ATOMIC's nested counts: the walker sums per-object counts for the props and values arrays. */
+static uint64_t seen_bytes[8];
+static int nseen;
+
+static int record(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint64_t count, uint64_t bytes,
+		  const void **data)
+{
+	seen_bytes[nseen++] = bytes;
+	*data = (const void *)(uintptr_t)uptr;
+	return 0;
+}
+
+static void derived_counts(void **state)
+{
+	uint32_t objs[2] = {31, 32};
+	uint32_t counts[2] = {3, 2};
+	uint32_t props[5] = {0};
+	uint64_t values[5] = {0};
+	struct drm_mode_atomic at = {.count_objs = 2, .objs_ptr = (uintptr_t)objs,
+				     .count_props_ptr = (uintptr_t)counts, .props_ptr = (uintptr_t)props,
+				     .prop_values_ptr = (uintptr_t)values};
+	const struct rdrm_ioctl_info *info = rdrm_ioctl_lookup("any", DRM_IOCTL_MODE_ATOMIC);
+	assert_non_null(info);
+	struct rdrm_walk_visitor v = {.visit = record};
+	nseen = 0;
+	assert_int_equal(rdrm_layout_walk(&info->layout, &at, sizeof(at), &v), 0);
+	assert_int_equal(nseen, 4);
+	assert_int_equal(seen_bytes[0], 8);
+	assert_int_equal(seen_bytes[1], 8);
+	assert_int_equal(seen_bytes[2], 20);
+	assert_int_equal(seen_bytes[3], 40);
+	/* Absurd counts are refused, not allocated. */
+	at.count_objs = 0xffffffffu;
+	nseen = 0;
+	assert_int_equal(rdrm_layout_walk(&info->layout, &at, sizeof(at), &v), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(version_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(null_pointer_with_length_faults, setup, teardown),
+		cmocka_unit_test_setup_teardown(error_still_copies_struct_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(unknown_ioctls_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(size_tolerance, setup, teardown),
+		cmocka_unit_test_setup_teardown(truncated_and_trailing_payloads, setup, teardown),
+		cmocka_unit_test_setup_teardown(fds_where_none_belong, setup, teardown),
+		cmocka_unit_test(garbage_headers),
+		cmocka_unit_test(out_of_line_payload),
+		cmocka_unit_test(derived_counts),
+	};
+	return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
+}
