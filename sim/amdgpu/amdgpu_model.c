@@ -1,0 +1,302 @@
+/*
+ * Vega10 device model: PCI identity, BARs and the BAR5 register file with the
+ * reset values a driver probes. Engines (GFX ring, IH, SDMA) attach later
+ * through the register and doorbell hooks.
+ */
+#include "sim_amdgpu.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "sim_pci.h"
+
+struct sim_amdgpu {
+	struct sim_model base;
+	pthread_mutex_t lock;  /* every register, doorbell and hook */
+	struct sim_regs mmio;  /* BAR5 */
+	struct sim_regs doorbell; /* BAR2 */
+	int vram_fd;
+	uint8_t *vram;         /* all of VRAM; BAR0 shows the first SIM_AMDGPU_VRAM_VISIBLE bytes */
+};
+
+static struct sim_amdgpu *to_amdgpu(struct sim_model *m)
+{
+	return (struct sim_amdgpu *)m;
+}
+
+static int vram_access(struct sim_amdgpu *a, uint64_t off, void *buf, size_t len, int write)
+{
+	if (off > SIM_AMDGPU_VRAM_SIZE || len > SIM_AMDGPU_VRAM_SIZE - off)
+		return -1;
+	if (write)
+		memcpy(a->vram + off, buf, len);
+	else
+		memcpy(buf, a->vram + off, len);
+	return 0;
+}
+
+/* ---- register behaviour ---- */
+
+static uint32_t read_const(struct sim_regs *r, uint32_t off, void *ctx)
+{
+	return (uint32_t)(uintptr_t)ctx;
+}
+
+static void write_ignore(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
+{
+}
+
+/* MM_DATA reaches the register at MM_INDEX, or VRAM when MM_INDEX b31 is set. */
+static uint32_t mm_data_read(struct sim_regs *r, uint32_t off, void *ctx)
+{
+	struct sim_amdgpu *a = ctx;
+	uint32_t idx = sim_regs_get(r, SIM_AMDGPU_MM_INDEX);
+	if (idx & 0x80000000u) {
+		uint64_t vo = (uint64_t)(idx & 0x7FFFFFFFu) | (uint64_t)sim_regs_get(r, SIM_AMDGPU_MM_INDEX_HI) << 31;
+		uint32_t v;
+		if ((vo & 3) || vram_access(a, vo, &v, 4, 0))
+			return SIM_REG_ABORT;
+		return v;
+	}
+	if (idx == SIM_AMDGPU_MM_DATA) /* would recurse; the hardware decodes it as nothing useful */
+		return SIM_REG_ABORT;
+	return sim_regs_read(r, idx);
+}
+
+static void mm_data_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
+{
+	struct sim_amdgpu *a = ctx;
+	uint32_t idx = sim_regs_get(r, SIM_AMDGPU_MM_INDEX);
+	if (idx & 0x80000000u) {
+		uint64_t vo = (uint64_t)(idx & 0x7FFFFFFFu) | (uint64_t)sim_regs_get(r, SIM_AMDGPU_MM_INDEX_HI) << 31;
+		if (!(vo & 3))
+			vram_access(a, vo, &val, 4, 1);
+		return;
+	}
+	if (idx != SIM_AMDGPU_MM_DATA)
+		sim_regs_write(r, idx, val);
+}
+
+static int install_registers(struct sim_amdgpu *a)
+{
+	struct sim_regs *r = &a->mmio;
+	const struct sim_reg_hook hooks[] = {
+		{.off = SIM_AMDGPU_MM_DATA, .read = mm_data_read, .write = mm_data_write, .ctx = a},
+		/* Read-only status and straps: writes do not change them. */
+		{.off = SIM_AMDGPU_GRBM_STATUS, .read = read_const, .write = write_ignore,
+		 .ctx = (void *)(uintptr_t)SIM_AMDGPU_GRBM_STATUS_IDLE},
+		{.off = SIM_AMDGPU_CP_STAT, .read = read_const, .write = write_ignore, .ctx = (void *)(uintptr_t)0},
+		{.off = SIM_AMDGPU_RCC_DEV0_EPF0_STRAP0, .read = read_const, .write = write_ignore,
+		 .ctx = (void *)(uintptr_t)SIM_AMDGPU_STRAP0_RESET},
+		{.off = SIM_AMDGPU_RCC_CONFIG_MEMSIZE, .read = read_const, .write = write_ignore,
+		 .ctx = (void *)(uintptr_t)(SIM_AMDGPU_VRAM_SIZE >> 20)},
+	};
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		int ret = sim_regs_add_hook(r, &hooks[i]);
+		if (ret)
+			return ret;
+	}
+	/* Plain read/write registers with a non-zero reset value. */
+	sim_regs_set(r, SIM_AMDGPU_GB_ADDR_CONFIG, SIM_AMDGPU_GB_ADDR_CONFIG_GOLDEN);
+	sim_regs_set(r, SIM_AMDGPU_CP_ME_CNTL, SIM_AMDGPU_CP_ME_CNTL_RESET);
+	return 0;
+}
+
+/* ---- BAR access ---- */
+
+static uint32_t amdgpu_read32(struct sim_model *m, int bar, uint64_t off)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
+	uint32_t v = SIM_REG_ABORT;
+	switch (bar) {
+	case SIM_AMDGPU_BAR_VRAM:
+		if (!(off & 3) && off < SIM_AMDGPU_VRAM_VISIBLE)
+			vram_access(a, off, &v, 4, 0);
+		break;
+	case SIM_AMDGPU_BAR_DOORBELL:
+		pthread_mutex_lock(&a->lock);
+		v = sim_regs_read(&a->doorbell, off);
+		pthread_mutex_unlock(&a->lock);
+		break;
+	case SIM_AMDGPU_BAR_MMIO:
+		pthread_mutex_lock(&a->lock);
+		v = sim_regs_read(&a->mmio, off);
+		pthread_mutex_unlock(&a->lock);
+		break;
+	default:
+		break;
+	}
+	return v;
+}
+
+static void amdgpu_write32(struct sim_model *m, int bar, uint64_t off, uint32_t v)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
+	switch (bar) {
+	case SIM_AMDGPU_BAR_VRAM:
+		if (!(off & 3) && off < SIM_AMDGPU_VRAM_VISIBLE)
+			vram_access(a, off, &v, 4, 1);
+		break;
+	case SIM_AMDGPU_BAR_DOORBELL:
+		pthread_mutex_lock(&a->lock);
+		sim_regs_write(&a->doorbell, off, v);
+		pthread_mutex_unlock(&a->lock);
+		break;
+	case SIM_AMDGPU_BAR_MMIO:
+		pthread_mutex_lock(&a->lock);
+		sim_regs_write(&a->mmio, off, v);
+		pthread_mutex_unlock(&a->lock);
+		break;
+	default:
+		break;
+	}
+}
+
+static uint64_t amdgpu_read64(struct sim_model *m, int bar, uint64_t off)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
+	uint64_t v = ~(uint64_t)0;
+	switch (bar) {
+	case SIM_AMDGPU_BAR_VRAM:
+		if (!(off & 7) && off < SIM_AMDGPU_VRAM_VISIBLE)
+			vram_access(a, off, &v, 8, 0);
+		break;
+	case SIM_AMDGPU_BAR_DOORBELL:
+	case SIM_AMDGPU_BAR_MMIO:
+		pthread_mutex_lock(&a->lock);
+		v = sim_regs_read64(bar == SIM_AMDGPU_BAR_MMIO ? &a->mmio : &a->doorbell, off);
+		pthread_mutex_unlock(&a->lock);
+		break;
+	default:
+		break;
+	}
+	return v;
+}
+
+static void amdgpu_write64(struct sim_model *m, int bar, uint64_t off, uint64_t v)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
+	switch (bar) {
+	case SIM_AMDGPU_BAR_VRAM:
+		if (!(off & 7) && off < SIM_AMDGPU_VRAM_VISIBLE)
+			vram_access(a, off, &v, 8, 1);
+		break;
+	case SIM_AMDGPU_BAR_DOORBELL:
+	case SIM_AMDGPU_BAR_MMIO:
+		/* One locked access: a 64-bit doorbell write is never seen half-done. */
+		pthread_mutex_lock(&a->lock);
+		sim_regs_write64(bar == SIM_AMDGPU_BAR_MMIO ? &a->mmio : &a->doorbell, off, v);
+		pthread_mutex_unlock(&a->lock);
+		break;
+	default:
+		break;
+	}
+}
+
+static void *amdgpu_bar_memory(struct sim_model *m, int bar, size_t *size)
+{
+	/* Only VRAM is plain memory; doorbells and registers have side effects. */
+	if (bar != SIM_AMDGPU_BAR_VRAM)
+		return NULL;
+	if (size)
+		*size = SIM_AMDGPU_VRAM_VISIBLE;
+	return to_amdgpu(m)->vram;
+}
+
+static void amdgpu_destroy(struct sim_model *m)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
+	if (!a)
+		return;
+	sim_regs_fini(&a->mmio);
+	sim_regs_fini(&a->doorbell);
+	if (a->vram && a->vram != MAP_FAILED)
+		munmap(a->vram, SIM_AMDGPU_VRAM_SIZE);
+	if (a->vram_fd >= 0)
+		close(a->vram_fd);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+static const struct sim_model_ops amdgpu_model_ops = {
+	.read32 = amdgpu_read32,
+	.write32 = amdgpu_write32,
+	.read64 = amdgpu_read64,
+	.write64 = amdgpu_write64,
+	.bar_memory = amdgpu_bar_memory,
+	.destroy = amdgpu_destroy,
+};
+
+int sim_amdgpu_hook_mmio(struct sim_model *m, const struct sim_reg_hook *hook)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
+	pthread_mutex_lock(&a->lock);
+	int ret = sim_regs_add_hook(&a->mmio, hook);
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int sim_amdgpu_hook_doorbell(struct sim_model *m, const struct sim_reg_hook *hook)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
+	pthread_mutex_lock(&a->lock);
+	int ret = sim_regs_add_hook(&a->doorbell, hook);
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+struct sim_model *sim_amdgpu_create(struct sim_bus *bus, uint8_t pci_bus)
+{
+	struct sim_amdgpu *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->vram_fd = -1;
+	pthread_mutex_init(&a->lock, NULL);
+
+	struct sim_model *m = &a->base;
+	m->ops = &amdgpu_model_ops;
+	m->bus = bus;
+	m->pci = (struct hw_pci_id){
+		.vendor = 0x1002, .device = 0x687F,
+		.subvendor = 0x1002, .subdevice = 0x0B36, /* reference Radeon RX Vega 64 board */
+		.revision = 0xC1, .class_code = 0x030000,
+		.domain = 0, .bus = pci_bus, .dev = 0, .func = 0,
+	};
+	m->bars[SIM_AMDGPU_BAR_VRAM] = (struct hw_bar){.size = SIM_AMDGPU_VRAM_VISIBLE, .mem64 = true, .prefetchable = true};
+	m->bars[SIM_AMDGPU_BAR_DOORBELL] = (struct hw_bar){.size = SIM_AMDGPU_DOORBELL_SIZE, .mem64 = true, .prefetchable = true};
+	m->bars[SIM_AMDGPU_BAR_IO] = (struct hw_bar){.size = SIM_AMDGPU_IO_SIZE, .io = true};
+	m->bars[SIM_AMDGPU_BAR_MMIO] = (struct hw_bar){.size = SIM_AMDGPU_MMIO_SIZE};
+
+	/* Addresses a PC firmware might assign [plausible]. */
+	const uint64_t base[HW_MAX_BARS] = {
+		[SIM_AMDGPU_BAR_VRAM] = 0xE0000000ull,
+		[SIM_AMDGPU_BAR_DOORBELL] = 0xF0000000ull,
+		[SIM_AMDGPU_BAR_IO] = 0xE000,
+		[SIM_AMDGPU_BAR_MMIO] = 0xFCD00000ull,
+	};
+	sim_pci_fill_config(m, base);
+
+	/* Sparse memfd: VRAM costs nothing until touched, and can later be shared. */
+	a->vram_fd = memfd_create("rdrm-sim-vram", MFD_CLOEXEC);
+	if (a->vram_fd < 0 || ftruncate(a->vram_fd, (off_t)SIM_AMDGPU_VRAM_SIZE) < 0)
+		goto fail;
+	a->vram = mmap(NULL, SIM_AMDGPU_VRAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, a->vram_fd, 0);
+	if (a->vram == MAP_FAILED)
+		goto fail;
+
+	if (sim_regs_init(&a->mmio, SIM_AMDGPU_MMIO_SIZE) || sim_regs_init(&a->doorbell, SIM_AMDGPU_DOORBELL_SIZE))
+		goto fail;
+	if (install_registers(a))
+		goto fail;
+	return m;
+
+fail:;
+	int err = errno ? errno : ENOMEM;
+	amdgpu_destroy(m);
+	errno = err;
+	return NULL;
+}

@@ -1,0 +1,206 @@
+/*
+ * Each driver's load() against the device models: success on its own chip,
+ * a clean refusal (no leak, nothing left in dev_private) on the other
+ * vendor's chip and on a chip that misbehaves.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "amdgpu/amdgpu.h"
+#include "hw_sim.h"
+#include "i915/i915.h"
+#include "i915/sim_i915.h"
+#include "redox-drm/driver.h"
+#include "redox-drm/drm_device.h"
+#include "redox-drm/hw.h"
+#include "redox-drm/log.h"
+
+static int group_setup(void **state)
+{
+	/* Only the refusals' error lines, which the tests provoke on purpose. */
+	log_set_level(LOG_ERROR);
+	return 0;
+}
+
+static struct drm_device make_dev(struct hw_device *hw)
+{
+	struct drm_device dev;
+	memset(&dev, 0, sizeof(dev));
+	dev.hw = hw;
+	return dev;
+}
+
+static void test_driver_descriptions(void **state)
+{
+	assert_string_equal(amdgpu_driver.name, "amdgpu");
+	assert_string_equal(amdgpu_driver.desc, "AMD GPU");
+	assert_string_equal(amdgpu_driver.date, "20150101");
+	assert_int_equal(amdgpu_driver.major, 3);
+	assert_int_equal(amdgpu_driver.minor, 42);
+	assert_int_equal(amdgpu_driver.patchlevel, 0);
+	assert_int_equal(amdgpu_driver.features, DRIVER_GEM | DRIVER_RENDER);
+	assert_null(amdgpu_driver.irq_handler);
+
+	assert_string_equal(i915_driver.name, "i915");
+	assert_string_equal(i915_driver.desc, "Intel Graphics");
+	assert_string_equal(i915_driver.date, "20201103");
+	assert_int_equal(i915_driver.major, 1);
+	assert_int_equal(i915_driver.minor, 6);
+	assert_int_equal(i915_driver.patchlevel, 0);
+	assert_int_equal(i915_driver.features, DRIVER_GEM | DRIVER_RENDER);
+
+	struct hw_pci_id vega = {.vendor = 0x1002, .device = 0x687F};
+	struct hw_pci_id skl = {.vendor = 0x8086, .device = 0x1912};
+	struct hw_pci_id polaris = {.vendor = 0x1002, .device = 0x67DF};
+	assert_true(amdgpu_driver.match(&vega));
+	assert_false(amdgpu_driver.match(&skl));
+	assert_false(amdgpu_driver.match(&polaris));
+	assert_true(i915_driver.match(&skl));
+	assert_false(i915_driver.match(&vega));
+}
+
+static void test_match_models(void **state)
+{
+	struct hw_device *a = hw_sim_create("amdgpu", 0);
+	struct hw_device *i = hw_sim_create("i915", 1);
+	assert_non_null(a);
+	assert_non_null(i);
+	assert_true(amdgpu_driver.match(&a->pci));
+	assert_false(amdgpu_driver.match(&i->pci));
+	assert_true(i915_driver.match(&i->pci));
+	assert_false(i915_driver.match(&a->pci));
+	hw_destroy(a);
+	hw_destroy(i);
+}
+
+static void test_amdgpu_load(void **state)
+{
+	struct hw_device *hw = hw_sim_create("amdgpu", 0);
+	assert_non_null(hw);
+	struct drm_device dev = make_dev(hw);
+	assert_int_equal(amdgpu_driver.load(&dev), 0);
+	struct amdgpu_device *adev = dev.dev_private;
+	assert_non_null(adev);
+	assert_ptr_equal(adev->hw, hw);
+	assert_int_equal(adev->family, 141);
+	assert_int_equal(adev->rev_id, 0);
+	assert_int_equal(adev->external_rev, 1);
+	assert_int_equal(adev->gb_addr_config, 0x2A114042u);
+	assert_int_equal(adev->num_pipes, 4);
+	assert_int_equal(adev->pipe_interleave_size, 256);
+	assert_int_equal(adev->max_compressed_frags, 2);
+	assert_int_equal(adev->num_se, 4);
+	assert_int_equal(adev->num_rb_per_se, 4);
+	/* The scratch test's last pattern is what the register holds now. */
+	assert_int_equal(hw_read32(hw, 5, 0x30100), ~0xCAFEDEADu);
+	amdgpu_driver.unload(&dev);
+	assert_null(dev.dev_private);
+	hw_destroy(hw);
+}
+
+static void test_amdgpu_refuses_intel(void **state)
+{
+	struct hw_device *hw = hw_sim_create("i915", 0);
+	assert_non_null(hw);
+	struct drm_device dev = make_dev(hw);
+	assert_int_equal(amdgpu_driver.load(&dev), -ENODEV);
+	assert_null(dev.dev_private);
+	hw_destroy(hw);
+}
+
+static void test_amdgpu_refuses_wrong_golden(void **state)
+{
+	struct hw_device *hw = hw_sim_create("amdgpu", 0);
+	assert_non_null(hw);
+	/* A GFX9 part with another geometry (2 SE): not the chip this driver knows. */
+	hw_write32(hw, 5, 0x98F8, 0x2A114042u & ~(3u << 19));
+	struct drm_device dev = make_dev(hw);
+	assert_int_equal(amdgpu_driver.load(&dev), -ENODEV);
+	assert_null(dev.dev_private);
+	/* Refused before the scratch test touched anything. */
+	assert_int_equal(hw_read32(hw, 5, 0x30100), 0);
+	hw_destroy(hw);
+}
+
+static void test_i915_load(void **state)
+{
+	struct hw_device *hw = hw_sim_create("i915", 0);
+	assert_non_null(hw);
+	struct drm_device dev = make_dev(hw);
+	assert_int_equal(i915_driver.load(&dev), 0);
+	struct i915_device *i915 = dev.dev_private;
+	assert_non_null(i915);
+	assert_ptr_equal(i915->hw, hw);
+	assert_int_equal(i915->slice_mask, 0x1);
+	assert_int_equal(i915->subslice_mask, 0x7);
+	assert_int_equal(i915->slice_total, 1);
+	assert_int_equal(i915->subslice_total, 3);
+	assert_int_equal(i915->eu_total, 24);
+	assert_int_equal(i915->eu_per_subslice, 8);
+	assert_int_equal(i915->ggtt_size, 4ull << 30);
+	/* Forcewake was released, and the release acked. */
+	assert_int_equal(hw_read32(hw, 0, 0xA278), 0);
+	assert_int_equal(hw_read32(hw, 0, 0x0D84), 0);
+	i915_driver.unload(&dev);
+	assert_null(dev.dev_private);
+	hw_destroy(hw);
+}
+
+static void test_i915_refuses_amd(void **state)
+{
+	struct hw_device *hw = hw_sim_create("amdgpu", 0);
+	assert_non_null(hw);
+	struct drm_device dev = make_dev(hw);
+	assert_int_equal(i915_driver.load(&dev), -ENODEV);
+	assert_null(dev.dev_private);
+	/* Nothing was written into the other chip's BAR0 (VRAM). */
+	assert_int_equal(hw_read32(hw, 0, 0xA278), 0);
+	hw_destroy(hw);
+}
+
+static void test_i915_forcewake_never_acked(void **state)
+{
+	struct hw_device *hw = hw_sim_create("i915", 0);
+	assert_non_null(hw);
+	sim_i915_set_fault(hw_sim_model(hw), SIM_I915_FAULT_NO_FORCEWAKE_ACK);
+	struct drm_device dev = make_dev(hw);
+	assert_int_equal(i915_driver.load(&dev), -ETIMEDOUT);
+	assert_null(dev.dev_private);
+	/* The request was withdrawn after giving up. */
+	assert_int_equal(hw_read32(hw, 0, 0xA278), 0);
+	hw_destroy(hw);
+}
+
+static void test_i915_bus_dead(void **state)
+{
+	struct hw_device *hw = hw_sim_create("i915", 0);
+	assert_non_null(hw);
+	/* All-ones would look like a set ack and 3 slices; the driver must not believe it. */
+	sim_i915_set_fault(hw_sim_model(hw), SIM_I915_FAULT_BUS_DEAD);
+	struct drm_device dev = make_dev(hw);
+	assert_int_equal(i915_driver.load(&dev), -ENODEV);
+	assert_null(dev.dev_private);
+	hw_destroy(hw);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_driver_descriptions),
+		cmocka_unit_test(test_match_models),
+		cmocka_unit_test(test_amdgpu_load),
+		cmocka_unit_test(test_amdgpu_refuses_intel),
+		cmocka_unit_test(test_amdgpu_refuses_wrong_golden),
+		cmocka_unit_test(test_i915_load),
+		cmocka_unit_test(test_i915_refuses_amd),
+		cmocka_unit_test(test_i915_forcewake_never_acked),
+		cmocka_unit_test(test_i915_bus_dead),
+	};
+	return cmocka_run_group_tests_name("driver_load", tests, group_setup, NULL);
+}
