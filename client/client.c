@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -124,6 +125,8 @@ static int enc_reserve(struct encoder *e, size_t more)
 static int enc_put(struct encoder *e, const void *src, size_t n)
 {
 	size_t padded = rdrm_wire_align(n);
+	if (!padded)
+		return 0;
 	int r = enc_reserve(e, padded);
 	if (r)
 		return r;
@@ -279,6 +282,41 @@ release:
 out:
 	free(e.buf);
 	free(e.spans);
+	return r;
+}
+
+int rdrm_capture(int channel, uint32_t crtc_id, uint32_t **pixels, uint32_t *width, uint32_t *height,
+		 uint32_t *out_crtc_id)
+{
+	struct rdrm_wire_capture req = {.crtc_id = crtc_id};
+	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_CAPTURE};
+	struct iovec iov = {.iov_base = &req, .iov_len = sizeof(req)};
+	int r = rdrm_wire_send(channel, &hdr, &iov, 1, NULL, 0);
+	if (r)
+		return r;
+	struct rdrm_wire_msg reply;
+	r = rdrm_wire_recv(channel, &reply, 0);
+	if (r)
+		return r == -EPIPE ? -ENODEV : r;
+	if (reply.hdr.type != RDRM_MSG_REPLY || reply.hdr.result > 0 || reply.nfds) {
+		r = -EPROTO;
+	} else if (reply.hdr.result < 0) {
+		r = reply.hdr.result;
+	} else if (reply.hdr.size < sizeof(req)) {
+		r = -EPROTO;
+	} else {
+		memcpy(&req, reply.payload, sizeof(req));
+		uint64_t bytes = (uint64_t)req.width * req.height * 4;
+		if (bytes != reply.hdr.size - sizeof(req) || !(*pixels = malloc(bytes ? bytes : 1))) {
+			r = -EPROTO;
+		} else {
+			memcpy(*pixels, reply.payload + sizeof(req), bytes);
+			*width = req.width;
+			*height = req.height;
+			*out_crtc_id = req.crtc_id;
+		}
+	}
+	rdrm_wire_msg_release(&reply);
 	return r;
 }
 

@@ -62,7 +62,8 @@ int rdrm_wire_send(int sock, const struct rdrm_wire_hdr *hdr_in, const struct io
 	hdr.size = (uint32_t)total;
 
 	int allfds[RDRM_WIRE_MAX_FDS];
-	memcpy(allfds, fds, nfds * sizeof(int));
+	if (nfds)
+		memcpy(allfds, fds, nfds * sizeof(int));
 	unsigned nall = nfds;
 	int ool = -1;
 	struct iovec v[16];

@@ -17,6 +17,7 @@ struct event_source {
 	void *data;
 	bool removed;
 	struct event_source *next_dead;
+	struct event_source *prev, *next; /* live sources, freed with the loop */
 };
 
 struct event_timer {
@@ -34,6 +35,7 @@ struct event_loop {
 	bool running;
 	/* Sources removed during a dispatch are freed after it: epoll may still hand them out. */
 	struct event_source *dead;
+	struct event_source *live;
 	struct event_timer **heap;
 	size_t nheap, heap_cap;
 	uint64_t armed; /* deadline the timerfd is set to, 0 = disarmed */
@@ -201,7 +203,8 @@ void event_loop_destroy(struct event_loop *loop)
 {
 	if (!loop)
 		return;
-	event_source_remove(loop->timer_source);
+	while (loop->live)
+		event_source_remove(loop->live);
 	free_dead(loop);
 	for (size_t i = 0; i < loop->nheap; i++)
 		free(loop->heap[i]);
@@ -226,6 +229,10 @@ struct event_source *event_loop_add_fd(struct event_loop *loop, int fd, uint32_t
 		free(src);
 		return NULL;
 	}
+	src->next = loop->live;
+	if (src->next)
+		src->next->prev = src;
+	loop->live = src;
 	return src;
 }
 
@@ -241,6 +248,12 @@ void event_source_remove(struct event_source *src)
 		return;
 	epoll_ctl(src->loop->epfd, EPOLL_CTL_DEL, src->fd, NULL);
 	src->removed = true;
+	if (src->prev)
+		src->prev->next = src->next;
+	else
+		src->loop->live = src->next;
+	if (src->next)
+		src->next->prev = src->prev;
 	src->next_dead = src->loop->dead;
 	src->loop->dead = src;
 }

@@ -143,6 +143,8 @@ static void reply_init(struct call_reply *reply, unsigned cmd)
 static int reply_put(struct call_reply *reply, const void *src, size_t n)
 {
 	size_t padded = rdrm_wire_align(n);
+	if (!padded)
+		return 0;
 	if (reply->len + padded > reply->cap) {
 		size_t cap = reply->cap ? reply->cap : 256;
 		while (cap < reply->len + padded)
@@ -178,61 +180,169 @@ static void fail(struct call_reply *reply, int err)
 	reply->hdr.result = err;
 }
 
-void drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, struct rdrm_wire_msg *msg,
-		      struct call_reply *reply)
+static void call_free(struct drm_call *call)
 {
-	unsigned cmd = msg->hdr.cmd;
-	reply_init(reply, cmd);
+	/* The received fds belong to the call; a handler that keeps one dup()s it. */
+	rdrm_wire_msg_release(&call->msg);
+	drm_call_fini(call);
+	free(call->kdata);
+	free(call);
+}
+
+/* Builds the reply from the call's final state and hands it to the transport. */
+static void finish(struct drm_call *call, int ret)
+{
+	struct call_reply reply;
+	reply_init(&reply, call->cmd);
+	const struct rdrm_layout *l = call->layout;
+	uint8_t *kdata = call->kdata;
+	size_t ksize = call->ksize;
+	/* Outgoing fds and the client's own fd numbers in IN fields. */
+	for (unsigned i = 0; i < l->nfds && i < 8; i++) {
+		const struct rdrm_fd_field *f = &l->fds[i];
+		int32_t v32 = (int32_t)rdrm_field_get(kdata, ksize, f->off, 4);
+		if (f->dir == RDRM_IN) {
+			rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)call->orig_fd[i]);
+		} else if (v32 >= 0 && (ret != 0 || !rdrm_fd_field_active(f, kdata, ksize))) {
+			close(v32); /* made, then the call failed: nobody will receive it */
+		} else if (v32 >= 0) {
+			reply.fds[reply.nfds++] = v32;
+			reply.hdr.fd_mask |= 1u << i;
+		}
+	}
+	/* The struct is copied out even on error, as drm_ioctl does (only out_size of it is news). */
+	memset(kdata + call->out_size, 0, call->size - call->out_size);
+	int r = reply_put(&reply, kdata, call->size);
+	for (unsigned i = 0; !r && i < call->nregions; i++) {
+		struct call_region *cr = &call->regions[i];
+		if (!(cr->dir & RDRM_OUT))
+			continue;
+		uint32_t head[2] = {(uint32_t)cr->written, 0};
+		r = reply_put(&reply, head, sizeof(head));
+		if (!r)
+			r = reply_put(&reply, cr->ptr, (size_t)cr->written);
+	}
+	if (r)
+		fail(&reply, r);
+	else
+		reply.hdr.result = ret;
+	call->reply_fn(call, &reply, call->reply_data);
+	call_reply_fini(&reply);
+	call_free(call);
+}
+
+void drm_call_park(struct drm_call *call, void (*cancel)(struct drm_call *call, void *data), void *data)
+{
+	call->parked = true;
+	call->cancel = cancel;
+	call->cancel_data = data;
+}
+
+void drm_call_complete(struct drm_call *call, int ret)
+{
+	call->parked = false;
+	finish(call, ret);
+}
+
+void *drm_call_data(struct drm_call *call)
+{
+	return call->kdata;
+}
+
+void drm_call_rerun(struct drm_call *call)
+{
+	call->parked = false;
+	int ret = drm_ioctl(call->file, call->cmd, call->kdata, call);
+	if (ret != DRM_CALL_PARKED)
+		finish(call, ret);
+}
+
+void drm_call_cancel(struct drm_call *call)
+{
+	if (call->cancel)
+		call->cancel(call, call->cancel_data);
+	call_free(call);
+}
+
+static struct drm_call *reply_now(struct drm_call *call, int err)
+{
+	struct call_reply reply;
+	reply_init(&reply, call->cmd);
+	fail(&reply, err);
+	call->reply_fn(call, &reply, call->reply_data);
+	call_reply_fini(&reply);
+	call_free(call);
+	return NULL;
+}
+
+struct drm_call *drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, struct rdrm_wire_msg *msg,
+				  call_reply_fn reply_fn, void *reply_data)
+{
+	struct drm_call *call = calloc(1, sizeof(*call));
+	if (!call) {
+		struct call_reply reply;
+		reply_init(&reply, msg->hdr.cmd);
+		fail(&reply, -ENOMEM);
+		reply_fn(NULL, &reply, reply_data);
+		call_reply_fini(&reply);
+		rdrm_wire_msg_release(msg);
+		return NULL;
+	}
+	drm_call_init(call, file, pid, uid);
+	call->msg = *msg;
+	msg->payload = NULL;
+	msg->nfds = 0;
+	call->reply_fn = reply_fn;
+	call->reply_data = reply_data;
+	unsigned cmd = call->msg.hdr.cmd;
+	call->cmd = cmd;
+
 	const struct rdrm_ioctl_info *info = rdrm_ioctl_lookup(file->dev->driver->name, cmd);
 	size_t size = (_IOC_DIR(cmd) & (_IOC_READ | _IOC_WRITE)) ? _IOC_SIZE(cmd) : 0;
 	size_t struct_bytes = rdrm_wire_align(size);
-	if (!info) {
-		/* Not a number we speak: what the kernel says for an unknown ioctl. */
-		fail(reply, _IOC_TYPE(cmd) == DRM_IOCTL_BASE ? -EINVAL : -ENOTTY);
-		return;
-	}
-	if (msg->hdr.size < struct_bytes) {
-		fail(reply, -EINVAL);
-		return;
-	}
+	/* Not a number we speak: what the kernel says for an unknown ioctl. */
+	if (!info)
+		return reply_now(call, _IOC_TYPE(cmd) == DRM_IOCTL_BASE ? -EINVAL : -ENOTTY);
+	if (call->msg.hdr.size < struct_bytes)
+		return reply_now(call, -EINVAL);
 	const struct drm_ioctl_desc *desc = drm_ioctl_find(file->dev, cmd);
 	unsigned drv_cmd = desc ? desc->cmd : cmd;
 	size_t in_size = (cmd & drv_cmd & IOC_IN) ? size : 0;
-	size_t out_size = (cmd & drv_cmd & IOC_OUT) ? size : 0;
 	size_t ksize = _IOC_SIZE(drv_cmd);
 	if (size > ksize)
 		ksize = size;
+	call->layout = &info->layout;
+	call->size = size;
+	call->ksize = ksize;
+	call->out_size = (cmd & drv_cmd & IOC_OUT) ? size : 0;
 	/* Zero-extended to the daemon's struct size; a longer client struct's tail is ignored. */
-	uint8_t *kdata = calloc(1, ksize ? ksize : 1);
-	if (!kdata) {
-		fail(reply, -ENOMEM);
-		return;
-	}
-	memcpy(kdata, msg->payload, in_size);
+	call->kdata = calloc(1, ksize ? ksize : 1);
+	if (!call->kdata)
+		return reply_now(call, -ENOMEM);
+	uint8_t *kdata = call->kdata;
+	memcpy(kdata, call->msg.payload, in_size);
 
-	struct drm_call call;
-	drm_call_init(&call, file, pid, uid);
-	call.cmd = cmd;
-	struct decoder d = {.call = &call, .p = msg->payload + struct_bytes, .left = msg->hdr.size - struct_bytes};
+	struct decoder d = {.call = call, .p = call->msg.payload + struct_bytes,
+			    .left = call->msg.hdr.size - struct_bytes};
 	struct rdrm_walk_visitor v = {.visit = visit_decode, .ctx = &d};
-	const struct rdrm_layout *l = &info->layout;
-	int ret = rdrm_layout_walk(l, msg->payload, size, &v);
+	const struct rdrm_layout *l = call->layout;
+	int ret = rdrm_layout_walk(l, call->msg.payload, size, &v);
 	if (!ret && d.left)
 		ret = -EINVAL; /* trailing bytes: the message does not match its struct */
 
 	/* fds: each flagged IN field gets the next descriptor; the count must match exactly. */
 	unsigned next_fd = 0;
-	int32_t orig_fd[8];
+	for (unsigned i = 0; i < l->nfds && i < 8; i++)
+		call->orig_fd[i] = (int32_t)rdrm_field_get(kdata, ksize, l->fds[i].off, 4);
 	for (unsigned i = 0; !ret && i < l->nfds && i < 8; i++) {
 		const struct rdrm_fd_field *f = &l->fds[i];
-		orig_fd[i] = (int32_t)rdrm_field_get(kdata, ksize, f->off, 4);
-		bool flagged = msg->hdr.fd_mask & (1u << i);
+		bool flagged = call->msg.hdr.fd_mask & (1u << i);
 		if (f->dir == RDRM_IN) {
-			if (flagged && (next_fd >= msg->nfds || !rdrm_fd_field_active(f, kdata, ksize)))
+			if (flagged && (next_fd >= call->msg.nfds || !rdrm_fd_field_active(f, kdata, ksize)))
 				ret = -EINVAL;
 			else
 				rdrm_field_set(kdata, ksize, f->off, 4,
-					       flagged ? (uint32_t)msg->fds[next_fd++] : (uint32_t)-1);
+					       flagged ? (uint32_t)call->msg.fds[next_fd++] : (uint32_t)-1);
 		} else {
 			if (flagged)
 				ret = -EINVAL;
@@ -240,50 +350,20 @@ void drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, struct rdrm_w
 			rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)-1);
 		}
 	}
-	if (!ret && (next_fd != msg->nfds || (msg->hdr.fd_mask >> l->nfds)))
+	if (!ret && (next_fd != call->msg.nfds || (call->msg.hdr.fd_mask >> l->nfds)))
 		ret = -EINVAL;
-
-	if (!ret)
-		ret = drm_ioctl(file, cmd, kdata, &call);
-	if (ret == DRM_CALL_PARKED) {
-		/* Parking arrives with the waits that need it; until then it is a handler bug. */
-		log_error("%s parked a call, which this build cannot answer later", desc ? desc->name : "ioctl");
-		ret = -EIO;
+	if (ret) {
+		/* Nothing ran: the fd fields must not be read back as ours. */
+		for (unsigned i = 0; i < l->nfds && i < 8; i++)
+			if (l->fds[i].dir == RDRM_OUT)
+				rdrm_field_set(kdata, ksize, l->fds[i].off, 4, (uint32_t)-1);
+		finish(call, ret);
+		return NULL;
 	}
 
-	/* The received fds belong to the call; a handler that keeps one dup()s it. */
-	for (unsigned i = 0; i < msg->nfds; i++)
-		close(msg->fds[i]);
-	msg->nfds = 0;
-
-	/* Outgoing fds and the client's own fd numbers in IN fields. */
-	for (unsigned i = 0; i < l->nfds && i < 8; i++) {
-		const struct rdrm_fd_field *f = &l->fds[i];
-		int32_t v32 = (int32_t)rdrm_field_get(kdata, ksize, f->off, 4);
-		if (f->dir == RDRM_IN) {
-			rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)orig_fd[i]);
-		} else if (ret == 0 && v32 >= 0 && rdrm_fd_field_active(f, kdata, ksize)) {
-			reply->fds[reply->nfds++] = v32;
-			reply->hdr.fd_mask |= 1u << i;
-		}
-	}
-
-	/* The struct is copied out even on error, as drm_ioctl does (only out_size of it is news). */
-	memset(kdata + out_size, 0, size - out_size);
-	int r = reply_put(reply, kdata, size);
-	for (unsigned i = 0; !r && i < call.nregions; i++) {
-		struct call_region *cr = &call.regions[i];
-		if (!(cr->dir & RDRM_OUT))
-			continue;
-		uint32_t head[2] = {(uint32_t)cr->written, 0};
-		r = reply_put(reply, head, sizeof(head));
-		if (!r)
-			r = reply_put(reply, cr->ptr, (size_t)cr->written);
-	}
-	if (r)
-		fail(reply, r);
-	else
-		reply->hdr.result = ret;
-	drm_call_fini(&call);
-	free(kdata);
+	ret = drm_ioctl(file, cmd, kdata, call);
+	if (ret == DRM_CALL_PARKED)
+		return call;
+	finish(call, ret);
+	return NULL;
 }

@@ -23,6 +23,9 @@ struct call_region {
 	bool owned;       /* ptr was allocated here */
 };
 
+struct call_reply;
+typedef void (*call_reply_fn)(struct drm_call *call, struct call_reply *reply, void *data);
+
 struct drm_call {
 	struct drm_file *file;
 	unsigned int cmd;
@@ -30,6 +33,19 @@ struct drm_call {
 	uid_t uid;
 	struct call_region *regions;
 	unsigned int nregions, cap;
+
+	/* Kept while the call lives (a parked call answers from them later). */
+	const struct rdrm_layout *layout;
+	uint8_t *kdata;
+	size_t size, ksize, out_size;
+	int32_t orig_fd[8];
+	struct rdrm_wire_msg msg; /* its payload holds the IN arrays */
+	call_reply_fn reply_fn;
+	void *reply_data;
+	/* Parked: who to tell if the caller goes away first. */
+	bool parked;
+	void (*cancel)(struct drm_call *call, void *data);
+	void *cancel_data;
 };
 
 void drm_call_init(struct drm_call *call, struct drm_file *file, pid_t pid, uid_t uid);
@@ -47,11 +63,15 @@ struct call_reply {
 };
 
 /*
- * Decodes a RDRM_MSG_IOCTL for file, runs it and builds the reply (always
- * built, with result = -errno for bad input). Takes the message's fds.
+ * Decodes a RDRM_MSG_IOCTL for file and runs it. The reply (always built,
+ * with result = -errno for bad input) goes to reply_fn, now or — if the
+ * handler parked the call — later; then the call returned here is the parked
+ * one, which the transport cancels with drm_call_cancel() if the caller goes
+ * away. Takes ownership of msg.
  */
-void drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, struct rdrm_wire_msg *msg,
-		      struct call_reply *reply);
+struct drm_call *drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, struct rdrm_wire_msg *msg,
+				  call_reply_fn reply_fn, void *reply_data);
+void drm_call_cancel(struct drm_call *call);
 void call_reply_fini(struct call_reply *reply);
 
 #endif

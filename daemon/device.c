@@ -10,6 +10,7 @@
 #include "redox-drm/drm_device.h"
 #include "redox-drm/gem.h"
 #include "redox-drm/hw.h"
+#include "redox-drm/kms.h"
 #include "redox-drm/log.h"
 #include "redox-drm/loop.h"
 
@@ -65,6 +66,18 @@ struct drm_device *drm_dev_create(struct hw_device *hw, int index, struct event_
 		errno = -r;
 		return NULL;
 	}
+	if (drm_core_check_feature(dev, DRIVER_MODESET)) {
+		r = drm_mode_config_init(dev);
+		if (r < 0) {
+			log_error("%s: display setup failed: %s", hw->name, strerror(-r));
+			if (driver->unload)
+				driver->unload(dev);
+			drm_gem_device_fini(dev);
+			free(dev);
+			errno = -r;
+			return NULL;
+		}
+	}
 	if (loop && hw->ops->irq_fd) {
 		int fd = hw->ops->irq_fd(hw);
 		if (fd >= 0)
@@ -82,6 +95,7 @@ void drm_dev_destroy(struct drm_device *dev)
 	while (dev->files)
 		drm_file_release(dev->files);
 	event_source_remove(dev->irq_source);
+	drm_mode_config_cleanup(dev);
 	if (dev->driver->unload)
 		dev->driver->unload(dev);
 	drm_gem_device_fini(dev);

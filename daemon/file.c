@@ -5,6 +5,7 @@
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/gem.h"
+#include "redox-drm/kms.h"
 #include "redox-drm/log.h"
 
 struct drm_file *drm_file_open(struct drm_minor *minor, pid_t pid, uid_t uid)
@@ -19,7 +20,10 @@ struct drm_file *drm_file_open(struct drm_minor *minor, pid_t pid, uid_t uid)
 	file->uid = uid;
 	/* The kernel authenticates CAP_SYS_ADMIN openers up front. */
 	file->authenticated = uid == 0;
+	file->event_space = 4096; /* the kernel's per-file budget */
 	drm_gem_file_open(file);
+	if (drm_kms_file_open(file) < 0)
+		goto fail;
 	if (drm_is_primary_client(file) && drm_master_open(file) < 0)
 		goto fail;
 	if (dev->driver->open && dev->driver->open(dev, file) < 0) {
@@ -32,6 +36,7 @@ struct drm_file *drm_file_open(struct drm_minor *minor, pid_t pid, uid_t uid)
 	log_debug("%s: opened by pid %d%s", minor->name, (int)pid, drm_is_current_master(file) ? " (master)" : "");
 	return file;
 fail:
+	drm_kms_file_release(file);
 	drm_gem_file_release(file);
 	free(file);
 	return NULL;
@@ -48,6 +53,7 @@ void drm_file_release(struct drm_file *file)
 	}
 	dev->open_count--;
 	/* Driver state first (it may hold GEM references), then handles, then mastership. */
+	drm_kms_file_release(file);
 	if (dev->driver->postclose)
 		dev->driver->postclose(dev, file);
 	drm_gem_file_release(file);

@@ -12,8 +12,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <drm_fourcc.h>
+
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_device.h"
+#include "redox-drm/gem.h"
+#include "redox-drm/kms.h"
 #include "redox-drm/log.h"
 #include "redox-drm/loop.h"
 #include "redox-drm/wire.h"
@@ -34,6 +38,7 @@ struct listener {
 
 struct channel {
 	struct connection *conn;
+	struct drm_call *parked; /* the call this channel's caller waits on */
 	int fd;
 	pid_t pid;
 	uid_t uid;
@@ -61,6 +66,11 @@ struct transport {
 static void channel_close(struct channel *ch)
 {
 	struct connection *c = ch->conn;
+	if (ch->parked) {
+		struct drm_call *call = ch->parked;
+		ch->parked = NULL;
+		drm_call_cancel(call);
+	}
 	for (struct channel **p = &c->channels; *p; p = &(*p)->next) {
 		if (*p == ch) {
 			*p = ch->next;
@@ -89,16 +99,69 @@ static void connection_close(struct connection *c)
 	free(c);
 }
 
-static int send_reply(struct channel *ch, struct call_reply *reply)
+/* A reply send failure means the client is gone or not reading: its channel closes on the next event. */
+static void send_reply(struct drm_call *call, struct call_reply *reply, void *data)
 {
+	struct channel *ch = data;
 	struct iovec iov = {.iov_base = reply->payload, .iov_len = reply->len};
-	return rdrm_wire_send(ch->fd, &reply->hdr, &iov, 1, reply->fds, reply->nfds);
+	ch->parked = NULL;
+	if (rdrm_wire_send(ch->fd, &reply->hdr, &iov, 1, reply->fds, reply->nfds) < 0)
+		shutdown(ch->fd, SHUT_RDWR);
 }
 
 static void reply_error(struct channel *ch, unsigned cmd, int err)
 {
 	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_REPLY, .cmd = cmd, .result = err};
 	rdrm_wire_send(ch->fd, &hdr, NULL, 0, NULL, 0);
+}
+
+/* The memory behind a fake mmap offset, for a file holding a handle to its object. */
+static void serve_mmap(struct channel *ch, struct rdrm_wire_msg *msg)
+{
+	struct rdrm_wire_mmap req;
+	if (msg->hdr.size != sizeof(req) || msg->nfds) {
+		reply_error(ch, 0, -EINVAL);
+		return;
+	}
+	memcpy(&req, msg->payload, sizeof(req));
+	struct drm_gem_object *obj = drm_gem_mmap_lookup(ch->conn->file, req.offset, req.length);
+	if (!obj) {
+		reply_error(ch, 0, -EINVAL); /* what mmap(2) of an unknown offset gives */
+		return;
+	}
+	req.fd_offset = req.offset - obj->mmap_offset;
+	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_REPLY, .fd_mask = 1};
+	struct iovec iov = {.iov_base = &req, .iov_len = sizeof(req)};
+	if (rdrm_wire_send(ch->fd, &hdr, &iov, 1, &obj->memfd, 1) < 0)
+		shutdown(ch->fd, SHUT_RDWR);
+	drm_gem_object_put(obj);
+}
+
+/* Looking at the monitor is for the daemon's own user (and root), not for every client. */
+static void serve_capture(struct channel *ch, struct rdrm_wire_msg *msg)
+{
+	struct rdrm_wire_capture req;
+	if (msg->hdr.size != sizeof(req) || msg->nfds) {
+		reply_error(ch, 0, -EINVAL);
+		return;
+	}
+	if (ch->uid != 0 && ch->uid != geteuid()) {
+		reply_error(ch, 0, -EACCES);
+		return;
+	}
+	memcpy(&req, msg->payload, sizeof(req));
+	uint32_t *px = NULL, w = 0, h = 0, id = 0;
+	int r = drm_kms_capture(ch->conn->file->dev, req.crtc_id, &px, &w, &h, &id);
+	if (r) {
+		reply_error(ch, 0, r);
+		return;
+	}
+	struct rdrm_wire_capture rep = {.crtc_id = id, .width = w, .height = h, .format = DRM_FORMAT_XRGB8888};
+	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_REPLY};
+	struct iovec iov[2] = {{&rep, sizeof(rep)}, {px, (size_t)w * h * 4}};
+	if (rdrm_wire_send(ch->fd, &hdr, iov, 2, NULL, 0) < 0)
+		shutdown(ch->fd, SHUT_RDWR);
+	free(px);
 }
 
 static void channel_event(void *data, uint32_t events)
@@ -119,19 +182,20 @@ static void channel_event(void *data, uint32_t events)
 		return;
 	}
 	switch (msg.hdr.type) {
-	case RDRM_MSG_IOCTL: {
-		struct call_reply reply;
-		drm_call_execute(ch->conn->file, ch->pid, ch->uid, &msg, &reply);
-		r = send_reply(ch, &reply);
-		call_reply_fini(&reply);
-		if (r < 0) {
-			/* The client is gone or not reading its replies. */
-			rdrm_wire_msg_release(&msg);
-			channel_close(ch);
-			return;
+	case RDRM_MSG_IOCTL:
+		if (ch->parked) {
+			/* One call at a time per channel: the client broke the protocol. */
+			reply_error(ch, msg.hdr.cmd, -EBUSY);
+			break;
 		}
+		ch->parked = drm_call_execute(ch->conn->file, ch->pid, ch->uid, &msg, send_reply, ch);
+		return;
+	case RDRM_MSG_MMAP:
+		serve_mmap(ch, &msg);
 		break;
-	}
+	case RDRM_MSG_CAPTURE:
+		serve_capture(ch, &msg);
+		break;
 	default:
 		reply_error(ch, msg.hdr.cmd, -EINVAL);
 		break;
@@ -231,15 +295,32 @@ static void listener_event(void *data, uint32_t events)
 	l->t->conns = c;
 }
 
-int transport_send_event(struct drm_file *file, const void *event, size_t len)
+/*
+ * The budget covers events promised but not yet delivered (the kernel's
+ * event_space); delivered ones wait in the socket, whose buffer bounds them.
+ */
+int drm_event_reserve(struct drm_file *file, uint32_t length)
+{
+	if (file->event_space < length)
+		return -ENOMEM;
+	file->event_space -= length;
+	return 0;
+}
+
+void drm_event_release(struct drm_file *file, uint32_t length)
+{
+	file->event_space += length;
+}
+
+void drm_event_send(struct drm_file *file, const void *event, uint32_t length)
 {
 	struct connection *c = file->transport;
+	drm_event_release(file, length);
 	if (!c)
-		return -ENODEV;
-	ssize_t n = send(c->fd, event, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n < 0)
-		return errno == EAGAIN ? -ENOSPC : -errno;
-	return 0;
+		return;
+	/* One event per packet, so read() can return whole events only. */
+	if (send(c->fd, event, length, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		log_warn("%s: event for pid %d dropped: %s", file->minor->name, (int)file->pid, strerror(errno));
 }
 
 struct transport *transport_create(struct event_loop *loop, const char *runtime_dir)

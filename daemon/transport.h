@@ -19,7 +19,4 @@ int transport_add_device(struct transport *t, struct drm_device *dev);
 /* Closes every connection (releasing its file) and removes the node sockets. */
 void transport_destroy(struct transport *t);
 
-/* Queues a drm_event record for the client holding file (-ENOSPC when its queue is full). */
-int transport_send_event(struct drm_file *file, const void *event, size_t len);
-
 #endif

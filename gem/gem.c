@@ -17,6 +17,24 @@
 /* Bounds a single object; larger requests fail with ENOMEM as a kernel out of memory would. */
 #define GEM_MAX_OBJECT_SIZE (4ull << 30)
 
+/* Device memory: the device's DMA allocator, so the GPU can reach the object by bus address. */
+static int init_dma(struct drm_device *dev, struct drm_gem_object *obj, size_t size)
+{
+	struct hw_dma dma;
+	int r = dev->hw->ops->dma_alloc(dev->hw, size, &dma);
+	if (r)
+		return r;
+	memset(obj, 0, sizeof(*obj));
+	obj->refcount = 1;
+	obj->dev = dev;
+	obj->size = size;
+	obj->dma = dma;
+	obj->memfd = dma.fd;
+	obj->vaddr = dma.cpu;
+	obj->dma_addr = dma.bus_addr;
+	return 0;
+}
+
 int drm_gem_object_init(struct drm_device *dev, struct drm_gem_object *obj, size_t size)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -25,6 +43,9 @@ int drm_gem_object_init(struct drm_device *dev, struct drm_gem_object *obj, size
 	if (size > GEM_MAX_OBJECT_SIZE)
 		return -ENOMEM;
 	size = (size + (size_t)page - 1) & ~((size_t)page - 1);
+	if (dev && dev->hw && dev->hw->ops && dev->hw->ops->dma_alloc)
+		return init_dma(dev, obj, size);
+	/* No device memory (tests): plain sealed memory, no bus address. */
 	int fd = memfd_create("drm-gem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
@@ -50,8 +71,17 @@ int drm_gem_object_init(struct drm_device *dev, struct drm_gem_object *obj, size
 	return 0;
 }
 
+static void offset_remove(struct drm_gem_object *obj);
+
 void drm_gem_object_release(struct drm_gem_object *obj)
 {
+	offset_remove(obj);
+	if (obj->dma.cpu) {
+		obj->dev->hw->ops->dma_free(obj->dev->hw, &obj->dma);
+		obj->vaddr = NULL;
+		obj->memfd = -1;
+		return;
+	}
 	if (obj->vaddr)
 		munmap(obj->vaddr, obj->size);
 	if (obj->memfd >= 0)
@@ -134,6 +164,104 @@ struct drm_gem_object *drm_gem_object_lookup(struct drm_file *file, uint32_t han
 	return obj;
 }
 
+/*
+ * Fake mmap offsets: page-aligned ranges above 4 GiB (as the kernel's
+ * DRM_FILE_PAGE_OFFSET_START), handed out once and never reused, kept sorted
+ * for lookup by any offset inside an object.
+ */
+struct drm_gem_offsets {
+	struct drm_gem_object **objs; /* sorted by mmap_offset */
+	size_t n, cap;
+	uint64_t next;
+};
+
+#define GEM_OFFSET_START (1ull << 32)
+
+int drm_gem_create_mmap_offset(struct drm_gem_object *obj)
+{
+	struct drm_gem_offsets *t = obj->dev->gem_offsets;
+	if (obj->mmap_offset)
+		return 0;
+	if (!t)
+		return -ENODEV;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct drm_gem_object **o = realloc(t->objs, cap * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		t->objs = o;
+		t->cap = cap;
+	}
+	obj->mmap_offset = t->next;
+	t->next += obj->size;
+	t->objs[t->n++] = obj; /* offsets only grow: appending keeps the order */
+	return 0;
+}
+
+static size_t offset_index(struct drm_gem_offsets *t, uint64_t offset)
+{
+	size_t lo = 0, hi = t->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->objs[mid]->mmap_offset <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : t->n;
+}
+
+static void offset_remove(struct drm_gem_object *obj)
+{
+	struct drm_gem_offsets *t = obj->dev ? obj->dev->gem_offsets : NULL;
+	if (!obj->mmap_offset || !t)
+		return;
+	size_t i = offset_index(t, obj->mmap_offset);
+	if (i < t->n && t->objs[i] == obj) {
+		memmove(&t->objs[i], &t->objs[i + 1], (t->n - i - 1) * sizeof(*t->objs));
+		t->n--;
+	}
+	obj->mmap_offset = 0;
+}
+
+struct has_ctx {
+	struct drm_gem_object *obj;
+	bool found;
+};
+
+static void has_cb(uint32_t id, void *ptr, void *data)
+{
+	struct has_ctx *c = data;
+	if (ptr == c->obj)
+		c->found = true;
+}
+
+bool drm_gem_file_has(struct drm_file *file, struct drm_gem_object *obj)
+{
+	struct has_ctx c = {.obj = obj};
+	idr_for_each(&file->object_idr, has_cb, &c);
+	return c.found;
+}
+
+struct drm_gem_object *drm_gem_mmap_lookup(struct drm_file *file, uint64_t offset, uint64_t length)
+{
+	struct drm_gem_offsets *t = file->dev->gem_offsets;
+	if (!t || !length)
+		return NULL;
+	size_t i = offset_index(t, offset);
+	if (i == t->n)
+		return NULL;
+	struct drm_gem_object *obj = t->objs[i];
+	uint64_t delta = offset - obj->mmap_offset;
+	if (delta >= obj->size || length > obj->size - delta)
+		return NULL;
+	/* Only files that hold a handle may map it (the kernel's drm_vma_node_is_allowed). */
+	if (!drm_gem_file_has(file, obj))
+		return NULL;
+	drm_gem_object_get(obj);
+	return obj;
+}
+
 void drm_gem_file_open(struct drm_file *file)
 {
 	idr_init(&file->object_idr, 1, 0);
@@ -153,11 +281,18 @@ void drm_gem_file_release(struct drm_file *file)
 void drm_gem_device_init(struct drm_device *dev)
 {
 	idr_init(&dev->object_names, 1, 0);
+	dev->gem_offsets = calloc(1, sizeof(*dev->gem_offsets));
+	if (dev->gem_offsets)
+		dev->gem_offsets->next = GEM_OFFSET_START;
 }
 
 void drm_gem_device_fini(struct drm_device *dev)
 {
 	idr_destroy(&dev->object_names);
+	if (dev->gem_offsets)
+		free(dev->gem_offsets->objs);
+	free(dev->gem_offsets);
+	dev->gem_offsets = NULL;
 }
 
 int drm_gem_close_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)

@@ -32,6 +32,13 @@ int rdrm_call(int channel, const char *driver, unsigned long cmd, void *arg);
  */
 int rdrm_mmap_lookup(int channel, uint64_t offset, uint64_t length, uint64_t *fd_offset);
 
+/*
+ * What a CRTC's monitor shows now (crtc_id 0: the first active CRTC), as
+ * XRGB8888 rows; *pixels is malloc'd. Returns 0 or -errno.
+ */
+int rdrm_capture(int channel, uint32_t crtc_id, uint32_t **pixels, uint32_t *width, uint32_t *height,
+		 uint32_t *out_crtc_id);
+
 /* Reads whole drm_event records from the file fd the way the kernel's read() does. */
 ssize_t rdrm_read_events(int file_fd, void *buf, size_t count);
 

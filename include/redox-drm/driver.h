@@ -10,6 +10,7 @@
 struct drm_device;
 struct drm_file;
 struct hw_pci_id;
+struct drm_kms_funcs;
 
 /* Feature bits, as the kernel's DRIVER_* (only those we implement are set). */
 enum drm_driver_feature {
@@ -38,6 +39,9 @@ struct drm_driver {
 
 	const struct drm_ioctl_desc *ioctls;
 	unsigned int num_ioctls;
+
+	/* Display engine (with DRIVER_MODESET); see redox-drm/kms.h. */
+	const struct drm_kms_funcs *kms;
 };
 
 extern const struct drm_driver amdgpu_driver;

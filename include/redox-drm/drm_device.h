@@ -17,6 +17,9 @@ struct hw_device;
 struct event_loop;
 struct event_source;
 struct drm_file;
+struct drm_gem_offsets;
+struct drm_mode_config;
+struct drm_kms_file;
 
 enum drm_minor_type { DRM_MINOR_PRIMARY = 0, DRM_MINOR_RENDER = 2 };
 
@@ -48,6 +51,8 @@ struct drm_device {
 	uint32_t if_version;        /* highest DRM interface version set by SET_VERSION */
 
 	struct idr object_names;    /* flink name → struct drm_gem_object */
+	struct drm_gem_offsets *gem_offsets; /* fake mmap offsets → objects (gem/) */
+	struct drm_mode_config *mode_config; /* KMS state (kms/), NULL without DRIVER_MODESET */
 	struct drm_file *files;     /* every open file, linked through drm_file.next */
 	unsigned long open_count;
 };
@@ -69,6 +74,8 @@ struct drm_file {
 	bool stereo_allowed, universal_planes, atomic, aspect_ratio_allowed, writeback_connectors;
 
 	struct idr object_idr; /* GEM handle → struct drm_gem_object */
+	struct drm_kms_file *kms; /* framebuffers, blobs, pending events (kms/) */
+	uint32_t event_space;  /* bytes of drm_event the file may still have queued */
 	void *driver_priv;
 	void *transport;       /* the connection serving this file */
 };
@@ -93,6 +100,15 @@ const struct drm_driver *drm_driver_for(const struct hw_device *hw);
 /* Open-file lifecycle: called by the transport. */
 struct drm_file *drm_file_open(struct drm_minor *minor, pid_t pid, uid_t uid);
 void drm_file_release(struct drm_file *file);
+
+/*
+ * Events (struct drm_event records) for the client holding file, with the
+ * kernel's per-file budget: reserve before promising one (-ENOMEM when the
+ * client has let too many pile up), then send or release the reservation.
+ */
+int drm_event_reserve(struct drm_file *file, uint32_t length);
+void drm_event_release(struct drm_file *file, uint32_t length);
+void drm_event_send(struct drm_file *file, const void *event, uint32_t length);
 
 /* Master handling (daemon/auth.c). */
 int drm_master_open(struct drm_file *file);

@@ -51,6 +51,18 @@ struct drm_ioctl_desc {
 int drm_copy_from_user(struct drm_call *call, void *dst, uint64_t uptr, size_t len);
 int drm_copy_to_user(struct drm_call *call, uint64_t uptr, const void *src, size_t len);
 
+/*
+ * Parking: a handler that must wait (vblank, fences, a busy CRTC) calls
+ * drm_call_park() and returns DRM_CALL_PARKED; the event loop goes on. Later,
+ * drm_call_complete() answers the caller with ret (the struct as the handler
+ * left it in drm_call_data()), or drm_call_rerun() runs the handler again.
+ * cancel runs instead if the caller goes away first; after it the call is gone.
+ */
+void drm_call_park(struct drm_call *call, void (*cancel)(struct drm_call *call, void *data), void *data);
+void drm_call_complete(struct drm_call *call, int ret);
+void drm_call_rerun(struct drm_call *call);
+void *drm_call_data(struct drm_call *call);
+
 /* The process making the call, and whether it would pass capable(CAP_SYS_ADMIN). */
 pid_t drm_call_pid(const struct drm_call *call);
 bool drm_call_privileged(const struct drm_call *call);

@@ -6,10 +6,12 @@
 #ifndef REDOX_DRM_GEM_H
 #define REDOX_DRM_GEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "redox-drm/drm_ioctl.h"
+#include "redox-drm/hw.h"
 
 struct drm_device;
 struct drm_file;
@@ -28,6 +30,9 @@ struct drm_gem_object {
 	uint32_t name;    /* flink name, 0 if none */
 	int memfd;        /* backing memory */
 	void *vaddr;      /* the daemon's mapping of it */
+	uint64_t dma_addr; /* bus address of the (contiguous) memory, for the device */
+	struct hw_dma dma; /* the allocation, when the device's DMA allocator provided it */
+	uint64_t mmap_offset; /* fake offset for mmap on the DRM fd, 0 until asked for */
 	const struct drm_gem_object_funcs *funcs;
 };
 
@@ -44,6 +49,13 @@ int drm_gem_handle_create(struct drm_file *file, struct drm_gem_object *obj, uin
 int drm_gem_handle_delete(struct drm_file *file, uint32_t handle);
 /* Returns a new reference, or NULL. */
 struct drm_gem_object *drm_gem_object_lookup(struct drm_file *file, uint32_t handle);
+
+/* A fake offset clients pass to mmap() on the DRM fd to map obj (kernel: drm_gem_create_mmap_offset). */
+int drm_gem_create_mmap_offset(struct drm_gem_object *obj);
+/* The object behind [offset, offset+length) if file holds a handle to it (new reference), else NULL. */
+struct drm_gem_object *drm_gem_mmap_lookup(struct drm_file *file, uint64_t offset, uint64_t length);
+/* True if file has a handle to obj. */
+bool drm_gem_file_has(struct drm_file *file, struct drm_gem_object *obj);
 
 void drm_gem_file_open(struct drm_file *file);
 void drm_gem_file_release(struct drm_file *file);

@@ -53,6 +53,13 @@ struct hw_ops {
 	/* Readable while an interrupt is pending; irq_ack consumes the notification. */
 	int (*irq_fd)(struct hw_device *hw);
 	void (*irq_ack)(struct hw_device *hw);
+	/*
+	 * What the monitor on display pipe shows now, as the display engine composes
+	 * it, converted to XRGB8888 rows of width pixels. Like looking at a real
+	 * screen: it is not a register. -ENODEV if the pipe is off.
+	 */
+	int (*scanout_capture)(struct hw_device *hw, unsigned int pipe, uint32_t *pixels, uint32_t width,
+			       uint32_t height);
 	void (*destroy)(struct hw_device *hw);
 };
 

@@ -30,6 +30,9 @@ struct sim_model_ops {
 	void (*write64)(struct sim_model *m, int bar, uint64_t off, uint64_t v);
 	/* Device-local memory behind a BAR (VRAM), or NULL. */
 	void *(*bar_memory)(struct sim_model *m, int bar, size_t *size);
+	/* The monitor's view of a pipe (see hw_ops.scanout_capture). */
+	int (*scanout_capture)(struct sim_model *m, unsigned int pipe, uint32_t *pixels, uint32_t width,
+			       uint32_t height);
 	void (*destroy)(struct sim_model *m);
 };
 

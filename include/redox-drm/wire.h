@@ -49,6 +49,7 @@ enum rdrm_msg_type {
 	RDRM_MSG_ATTACH = 3, /* client → daemon, on the file connection; carries the channel fd */
 	RDRM_MSG_HELLO = 4,  /* daemon → client, first message on a new channel */
 	RDRM_MSG_MMAP = 5,   /* client → daemon: the memory behind a fake mmap offset */
+	RDRM_MSG_CAPTURE = 6, /* client → daemon: what a CRTC's monitor shows (root or the daemon's user) */
 };
 
 enum rdrm_wire_flags {
@@ -77,6 +78,13 @@ struct rdrm_wire_mmap {
 	uint64_t offset; /* the fake offset the client passed to mmap */
 	uint64_t length;
 	uint64_t fd_offset; /* reply: where that range starts in the memfd */
+};
+
+/* Payload of RDRM_MSG_CAPTURE; the reply adds width × height XRGB8888 pixels after it. */
+struct rdrm_wire_capture {
+	uint32_t crtc_id; /* 0: the first active CRTC; reply: the one captured */
+	uint32_t width, height;
+	uint32_t format;  /* reply: DRM_FORMAT_XRGB8888 */
 };
 
 struct rdrm_wire_msg {

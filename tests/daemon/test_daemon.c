@@ -20,6 +20,14 @@
 #include "daemon_proc.h"
 #include "redox-drm/client.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 static struct daemon_proc drmd;
 
 static int start(void **state)
@@ -135,6 +143,17 @@ static void permissions_across_processes(void **state)
 	assert_int_equal(as_user(unprivileged_clients), 0);
 }
 
+/* The daemon notices closed clients on its next loop turn: give it a moment to get back to want. */
+static int settled_fd_count(int want)
+{
+	int n = daemon_fd_count(&drmd);
+	for (int i = 0; i < 200 && n != want; i++) {
+		usleep(10000);
+		n = daemon_fd_count(&drmd);
+	}
+	return n;
+}
+
 static void garbage_and_killed_clients(void **state)
 {
 	int fds0 = daemon_fd_count(&drmd);
@@ -180,8 +199,7 @@ static void garbage_and_killed_clients(void **state)
 	struct drm_get_cap cap = {.capability = DRM_CAP_TIMESTAMP_MONOTONIC};
 	assert_int_equal(call(&c, DRM_IOCTL_GET_CAP, &cap), 0);
 	close_conn(&c);
-	usleep(100000);
-	assert_int_equal(daemon_fd_count(&drmd), fds0);
+	assert_int_equal(settled_fd_count(fds0), fds0);
 }
 
 static void open_close_cycles_leak_nothing(void **state)
@@ -202,10 +220,14 @@ static void open_close_cycles_leak_nothing(void **state)
 		assert_int_equal(call(&c, DRM_IOCTL_GET_CAP, &cap), 0);
 		close_conn(&c);
 	}
-	usleep(200000);
-	int fds1 = daemon_fd_count(&drmd);
+	assert_int_equal(settled_fd_count(fds0), fds0);
 	long rss1 = daemon_rss_kb(&drmd);
-	assert_int_equal(fds1, fds0);
+#ifdef UNDER_ASAN
+	/* ASan's quarantine holds freed memory: RSS says nothing; LeakSanitizer checks at exit instead. */
+	(void)rss0;
+	(void)rss1;
+	return;
+#endif
 	/* Flat: a leak of even 100 bytes per cycle would show as ~100 KiB. */
 	assert_true(rss1 - rss0 < 64);
 }

@@ -21,6 +21,9 @@ struct test_device {
 /* features: DRIVER_* bits of the test driver (name "testdrv"). */
 struct drm_device *test_device_create(uint32_t features);
 void test_device_destroy(struct drm_device *dev);
+/* Gives the test driver a display (before drm_mode_config_init). */
+struct drm_kms_funcs;
+void test_device_set_kms(struct drm_device *dev, const struct drm_kms_funcs *funcs);
 
 /* Runs one ioctl on file as (pid, uid) with the given struct; arrays in regions by real pointer. */
 struct drm_call;

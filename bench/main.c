@@ -1,0 +1,65 @@
+/* redox-drm-bench: benchmarks that report ratios against an in-run baseline. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+int bench_ioctl_rtt(int argc, char **argv);
+
+static const struct bench benches[] = {
+	{"ioctl-rtt", "VERSION and GET_CAP round trips vs raw socket round trips", bench_ioctl_rtt},
+};
+
+/* Outside a launcher session, re-run under redox-drm-run (found beside this binary or in the build tree). */
+static void relaunch(char **argv)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	const char *candidates[] = {"%s/redox-drm-run", "%s/../tools/redox-drm-run"};
+	for (size_t i = 0; i < 2; i++) {
+		char run[PATH_MAX + 64];
+		snprintf(run, sizeof(run), candidates[i], self);
+		if (access(run, X_OK) != 0)
+			continue;
+		int argc = 0;
+		while (argv[argc])
+			argc++;
+		char **nargv = calloc((size_t)argc + 3, sizeof(char *));
+		nargv[0] = run;
+		nargv[1] = "--";
+		*slash = '/';
+		nargv[2] = self;
+		for (int k = 1; k < argc; k++)
+			nargv[k + 2] = argv[k];
+		execv(run, nargv);
+		free(nargv);
+		return;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		printf("Usage: redox-drm-bench BENCHMARK [args]\n");
+		for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
+			printf("  %-12s %s\n", benches[i].name, benches[i].summary);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!getenv("REDOX_DRM_RUNTIME_DIR"))
+		relaunch(argv);
+	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
+		if (!strcmp(argv[1], benches[i].name))
+			return benches[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "redox-drm-bench: unknown benchmark '%s'\n", argv[1]);
+	return 2;
+}

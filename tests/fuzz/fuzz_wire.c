@@ -1,0 +1,76 @@
+/*
+ * libFuzzer target: arbitrary bytes as a message on a client channel, through
+ * the real framing (rdrm_wire_recv), decoder and ioctl dispatch, on a device
+ * with GEM and KMS objects to poke at. Input: byte 0 picks the file (master,
+ * second primary client, render client) and the caller's uid; the rest is the
+ * packet. Anything may be refused; nothing may crash or leak.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "call.h"
+#include "harness.h"
+#include "redox-drm/driver.h"
+#include "redox-drm/gem.h"
+
+static struct drm_device *dev;
+static struct drm_file *files[3];
+static int sv[2];
+
+static void drop_reply(struct drm_call *call, struct call_reply *reply, void *data)
+{
+	/* The reply must be well formed enough to send: exercise the encoder on it. */
+	struct iovec iov = {.iov_base = reply->payload, .iov_len = reply->len};
+	if (rdrm_wire_send(sv[1], &reply->hdr, &iov, 1, reply->fds, reply->nfds) == 0) {
+		struct rdrm_wire_msg m;
+		if (rdrm_wire_recv(sv[0], &m, MSG_DONTWAIT) == 0)
+			rdrm_wire_msg_release(&m);
+	}
+}
+
+static void setup(void)
+{
+	dev = test_device_create(DRIVER_GEM | DRIVER_RENDER);
+	files[0] = drm_file_open(&dev->primary, 10, 1000);
+	files[1] = drm_file_open(&dev->primary, 20, 1000);
+	files[2] = drm_file_open(&dev->render, 30, 1000);
+	/* Objects with small handles and a flink name, so guesses hit something. */
+	for (int i = 0; i < 3; i++) {
+		struct drm_gem_object *obj = drm_gem_object_create(dev, 4096);
+		uint32_t h;
+		drm_gem_handle_create(files[i], obj, &h);
+		drm_gem_object_put(obj);
+	}
+	socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
+	int sz = 1 << 20;
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!dev)
+		setup();
+	if (size < 1 || size > 4096)
+		return 0;
+	struct drm_file *file = files[data[0] % 3];
+	uid_t uid = (data[0] & 0x80) ? 0 : 1000;
+	if (send(sv[0], data + 1, size - 1, MSG_DONTWAIT) < 0)
+		return 0;
+	struct rdrm_wire_msg msg;
+	if (rdrm_wire_recv(sv[1], &msg, MSG_DONTWAIT) != 0)
+		return 0;
+	if (msg.hdr.type != RDRM_MSG_IOCTL) {
+		rdrm_wire_msg_release(&msg);
+		return 0;
+	}
+	struct drm_call *parked = drm_call_execute(file, file->pid, uid, &msg, drop_reply, NULL);
+	if (parked)
+		drm_call_cancel(parked);
+	return 0;
+}
