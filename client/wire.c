@@ -120,14 +120,14 @@ void rdrm_wire_msg_release(struct rdrm_wire_msg *msg)
 	if (msg->flags_internal & MSG_OOL_MAPPED) {
 		if (msg->hdr.size)
 			munmap(msg->payload, msg->hdr.size);
-	} else if (msg->payload) {
-		free(msg->payload - sizeof(struct rdrm_wire_hdr));
+	} else {
+		free(msg->payload);
 	}
 	msg->payload = NULL;
 	msg->flags_internal = 0;
 }
 
-static int map_ool(struct rdrm_wire_msg *msg, uint8_t *inline_buf)
+static int map_ool(struct rdrm_wire_msg *msg)
 {
 	int fd = msg->fds[--msg->nfds];
 	int seals = fcntl(fd, F_GET_SEALS);
@@ -139,10 +139,9 @@ static int map_ool(struct rdrm_wire_msg *msg, uint8_t *inline_buf)
 		err = -EPROTO;
 	} else if (msg->hdr.size) {
 		void *p = mmap(NULL, msg->hdr.size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-		if (p == MAP_FAILED)
+		if (p == MAP_FAILED) {
 			err = -errno;
-		else {
-			free(inline_buf);
+		} else {
 			msg->payload = p;
 			msg->flags_internal |= MSG_OOL_MAPPED;
 		}
@@ -151,13 +150,33 @@ static int map_ool(struct rdrm_wire_msg *msg, uint8_t *inline_buf)
 	return err;
 }
 
+/*
+ * Packets land in one buffer per thread, then move to an allocation of their
+ * own size: a fresh 48 KiB allocation per message would make the allocator
+ * grow and trim the heap on every request.
+ */
+static _Thread_local uint8_t *rx_buf;
+
+static void rx_buf_free(void)
+{
+	free(rx_buf);
+	rx_buf = NULL;
+}
+
 int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
 {
 	memset(msg, 0, sizeof(*msg));
 	size_t cap = sizeof(struct rdrm_wire_hdr) + RDRM_WIRE_INLINE_MAX;
-	uint8_t *buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
+	if (!rx_buf) {
+		rx_buf = malloc(cap);
+		if (!rx_buf)
+			return -ENOMEM;
+		/* Only the first thread's buffer is freed at exit; the others die with their threads' heaps. */
+		static int registered;
+		if (!registered++)
+			atexit(rx_buf_free);
+	}
+	uint8_t *buf = rx_buf;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * RDRM_WIRE_MAX_FDS)];
@@ -169,10 +188,8 @@ int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
 	do
 		n = recvmsg(sock, &mh, flags | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		free(buf);
+	if (n <= 0)
 		return n == 0 ? -EPIPE : -errno;
-	}
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -188,7 +205,6 @@ int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
 				close(tmp[i]);
 		}
 	}
-	msg->payload = buf + sizeof(struct rdrm_wire_hdr);
 	int err = 0;
 	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof(struct rdrm_wire_hdr)) {
 		err = -EPROTO;
@@ -198,9 +214,13 @@ int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
 		if (msg->hdr.magic != RDRM_WIRE_MAGIC)
 			err = -EPROTO;
 		else if (msg->hdr.flags & RDRM_WIRE_F_OOL)
-			err = (body || msg->nfds == 0) ? -EPROTO : map_ool(msg, buf);
+			err = (body || msg->nfds == 0) ? -EPROTO : map_ool(msg);
 		else if (body != msg->hdr.size)
 			err = -EPROTO;
+		else if (!(msg->payload = malloc(body ? body : 1)))
+			err = -ENOMEM;
+		else
+			memcpy(msg->payload, buf + sizeof(struct rdrm_wire_hdr), body);
 	}
 	if (err) {
 		msg->hdr.size = 0;

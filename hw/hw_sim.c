@@ -291,6 +291,18 @@ static void sim_irq_ack(struct hw_device *hw)
 		;
 }
 
+/* The monitor's view comes from the model's display block, not from a register. */
+static int sim_scanout_capture(struct hw_device *hw, unsigned int pipe, uint32_t *pixels, uint32_t width,
+			       uint32_t height)
+{
+	struct sim_model *m = to_sim(hw)->model;
+	if (!pixels || !width || !height)
+		return -EINVAL;
+	if (!m->ops->scanout_capture)
+		return -ENODEV;
+	return m->ops->scanout_capture(m, pipe, pixels, width, height);
+}
+
 static void sim_destroy(struct hw_device *hw)
 {
 	struct sim_hw *s = to_sim(hw);
@@ -320,6 +332,7 @@ static const struct hw_ops sim_hw_ops = {
 	.dma_free = sim_dma_free,
 	.irq_fd = sim_irq_fd,
 	.irq_ack = sim_irq_ack,
+	.scanout_capture = sim_scanout_capture,
 	.destroy = sim_destroy,
 };
 

@@ -10,6 +10,7 @@
 
 #include "redox-drm/driver.h"
 #include "redox-drm/log.h"
+#include "redox-drm/loop.h"
 #include "kms_internal.h"
 
 struct drm_atomic_state *drm_atomic_state_alloc(struct drm_device *dev, struct drm_file *file)
@@ -540,7 +541,7 @@ int drm_atomic_stall(struct drm_atomic_state *state, struct drm_call *call)
 void kms_crtc_vblank_commit_check(struct drm_crtc *crtc, uint64_t count)
 {
 	struct kms_crtc *kc = kms_crtc(crtc);
-	if (kc->commit && count > kc->commit_vblank + 2) {
+	if (kc->commit && kc->time_ns > kc->commit_time_ns && ++kc->commit_frames > 2) {
 		log_warn("crtc %u: commit not confirmed by the hardware after two frames", crtc->base.id);
 		drm_crtc_commit_done(crtc);
 	}
@@ -606,6 +607,14 @@ int drm_atomic_commit(struct drm_atomic_state *s, bool nonblock, struct drm_call
 		s->events[i] = cs->event;
 		cs->event = NULL;
 	}
+	/* Legacy DPMS follows what the connectors now drive (the kernel's legacy modeset state). */
+	for (unsigned i = 0; i < mc->nconnectors; i++) {
+		struct drm_connector *c = mc->connectors[i];
+		for (unsigned k = 0; k < c->base.nprops; k++)
+			if (c->base.props[k] == mc->prop_dpms)
+				c->base.values[k] = c->state->crtc && c->state->crtc->state->active ? DRM_MODE_DPMS_ON
+												 : DRM_MODE_DPMS_OFF;
+	}
 	for (unsigned i = 0; i < mc->nplanes; i++)
 		s->planes_new[i] = NULL;
 	for (unsigned i = 0; i < mc->nconnectors; i++)
@@ -622,7 +631,8 @@ int drm_atomic_commit(struct drm_atomic_state *s, bool nonblock, struct drm_call
 		if (crtc->state->active && !s->crtcs_old[i]->active)
 			drm_crtc_vblank_on(crtc);
 		kc->commit = s;
-		kc->commit_vblank = kc->count;
+		kc->commit_time_ns = monotonic_ns();
+		kc->commit_frames = 0;
 		s->pending++;
 	}
 	s->pending++; /* held until the driver has programmed everything */

@@ -298,7 +298,7 @@ struct drm_connector *drm_connector_create(struct drm_device *dev, uint32_t conn
 	c->connector_type = connector_type;
 	c->connector_type_id = type_count(mc, connector_type) + 1;
 	c->encoder = encoder;
-	c->subpixel = 1; /* SubPixelUnknown in the kernel's enum subpixel_order */
+	c->subpixel = 0; /* SubPixelUnknown in the kernel's enum subpixel_order */
 	mc->connectors[mc->nconnectors++] = c;
 	drm_object_attach_property(&c->base, mc->prop_edid, 0);
 	drm_object_attach_property(&c->base, mc->prop_dpms, DRM_MODE_DPMS_OFF);

@@ -66,7 +66,8 @@ struct kms_crtc {
 	struct vblank_waiter *waiters;
 	/* The commit in flight on this CRTC (its hardware has not latched it yet). */
 	struct drm_atomic_state *commit;
-	uint64_t commit_vblank;     /* vblank count when it was programmed */
+	uint64_t commit_time_ns;    /* when it was programmed */
+	unsigned int commit_frames; /* vblanks seen since then (interrupts queued before do not count) */
 	struct stall_link *stalls;  /* blocking callers waiting for it to finish */
 	int32_t cursor_x, cursor_y; /* legacy CURSOR position */
 };

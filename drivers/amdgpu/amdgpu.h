@@ -2,9 +2,14 @@
 #ifndef REDOX_DRM_AMDGPU_H
 #define REDOX_DRM_AMDGPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "redox-drm/hw.h"
+
 struct hw_device;
+struct drm_device;
+struct drm_kms_funcs;
 
 /* PCI BARs of a GFX9 dGPU. */
 enum { AMDGPU_BAR_VRAM = 0, AMDGPU_BAR_DOORBELL = 2, AMDGPU_BAR_MMIO = 5 };
@@ -18,6 +23,86 @@ enum { AMDGPU_BAR_VRAM = 0, AMDGPU_BAR_DOORBELL = 2, AMDGPU_BAR_MMIO = 5 };
 #define VEGA10_GB_ADDR_CONFIG_GOLDEN 0x2A114042u
 #define AMDGPU_FAMILY_AI 141
 
+/* ---- GMC: the MMHUB's VMID0 view (FB aperture + GART), as the display and IH use it ---- */
+#define mmRCC_CONFIG_MEMSIZE 0x378Cu /* VRAM size in MiB */
+/* MMHUB 1.0 (base 0x1A000 dwords) [AR mmhub_1_0_offset.h]. */
+#define mmMMHUB_VM_CONTEXT0_CNTL 0x69B00u            /* ENABLE_CONTEXT b0, PAGE_TABLE_DEPTH [2:1] */
+#define mmMMHUB_VM_INVALIDATE_ENG0_REQ 0x69B8Cu      /* +4 per engine */
+#define mmMMHUB_VM_INVALIDATE_ENG0_ACK 0x69BD4u
+#define mmMMHUB_VM_CONTEXT0_PAGE_TABLE_BASE_ADDR_LO32 0x69CACu
+#define mmMMHUB_VM_CONTEXT0_PAGE_TABLE_BASE_ADDR_HI32 0x69CB0u
+#define mmMMHUB_VM_CONTEXT0_PAGE_TABLE_START_ADDR_LO32 0x69D2Cu
+#define mmMMHUB_VM_CONTEXT0_PAGE_TABLE_START_ADDR_HI32 0x69D30u
+#define mmMMHUB_VM_CONTEXT0_PAGE_TABLE_END_ADDR_LO32 0x69DACu
+#define mmMMHUB_VM_CONTEXT0_PAGE_TABLE_END_ADDR_HI32 0x69DB0u
+#define mmMMHUB_MC_VM_FB_OFFSET 0x6A05Cu
+#define mmMMHUB_MC_VM_FB_LOCATION_BASE 0x6A0B0u
+#define mmMMHUB_MC_VM_FB_LOCATION_TOP 0x6A0B4u
+#define mmMMHUB_MC_VM_AGP_TOP 0x6A0B8u
+#define mmMMHUB_MC_VM_AGP_BOT 0x6A0BCu
+#define mmMMHUB_MC_VM_AGP_BASE 0x6A0C0u
+#define mmMMHUB_MC_VM_SYSTEM_APERTURE_LOW_ADDR 0x6A0C4u
+#define mmMMHUB_MC_VM_SYSTEM_APERTURE_HIGH_ADDR 0x6A0C8u
+/* The engine the kernel keeps for its own MMIO TLB flushes. */
+#define AMDGPU_GART_INV_ENG 17u
+/* GFX9 PTE bits. */
+#define AMDGPU_PTE_VALID (1ull << 0)
+#define AMDGPU_PTE_SYSTEM (1ull << 1)
+#define AMDGPU_PTE_SNOOPED (1ull << 2)
+#define AMDGPU_PTE_READABLE (1ull << 5)
+#define AMDGPU_PTE_WRITEABLE (1ull << 6)
+#define AMDGPU_GPU_PAGE_SIZE 4096u
+
+/* Where VRAM and the GART sit in the GPU address space [plausible: as a Vega VBIOS/kernel place
+ * them]. Both below 1 TiB, since the display's surface addresses are 40 bits. */
+#define AMDGPU_VRAM_START 0x000000F400000000ull
+#define AMDGPU_GART_START 0x000000FF00000000ull
+#define AMDGPU_GART_SIZE (512ull << 20)
+
+struct amdgpu_gart {
+	struct hw_dma table;   /* flat array of 64-bit PTEs, one per GPU page */
+	uint64_t start;        /* GPU address of the aperture */
+	uint32_t num_pages;
+	uint32_t *used;        /* allocation bitmap, one bit per page */
+	bool ready;
+};
+
+/* ---- IH: the interrupt ring (OSSSYS 4.0) ---- */
+#define mmIH_RB_CNTL 0x4480u
+#define mmIH_RB_BASE 0x4484u
+#define mmIH_RB_BASE_HI 0x4488u
+#define mmIH_RB_RPTR 0x448Cu
+#define mmIH_RB_WPTR 0x4490u
+#define mmIH_RB_WPTR_ADDR_HI 0x4494u
+#define mmIH_RB_WPTR_ADDR_LO 0x4498u
+#define IH_RB_CNTL__RB_ENABLE (1u << 0)
+#define IH_RB_CNTL__RB_SIZE__SHIFT 1
+#define IH_RB_CNTL__WPTR_WRITEBACK_ENABLE (1u << 8)
+#define IH_RB_CNTL__WPTR_OVERFLOW_ENABLE (1u << 16)
+#define IH_RB_CNTL__ENABLE_INTR (1u << 17)
+#define IH_RB_CNTL__MC_SPACE__SHIFT 28
+#define IH_RB_CNTL__WPTR_OVERFLOW_CLEAR (1u << 31)
+#define IH_RB_WPTR__RB_OVERFLOW (1u << 0)
+#define AMDGPU_IH_RING_SIZE (64u << 10)
+#define AMDGPU_IH_ENTRY_SIZE 32u
+#define SOC15_IH_CLIENTID_DCE 0x04
+
+struct amdgpu_ih {
+	struct hw_dma ring, wb; /* the ring, and the page WPTR is written back to */
+	uint32_t rptr;
+	bool ready;
+};
+
+/* One decoded interrupt vector. */
+struct amdgpu_iv_entry {
+	uint8_t client_id, src_id, ring_id, vmid;
+	uint16_t pasid;
+	uint64_t timestamp;
+	uint32_t src_data[4];
+};
+
+struct amdgpu_display;
+
 struct amdgpu_device {
 	struct hw_device *hw;
 	uint32_t family;
@@ -27,6 +112,43 @@ struct amdgpu_device {
 	/* Decoded GB_ADDR_CONFIG geometry. */
 	uint32_t num_pipes, pipe_interleave_size, max_compressed_frags;
 	uint32_t num_se, num_rb_per_se;
+
+	uint64_t vram_start, vram_size; /* VRAM's place in the GPU address space */
+	struct amdgpu_gart gart;
+	struct amdgpu_ih ih;
+	struct amdgpu_display *display;
 };
+
+static inline uint32_t amdgpu_rreg(struct amdgpu_device *adev, uint32_t off)
+{
+	return hw_read32(adev->hw, AMDGPU_BAR_MMIO, off);
+}
+
+static inline void amdgpu_wreg(struct amdgpu_device *adev, uint32_t off, uint32_t v)
+{
+	hw_write32(adev->hw, AMDGPU_BAR_MMIO, off, v);
+}
+
+/* amdgpu_gmc.c: FB aperture and GART on the MMHUB (VMID0). */
+int amdgpu_gmc_init(struct amdgpu_device *adev);
+void amdgpu_gmc_fini(struct amdgpu_device *adev);
+/* Reserves npages of GART space; 0 and *gpu_addr, or -ENOSPC. */
+int amdgpu_gart_alloc(struct amdgpu_device *adev, uint32_t npages, uint64_t *gpu_addr);
+void amdgpu_gart_free(struct amdgpu_device *adev, uint64_t gpu_addr, uint32_t npages);
+/* Points npages GPU pages at contiguous bus memory (or clears them), then flushes the TLB. */
+int amdgpu_gart_map(struct amdgpu_device *adev, uint64_t gpu_addr, uint64_t bus_addr, uint32_t npages);
+int amdgpu_gart_unmap(struct amdgpu_device *adev, uint64_t gpu_addr, uint32_t npages);
+/* VM_INVALIDATE_ENG17 REQ -> ACK for VMID0. 0 or -ETIMEDOUT. */
+int amdgpu_gmc_flush_tlb(struct amdgpu_device *adev);
+
+/* amdgpu_ih.c: the IH ring and the interrupt handler (struct drm_driver.irq_handler). */
+int amdgpu_ih_init(struct amdgpu_device *adev);
+void amdgpu_ih_fini(struct amdgpu_device *adev);
+void amdgpu_irq_handler(struct drm_device *dev);
+
+/* amdgpu_display.c: the DCE 12 display (KMS). */
+extern const struct drm_kms_funcs amdgpu_kms_funcs;
+/* Display sources of the IH (client DCE); false if the entry is not the display's. */
+bool amdgpu_display_irq(struct drm_device *dev, const struct amdgpu_iv_entry *iv);
 
 #endif

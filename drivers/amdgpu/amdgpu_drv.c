@@ -120,10 +120,10 @@ const struct drm_driver amdgpu_driver = {
 	.major = 3,
 	.minor = 42, /* radeonsi needs >= 42 */
 	.patchlevel = 0,
-	.features = DRIVER_GEM | DRIVER_RENDER,
+	.features = DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC,
 	.match = amdgpu_match,
 	.load = amdgpu_load,
 	.unload = amdgpu_unload,
-	/* No interrupt source is enabled yet (the IH ring comes with the engines). */
-	.irq_handler = NULL,
+	.irq_handler = amdgpu_irq_handler,
+	.kms = &amdgpu_kms_funcs,
 };

@@ -2,9 +2,13 @@
 #ifndef REDOX_DRM_I915_H
 #define REDOX_DRM_I915_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+struct drm_device;
+struct drm_kms_funcs;
 struct hw_device;
+struct i915_display;
 
 enum { I915_BAR_GTTMMADR = 0, I915_BAR_GMADR = 2 };
 #define I915_GTTMMADR_MIN_SIZE (16u << 20)
@@ -32,6 +36,134 @@ enum { I915_BAR_GTTMMADR = 0, I915_BAR_GMADR = 2 };
 #define GEN9_MAX_SUBSLICES 4
 #define GEN9_MAX_EUS_PER_SUBSLICE 8
 
+/*
+ * ---- Display engine registers (Skylake) [Linux display/skl_universal_plane_regs.h,
+ * intel_display_regs.h, intel_cursor_regs.h, intel_gmbus_regs.h, i915_reg.h] ----
+ * Pipe/transcoder B is A + 0x1000; universal plane n (1..3) is plane 1 + 0x100 * (n - 1).
+ */
+#define I915_PIPE_OFF(p) (0x1000u * (p))
+#define TRANS_HTOTAL(p) (0x60000u + I915_PIPE_OFF(p)) /* (total-1) [31:16], (active-1) [15:0] */
+#define TRANS_HBLANK(p) (0x60004u + I915_PIPE_OFF(p)) /* (end-1), (start-1) */
+#define TRANS_HSYNC(p) (0x60008u + I915_PIPE_OFF(p))
+#define TRANS_VTOTAL(p) (0x6000Cu + I915_PIPE_OFF(p))
+#define TRANS_VBLANK(p) (0x60010u + I915_PIPE_OFF(p))
+#define TRANS_VSYNC(p) (0x60014u + I915_PIPE_OFF(p))
+#define PIPESRC(p) (0x6001Cu + I915_PIPE_OFF(p)) /* (width-1) [31:16], (height-1) [15:0] */
+#define TRANS_DDI_FUNC_CTL(p) (0x60400u + I915_PIPE_OFF(p))
+#define TRANS_DDI_FUNC_ENABLE (1u << 31)
+#define TRANS_DDI_SELECT_PORT(port) ((uint32_t)(port) << 28)
+#define TRANS_DDI_MODE_SELECT_HDMI (0u << 24)
+#define TRANS_DDI_BPC_8 (0u << 20)
+#define TRANS_DDI_PVSYNC (1u << 17)
+#define TRANS_DDI_PHSYNC (1u << 16)
+#define PIPEDSL(p) (0x70000u + I915_PIPE_OFF(p))
+#define PIPEDSL_LINE_MASK 0xFFFFFu
+#define TRANSCONF(p) (0x70008u + I915_PIPE_OFF(p))
+#define TRANSCONF_ENABLE (1u << 31)
+#define TRANSCONF_STATE_ENABLE (1u << 30)
+#define PIPE_FRMCOUNT(p) (0x70040u + I915_PIPE_OFF(p))
+
+#define PLANE_REG(p, n, r) (0x70180u + I915_PIPE_OFF(p) + 0x100u * ((n) - 1) + (r))
+#define PLANE_CTL(p, n) PLANE_REG(p, n, 0x00)
+#define PLANE_STRIDE(p, n) PLANE_REG(p, n, 0x08) /* 64-byte units for linear */
+#define PLANE_POS(p, n) PLANE_REG(p, n, 0x0C)
+#define PLANE_SIZE(p, n) PLANE_REG(p, n, 0x10)
+#define PLANE_SURF(p, n) PLANE_REG(p, n, 0x1C)
+#define PLANE_OFFSET(p, n) PLANE_REG(p, n, 0x24)
+#define PLANE_SURFLIVE(p, n) PLANE_REG(p, n, 0x2C)
+#define PLANE_CTL_ENABLE (1u << 31)
+#define PLANE_CTL_FORMAT_XRGB_2101010 (2u << 24)
+#define PLANE_CTL_FORMAT_XRGB_8888 (4u << 24)
+#define PLANE_CTL_FORMAT_RGB_565 (14u << 24)
+#define PLANE_CTL_ORDER_RGBX (1u << 20)
+#define PLANE_CTL_ALPHA_SW_PREMULTIPLY (2u << 4)
+#define CURCNTR(p) (0x70080u + I915_PIPE_OFF(p))
+#define CURBASE(p) (0x70084u + I915_PIPE_OFF(p))
+#define CURPOS(p) (0x70088u + I915_PIPE_OFF(p))
+#define CURSURFLIVE(p) (0x700ACu + I915_PIPE_OFF(p))
+#define MCURSOR_MODE_64_ARGB_AX 0x27u
+#define MCURSOR_MODE_128_ARGB_AX 0x22u
+#define MCURSOR_MODE_256_ARGB_AX 0x23u
+#define CURSOR_POS_Y_SIGN (1u << 31)
+#define CURSOR_POS_X_SIGN (1u << 15)
+
+#define GEN8_MASTER_IRQ 0x44200u
+#define GEN8_MASTER_IRQ_CONTROL (1u << 31)
+#define GEN8_DE_PIPE_IRQ(p) (1u << (16 + (p)))
+#define GEN8_PCH_IRQ (1u << 23)
+#define GEN8_DE_PIPE_ISR(p) (0x44400u + 0x10u * (p))
+#define GEN8_DE_PIPE_IMR(p) (0x44404u + 0x10u * (p))
+#define GEN8_DE_PIPE_IIR(p) (0x44408u + 0x10u * (p))
+#define GEN8_DE_PIPE_IER(p) (0x4440Cu + 0x10u * (p))
+#define GEN8_PIPE_VBLANK (1u << 0)
+#define GEN9_PIPE_PLANE_FLIP_DONE(n) (1u << (2 + (n))) /* planes 1..3: b3..b5 */
+
+#define SDEISR 0xC4000u
+#define SDEIMR 0xC4004u
+#define SDEIIR 0xC4008u
+#define SDEIER 0xC400Cu
+#define SDE_PORT_HOTPLUG_CPT(port) (1u << (20 + (port))) /* DDI B..D: b21..b23 */
+#define PCH_PORT_HOTPLUG 0xC4030u
+#define PORT_HOTPLUG_ENABLE(port) (0x10u << (8 * ((port) - 1))) /* DDI B..D */
+
+#define GMBUS0 0xC5100u
+#define GMBUS_RATE_100KHZ (0u << 8)
+#define GMBUS_PIN_DPC 4u
+#define GMBUS_PIN_DPB 5u
+#define GMBUS1 0xC5104u
+#define GMBUS_SW_CLR_INT (1u << 31)
+#define GMBUS_SW_RDY (1u << 30)
+#define GMBUS_CYCLE_WAIT (1u << 25)
+#define GMBUS_CYCLE_INDEX (2u << 25)
+#define GMBUS_CYCLE_STOP (4u << 25)
+#define GMBUS_BYTE_COUNT_SHIFT 16
+#define GMBUS_SLAVE_INDEX_SHIFT 8
+#define GMBUS_SLAVE_ADDR_SHIFT 1
+#define GMBUS_SLAVE_READ 1u
+#define GMBUS2 0xC5108u
+#define GMBUS_HW_WAIT_PHASE (1u << 14)
+#define GMBUS_HW_RDY (1u << 11)
+#define GMBUS_SATOER (1u << 10)
+#define GMBUS_ACTIVE (1u << 9)
+#define GMBUS3 0xC510Cu
+
+#define LCPLL2_CTL 0x46014u /* DPLL1 */
+#define WRPLL_CTL1 0x46040u /* DPLL2 */
+#define WRPLL_CTL2 0x46060u /* DPLL3 */
+#define PLL_ENABLE (1u << 31)
+#define DPLL_CTRL1 0x6C058u
+#define DPLL_CTRL1_FIELD(id) (0x3Fu << (6 * (id)))
+#define DPLL_CTRL1_OVERRIDE(id) (1u << (6 * (id)))
+#define DPLL_CTRL1_HDMI_MODE(id) (1u << (6 * (id) + 5))
+#define DPLL_CTRL2 0x6C05Cu
+#define DPLL_CTRL2_DDI_CLK_OFF(port) (1u << ((port) + 15))
+#define DPLL_CTRL2_DDI_CLK_SEL_MASK(port) (3u << (3 * (port) + 1))
+#define DPLL_CTRL2_DDI_CLK_SEL(id, port) ((uint32_t)(id) << (3 * (port) + 1))
+#define DPLL_CTRL2_DDI_SEL_OVERRIDE(port) (1u << (3 * (port)))
+#define DPLL_STATUS 0x6C060u
+#define DPLL_LOCK(id) (1u << (8 * (id)))
+#define DPLL_CFGCR1(id) (0x6C040u + 8u * ((id) - 1))
+#define DPLL_CFGCR1_FREQ_ENABLE (1u << 31)
+#define DPLL_CFGCR2(id) (0x6C044u + 8u * ((id) - 1))
+#define DDI_BUF_CTL(port) (0x64000u + 0x100u * (port))
+#define DDI_BUF_CTL_ENABLE (1u << 31)
+#define GFX_FLSH_CNTL_GEN6 0x101008u /* a write flushes the GGTT's TLBs after PTE updates */
+#define GFX_FLSH_CNTL_EN 1u
+
+enum i915_port { I915_PORT_A = 0, I915_PORT_B, I915_PORT_C, I915_PORT_D, I915_PORT_E };
+enum { I915_NUM_PIPES = 2 }; /* Skylake has three; the driver (and the model) use A and B */
+
+/* GGTT address space bookkeeping: allocated ranges, sorted by offset. */
+struct i915_ggtt_range {
+	uint64_t start, size; /* size includes the unmapped guard page that ends every range */
+	struct i915_ggtt_range *next;
+};
+
+struct i915_ggtt {
+	uint64_t start, end; /* the allocatable part of the GGTT */
+	struct i915_ggtt_range *used;
+};
+
 struct i915_device {
 	struct hw_device *hw;
 	uint64_t ggtt_size;  /* bytes of graphics address space the GGTT maps */
@@ -39,6 +171,28 @@ struct i915_device {
 	uint32_t subslice_mask; /* per slice; gen9 fuses disable the same subslices in every slice */
 	uint32_t slice_total, subslice_total, eu_total;
 	uint32_t eu_per_subslice; /* the most EUs any enabled subslice has */
+	struct i915_ggtt ggtt;
+	struct i915_display *display; /* KMS state (i915_display.c), NULL until modeset_init */
+	/* Serves the display's interrupt banks named in GEN8_MASTER_IRQ's pending bits (set by
+	 * modeset_init; the master handler in i915_drv.c calls it with the master disabled). */
+	void (*display_irq)(struct drm_device *dev, uint32_t master);
 };
+
+/* ---- GGTT (i915_ggtt.c) ---- */
+#define I915_GGTT_PTE_PRESENT 0x1ull
+#define I915_GGTT_PTE_UNCACHED 0x18ull /* PWT | PCD: PPAT entry for uncached (scanout) */
+void i915_ggtt_init(struct i915_device *i915);
+void i915_ggtt_fini(struct i915_device *i915);
+/* Reserves size bytes (rounded to pages) at an align-aligned offset, plus a guard page after it,
+ * so a fetch running past the end hits an unmapped PTE. 0, -EINVAL or -ENOSPC. */
+int i915_ggtt_alloc(struct i915_device *i915, uint64_t size, uint64_t align, uint64_t *offset);
+void i915_ggtt_free(struct i915_device *i915, uint64_t offset);
+/* Points the PTEs of [offset, offset + size) at contiguous bus memory, then flushes. */
+void i915_ggtt_map(struct i915_device *i915, uint64_t offset, uint64_t bus_addr, uint64_t size, uint64_t flags);
+void i915_ggtt_unmap(struct i915_device *i915, uint64_t offset, uint64_t size);
+
+/* ---- Display (i915_display.c) ---- */
+/* What the KMS core drives (struct drm_driver.kms once DRIVER_MODESET is on). */
+extern const struct drm_kms_funcs i915_kms_funcs;
 
 #endif

@@ -166,6 +166,8 @@ static int i915_load(struct drm_device *dev)
 		goto fail;
 	}
 
+	i915_ggtt_init(i915);
+
 	ret = forcewake_get(hw);
 	if (ret)
 		goto fail;
@@ -189,8 +191,31 @@ fail:
 
 static void i915_unload(struct drm_device *dev)
 {
-	free(dev->dev_private);
+	struct i915_device *i915 = dev->dev_private;
+	if (i915)
+		i915_ggtt_fini(i915);
+	free(i915);
 	dev->dev_private = NULL;
+}
+
+/*
+ * GEN8_MASTER_IRQ: the master enable goes off while the banks it names are
+ * served (each IIR read, then cleared by writing the bits back) and on again
+ * after, which re-sends the interrupt if anything latched meanwhile. Only the
+ * display's banks have interrupts enabled so far.
+ */
+static void i915_irq_handler(struct drm_device *dev)
+{
+	struct i915_device *i915 = dev->dev_private;
+	if (!i915)
+		return;
+	uint32_t master = hw_read32(i915->hw, I915_BAR_GTTMMADR, GEN8_MASTER_IRQ);
+	if (master == 0xFFFFFFFFu || !(master & ~GEN8_MASTER_IRQ_CONTROL))
+		return; /* gone from the bus, or nothing pending */
+	hw_write32(i915->hw, I915_BAR_GTTMMADR, GEN8_MASTER_IRQ, 0);
+	if (i915->display_irq)
+		i915->display_irq(dev, master);
+	hw_write32(i915->hw, I915_BAR_GTTMMADR, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
 }
 
 const struct drm_driver i915_driver = {
@@ -204,6 +229,6 @@ const struct drm_driver i915_driver = {
 	.match = i915_match,
 	.load = i915_load,
 	.unload = i915_unload,
-	/* No interrupt source is enabled yet (GT interrupts come with the engines). */
-	.irq_handler = NULL,
+	/* Display interrupts (DE pipes, south display); GT interrupts come with the engines. */
+	.irq_handler = i915_irq_handler,
 };

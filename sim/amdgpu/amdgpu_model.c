@@ -21,6 +21,7 @@ struct sim_amdgpu {
 	struct sim_regs doorbell; /* BAR2 */
 	int vram_fd;
 	uint8_t *vram;         /* all of VRAM; BAR0 shows the first SIM_AMDGPU_VRAM_VISIBLE bytes */
+	void *engine[SIM_AMDGPU_ENGINE_COUNT]; /* VM, IH, display state (their own files) */
 };
 
 static struct sim_amdgpu *to_amdgpu(struct sim_model *m)
@@ -212,6 +213,10 @@ static void amdgpu_destroy(struct sim_model *m)
 	struct sim_amdgpu *a = to_amdgpu(m);
 	if (!a)
 		return;
+	/* The display thread goes first: it posts to the IH and reads through the VM. */
+	sim_amdgpu_dce_fini(m);
+	sim_amdgpu_ih_fini(m);
+	sim_amdgpu_vm_fini(m);
 	sim_regs_fini(&a->mmio);
 	sim_regs_fini(&a->doorbell);
 	if (a->vram && a->vram != MAP_FAILED)
@@ -228,6 +233,7 @@ static const struct sim_model_ops amdgpu_model_ops = {
 	.read64 = amdgpu_read64,
 	.write64 = amdgpu_write64,
 	.bar_memory = amdgpu_bar_memory,
+	.scanout_capture = sim_amdgpu_dce_capture,
 	.destroy = amdgpu_destroy,
 };
 
@@ -238,6 +244,32 @@ int sim_amdgpu_hook_mmio(struct sim_model *m, const struct sim_reg_hook *hook)
 	int ret = sim_regs_add_hook(&a->mmio, hook);
 	pthread_mutex_unlock(&a->lock);
 	return ret;
+}
+
+pthread_mutex_t *sim_amdgpu_lock(struct sim_model *m)
+{
+	return &to_amdgpu(m)->lock;
+}
+
+struct sim_regs *sim_amdgpu_mmio(struct sim_model *m)
+{
+	return &to_amdgpu(m)->mmio;
+}
+
+uint8_t *sim_amdgpu_vram(struct sim_model *m)
+{
+	return to_amdgpu(m)->vram;
+}
+
+void *sim_amdgpu_engine(struct sim_model *m, enum sim_amdgpu_engine e)
+{
+	return e < SIM_AMDGPU_ENGINE_COUNT ? to_amdgpu(m)->engine[e] : NULL;
+}
+
+void sim_amdgpu_set_engine(struct sim_model *m, enum sim_amdgpu_engine e, void *state)
+{
+	if (e < SIM_AMDGPU_ENGINE_COUNT)
+		to_amdgpu(m)->engine[e] = state;
 }
 
 int sim_amdgpu_hook_doorbell(struct sim_model *m, const struct sim_reg_hook *hook)
@@ -291,6 +323,9 @@ struct sim_model *sim_amdgpu_create(struct sim_bus *bus, uint8_t pci_bus)
 	if (sim_regs_init(&a->mmio, SIM_AMDGPU_MMIO_SIZE) || sim_regs_init(&a->doorbell, SIM_AMDGPU_DOORBELL_SIZE))
 		goto fail;
 	if (install_registers(a))
+		goto fail;
+	/* Engines; the display starts its vblank thread last, once everything it uses exists. */
+	if ((errno = -sim_amdgpu_vm_init(m)) || (errno = -sim_amdgpu_ih_init(m)) || (errno = -sim_amdgpu_dce_init(m)))
 		goto fail;
 	return m;
 

@@ -6,6 +6,9 @@
 #ifndef REDOX_DRM_SIM_AMDGPU_H
 #define REDOX_DRM_SIM_AMDGPU_H
 
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "redox-drm/sim.h"
@@ -55,5 +58,244 @@ enum {
  */
 int sim_amdgpu_hook_mmio(struct sim_model *m, const struct sim_reg_hook *hook);
 int sim_amdgpu_hook_doorbell(struct sim_model *m, const struct sim_reg_hook *hook);
+
+/*
+ * What the engine files share with the model core. The model lock guards
+ * every register; engine threads take it around register and state access
+ * (and may wait on condition variables with it).
+ */
+pthread_mutex_t *sim_amdgpu_lock(struct sim_model *m);
+struct sim_regs *sim_amdgpu_mmio(struct sim_model *m); /* BAR5 register file (lock held) */
+uint8_t *sim_amdgpu_vram(struct sim_model *m);         /* all SIM_AMDGPU_VRAM_SIZE bytes */
+
+/* Per-engine state, owned by the engine's init/fini. */
+enum sim_amdgpu_engine { SIM_AMDGPU_ENGINE_VM, SIM_AMDGPU_ENGINE_IH, SIM_AMDGPU_ENGINE_DCE, SIM_AMDGPU_ENGINE_COUNT };
+void *sim_amdgpu_engine(struct sim_model *m, enum sim_amdgpu_engine e);
+void sim_amdgpu_set_engine(struct sim_model *m, enum sim_amdgpu_engine e, void *state);
+
+/* ------------------------------------------------------------------------
+ * GPU VM (GFX9 GMC, facts §5): the one address translation every engine that
+ * masters memory uses. Only the MMHUB 1.0 instance is modelled so far (the
+ * display, IH and SDMA are its clients); the GFXHUB gets its register table
+ * when the GFX engine arrives. Byte offsets, MMHUB base 0x1A000 dwords.
+ */
+enum sim_amdgpu_hub { SIM_AMDGPU_MMHUB = 0, SIM_AMDGPU_NUM_HUBS };
+
+#define SIM_AMDGPU_MMHUB_VM_CONTEXT0_CNTL 0x69B00u        /* +4 per VMID: ENABLE b0, DEPTH [2:1], BLOCK_SIZE [6:3] */
+#define SIM_AMDGPU_MMHUB_VM_INVALIDATE_ENG0_REQ 0x69B8Cu   /* +4 per engine (18) */
+#define SIM_AMDGPU_MMHUB_VM_INVALIDATE_ENG0_ACK 0x69BD4u
+#define SIM_AMDGPU_MMHUB_VM_CONTEXT0_PT_BASE_LO32 0x69CACu /* +8 per VMID; HI32 at +4 */
+#define SIM_AMDGPU_MMHUB_VM_CONTEXT0_PT_START_LO32 0x69D2Cu /* page number [43:12]; HI32 [47:44] at +4 */
+#define SIM_AMDGPU_MMHUB_VM_CONTEXT0_PT_END_LO32 0x69DACu
+#define SIM_AMDGPU_MMHUB_MC_VM_FB_OFFSET 0x6A05Cu          /* >> 24 */
+#define SIM_AMDGPU_MMHUB_MC_VM_FB_LOCATION_BASE 0x6A0B0u   /* >> 24 */
+#define SIM_AMDGPU_MMHUB_MC_VM_FB_LOCATION_TOP 0x6A0B4u    /* >> 24, inclusive */
+#define SIM_AMDGPU_MMHUB_MC_VM_AGP_TOP 0x6A0B8u            /* >> 24, inclusive */
+#define SIM_AMDGPU_MMHUB_MC_VM_AGP_BOT 0x6A0BCu            /* >> 24 */
+#define SIM_AMDGPU_MMHUB_MC_VM_AGP_BASE 0x6A0C0u           /* >> 24: bus address of AGP_BOT */
+#define SIM_AMDGPU_MMHUB_MC_VM_SYSTEM_APERTURE_LOW 0x6A0C4u  /* >> 18 */
+#define SIM_AMDGPU_MMHUB_MC_VM_SYSTEM_APERTURE_HIGH 0x6A0C8u /* >> 18, inclusive */
+#define SIM_AMDGPU_VM_NUM_INVALIDATE_ENGS 18u
+
+/* PTE/PDE bits (GFX9). */
+#define SIM_AMDGPU_PTE_VALID (1ull << 0)
+#define SIM_AMDGPU_PTE_SYSTEM (1ull << 1)
+#define SIM_AMDGPU_PTE_SNOOPED (1ull << 2)
+#define SIM_AMDGPU_PTE_READABLE (1ull << 5)
+#define SIM_AMDGPU_PTE_WRITEABLE (1ull << 6)
+#define SIM_AMDGPU_PDE_PTE (1ull << 54) /* a PDB0 entry that maps a 2 MiB page */
+#define SIM_AMDGPU_PTE_ADDR_MASK 0x0000FFFFFFFFF000ull
+
+/* A snapshot of one hub's translation state for one VMID. */
+struct sim_amdgpu_vm_ctx {
+	struct sim_model *m;
+	unsigned vmid;
+	bool pt_enabled;
+	unsigned depth;           /* 0: flat PTE array; n: n PDB levels above the PTB */
+	unsigned block_size;
+	uint64_t pt_base;         /* PDE-formatted root: address | VALID | SYSTEM */
+	uint64_t pt_start, pt_end; /* page numbers, end inclusive */
+	/* VMID0 only: the system aperture (FB and AGP), byte addresses, tops inclusive. */
+	uint64_t sys_low, sys_high, fb_base, fb_top, fb_offset, agp_bot, agp_top, agp_base;
+};
+
+int sim_amdgpu_vm_init(struct sim_model *m);
+void sim_amdgpu_vm_fini(struct sim_model *m);
+/* Captures the registers translation depends on. Lock held. 0 or -EINVAL. */
+int sim_amdgpu_vm_snapshot(struct sim_model *m, enum sim_amdgpu_hub hub, unsigned vmid, struct sim_amdgpu_vm_ctx *ctx);
+/*
+ * Translates a GPU (MC) address as the hub does: for VMID0 the GART range
+ * (page table) first, then the system aperture (FB -> VRAM, AGP -> bus);
+ * VMIDs 1-15 through their page tables. *pa is a bus address if *system,
+ * else a VRAM offset. -EFAULT for an unmapped, invalid or forbidden address.
+ * No lock needed (page tables are read from memory as the hardware does).
+ */
+int sim_amdgpu_vm_translate(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, bool write, uint64_t *pa,
+			    bool *system);
+/* Copies through the translation, page by page. 0, or -EFAULT at the first unmapped page. */
+int sim_amdgpu_vm_read(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, void *dst, size_t len);
+int sim_amdgpu_vm_write(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, const void *src, size_t len);
+/* Translation faults seen so far (no fault registers are modelled yet). */
+uint64_t sim_amdgpu_vm_faults(struct sim_model *m);
+
+/* ------------------------------------------------------------------------
+ * IH ring (OSSSYS 4.0, facts §4). Byte offsets.
+ */
+#define SIM_AMDGPU_IH_RB_CNTL 0x4480u
+#define SIM_AMDGPU_IH_RB_BASE 0x4484u      /* >> 8 */
+#define SIM_AMDGPU_IH_RB_BASE_HI 0x4488u   /* >> 40 */
+#define SIM_AMDGPU_IH_RB_RPTR 0x448Cu      /* byte offset */
+#define SIM_AMDGPU_IH_RB_WPTR 0x4490u      /* OFFSET [17:2], RB_OVERFLOW b0 */
+#define SIM_AMDGPU_IH_RB_WPTR_ADDR_HI 0x4494u
+#define SIM_AMDGPU_IH_RB_WPTR_ADDR_LO 0x4498u
+#define SIM_AMDGPU_IH_RB_CNTL_RB_ENABLE (1u << 0)
+#define SIM_AMDGPU_IH_RB_CNTL_RB_SIZE_SHIFT 1 /* [5:1] log2(bytes / 4) */
+#define SIM_AMDGPU_IH_RB_CNTL_WPTR_WRITEBACK_ENABLE (1u << 8)
+#define SIM_AMDGPU_IH_RB_CNTL_WPTR_OVERFLOW_ENABLE (1u << 16)
+#define SIM_AMDGPU_IH_RB_CNTL_ENABLE_INTR (1u << 17)
+#define SIM_AMDGPU_IH_RB_CNTL_MC_VMID_SHIFT 24
+#define SIM_AMDGPU_IH_RB_CNTL_MC_SPACE_SHIFT 28 /* [30:28]: 1 = bus addresses, else MMHUB VM */
+#define SIM_AMDGPU_IH_RB_CNTL_WPTR_OVERFLOW_CLEAR (1u << 31)
+#define SIM_AMDGPU_IH_RB_WPTR_RB_OVERFLOW (1u << 0)
+#define SIM_AMDGPU_IH_ENTRY_SIZE 32u
+/* The IH timestamp counter [plausible]: the 25 MHz GPU reference clock. */
+#define SIM_AMDGPU_GPU_CLOCK_HZ 25000000ull
+
+/* One interrupt vector as an engine raises it (the IH adds the timestamp). */
+struct sim_amdgpu_iv {
+	uint64_t time_ns; /* when the source fired (CLOCK_MONOTONIC), for the timestamp; 0 = now */
+	uint8_t client_id, src_id, ring_id, vmid;
+	bool vmid_src;
+	uint16_t pasid;
+	uint8_t node_id;
+	uint32_t src_data[4];
+};
+
+/* SOC15 IH clients and the display sources (ivsrcid/ivsrcid_vislands30.h). */
+#define SIM_AMDGPU_IH_CLIENT_DCE 0x04
+#define SIM_AMDGPU_SRCID_D1_GRPH_PFLIP 8u          /* D(n+1): 8 + 2n */
+#define SIM_AMDGPU_SRCID_D1_VERTICAL_INTERRUPT0 19u /* D(n+1): 19 + n */
+#define SIM_AMDGPU_EXTID_VERTICAL_INTERRUPT0 7u      /* in src_data[0] */
+
+int sim_amdgpu_ih_init(struct sim_model *m);
+void sim_amdgpu_ih_fini(struct sim_model *m);
+/*
+ * Writes one 32-byte entry at WPTR, advances WPTR, writes it back and raises
+ * the MSI, as IH_RB_CNTL enables. Lock held. 0; -ENODEV if the ring is off
+ * or misprogrammed; -ENOSPC if it was full (the entry overwrote the oldest
+ * one and RB_OVERFLOW is set, or with overflow disabled it was dropped);
+ * -EFAULT if the ring memory is unreachable.
+ */
+int sim_amdgpu_ih_post(struct sim_model *m, const struct sim_amdgpu_iv *iv);
+
+/* ------------------------------------------------------------------------
+ * Display: DCE 12 (DCE base seg1 0xC0, seg2 0x34C0 dwords). Two of the six
+ * pipes are exposed. Per pipe: CRTC timing and status, the primary (GRPH)
+ * surface, the SCL viewport, the hardware cursor, the DP DTO pixel clock.
+ * DCE has no overlay planes (the underlay pipe is not modelled): primary and
+ * cursor only. No LUT/CSC/gamma, scaler, FBC, tiling or DIG/PHY/link.
+ */
+#define SIM_AMDGPU_DCE_PIPES 2u
+#define SIM_AMDGPU_DCE_PIPE_STRIDE 0x800u /* DCP, SCL, CRTC instances: 0x200 dwords apart */
+
+/* DCP: primary surface. */
+#define SIM_AMDGPU_GRPH_ENABLE 0xE868u             /* b0 */
+#define SIM_AMDGPU_GRPH_CONTROL 0xE86Cu            /* DEPTH [1:0], FORMAT [10:8], SW_MODE [24:20] (0 = linear) */
+/* GRPH_SWAP_CNTL: ENDIAN [1:0], RED/GREEN/BLUE/ALPHA_CROSSBAR [5:4]/[7:6]/[9:8]/[11:10]. */
+#define SIM_AMDGPU_GRPH_SWAP_CNTL 0xE874u
+#define SIM_AMDGPU_GRPH_PRIMARY_SURFACE_ADDRESS 0xE878u /* [31:8]; this write arms the surface update */
+#define SIM_AMDGPU_GRPH_PITCH 0xE880u              /* [14:0] pixels */
+#define SIM_AMDGPU_GRPH_PRIMARY_SURFACE_ADDRESS_HIGH 0xE884u /* [7:0] = address [39:32] */
+#define SIM_AMDGPU_GRPH_SURFACE_OFFSET_X 0xE88Cu
+#define SIM_AMDGPU_GRPH_SURFACE_OFFSET_Y 0xE890u
+#define SIM_AMDGPU_GRPH_X_START 0xE894u
+#define SIM_AMDGPU_GRPH_Y_START 0xE898u
+#define SIM_AMDGPU_GRPH_X_END 0xE89Cu
+#define SIM_AMDGPU_GRPH_Y_END 0xE8A0u
+#define SIM_AMDGPU_GRPH_UPDATE 0xE8A8u
+#define SIM_AMDGPU_GRPH_FLIP_CONTROL 0xE8ACu       /* SURFACE_UPDATE_H_RETRACE_EN b0: flip without waiting for vblank */
+#define SIM_AMDGPU_GRPH_SURFACE_ADDRESS_INUSE 0xE8B0u
+#define SIM_AMDGPU_GRPH_INTERRUPT_STATUS 0xE8BCu   /* PFLIP_INT_OCCURRED b0, PFLIP_INT_CLEAR b8 */
+#define SIM_AMDGPU_GRPH_INTERRUPT_CONTROL 0xE8C0u  /* PFLIP_INT_MASK b0 (1 = enabled) */
+#define SIM_AMDGPU_GRPH_SURFACE_ADDRESS_HIGH_INUSE 0xE8C4u
+#define SIM_AMDGPU_GRPH_UPDATE_MODE_PENDING (1u << 0)
+#define SIM_AMDGPU_GRPH_UPDATE_MODE_TAKEN (1u << 1)
+#define SIM_AMDGPU_GRPH_UPDATE_SURFACE_PENDING (1u << 2)
+#define SIM_AMDGPU_GRPH_UPDATE_SURFACE_TAKEN (1u << 3)
+#define SIM_AMDGPU_GRPH_UPDATE_LOCK (1u << 16)
+/* DCP: hardware cursor. */
+#define SIM_AMDGPU_CUR_CONTROL 0xE9A4u     /* CURSOR_EN b0, CURSOR_MODE [9:8]: 2 = ARGB pre-multiplied, 3 = not */
+#define SIM_AMDGPU_CUR_SURFACE_ADDRESS 0xE9A8u
+#define SIM_AMDGPU_CUR_SIZE 0xE9ACu        /* HEIGHT-1 [6:0], WIDTH-1 [22:16]: up to 128x128 */
+#define SIM_AMDGPU_CUR_SURFACE_ADDRESS_HIGH 0xE9B0u
+#define SIM_AMDGPU_CUR_POSITION 0xE9B4u    /* Y [13:0], X [29:16] */
+#define SIM_AMDGPU_CUR_HOT_SPOT 0xE9B8u    /* Y [6:0], X [22:16] */
+#define SIM_AMDGPU_CUR_UPDATE 0xE9C4u      /* PENDING b0, TAKEN b1, LOCK b16 */
+#define SIM_AMDGPU_CUR_MAX_SIZE 128u
+/* SCL: the part of the surface shown (no scaling: its size is the active size). */
+#define SIM_AMDGPU_SCL_VIEWPORT_START 0xEDBCu /* Y [13:0], X [29:16] */
+#define SIM_AMDGPU_SCL_VIEWPORT_SIZE 0xEDC0u  /* HEIGHT [13:0], WIDTH [29:16] */
+/* CRTC: timing. Counters start at the sync pulse: active lines are [V_BLANK_END, V_BLANK_START). */
+#define SIM_AMDGPU_CRTC_H_TOTAL 0xEE4Cu           /* total - 1 */
+#define SIM_AMDGPU_CRTC_H_BLANK_START_END 0xEE50u /* START [13:0], END [29:16] */
+#define SIM_AMDGPU_CRTC_H_SYNC_A 0xEE54u
+#define SIM_AMDGPU_CRTC_H_SYNC_A_CNTL 0xEE58u     /* POL b0 (1 = active low) */
+#define SIM_AMDGPU_CRTC_V_TOTAL 0xEE68u
+#define SIM_AMDGPU_CRTC_V_BLANK_START_END 0xEE80u
+#define SIM_AMDGPU_CRTC_V_SYNC_A 0xEE84u
+#define SIM_AMDGPU_CRTC_V_SYNC_A_CNTL 0xEE88u
+#define SIM_AMDGPU_CRTC_CONTROL 0xEEBCu           /* MASTER_EN b0, CURRENT_MASTER_EN_STATE b16 (ro) */
+#define SIM_AMDGPU_CRTC_STATUS 0xEED8u            /* V_BLANK b0, V_ACTIVE_DISP b1, H_BLANK b16, H_ACTIVE_DISP b17 */
+#define SIM_AMDGPU_CRTC_STATUS_POSITION 0xEEDCu   /* VERT_COUNT [13:0], HORZ_COUNT [29:16] */
+#define SIM_AMDGPU_CRTC_STATUS_FRAME_COUNT 0xEEE4u /* [23:0], +1 at each vblank start */
+#define SIM_AMDGPU_CRTC_VERTICAL_INTERRUPT0_POSITION 0xEF74u /* LINE_START [13:0] */
+#define SIM_AMDGPU_CRTC_VERTICAL_INTERRUPT0_CONTROL 0xEF78u  /* INT_ENABLE b8, STATUS b12, INT_STATUS b16, CLEAR b20 */
+#define SIM_AMDGPU_CRTC_MASTER_EN (1u << 0)
+#define SIM_AMDGPU_CRTC_CURRENT_MASTER_EN_STATE (1u << 16)
+#define SIM_AMDGPU_VI0_INT_ENABLE (1u << 8)
+#define SIM_AMDGPU_VI0_STATUS (1u << 12)
+#define SIM_AMDGPU_VI0_INT_STATUS (1u << 16)
+#define SIM_AMDGPU_VI0_CLEAR (1u << 20)
+/* DCCG: pixel clock = DPREFCLK * PHASE / MODULO when DP_DTO_ENABLE. Stride 0x10 per pipe. */
+#define SIM_AMDGPU_CRTC0_PIXEL_RATE_CNTL 0x500u   /* PIXEL_RATE_SOURCE [1:0], DP_DTO0_ENABLE b4 */
+#define SIM_AMDGPU_DP_DTO0_PHASE 0x504u
+#define SIM_AMDGPU_DP_DTO0_MODULO 0x508u
+#define SIM_AMDGPU_DCCG_PIPE_STRIDE 0x10u
+#define SIM_AMDGPU_DP_DTO_ENABLE (1u << 4)
+#define SIM_AMDGPU_DPREFCLK_KHZ 600000u /* [plausible] the DP reference clock of DCE 11.2+ */
+/* Hot-plug detect (HPD0 = connector 1). Stride 0x20. */
+#define SIM_AMDGPU_DC_HPD0_INT_STATUS 0x12B00u    /* INT_STATUS b0, SENSE b1, SENSE_DELAYED b4 */
+#define SIM_AMDGPU_DC_HPD0_INT_CONTROL 0x12B04u
+#define SIM_AMDGPU_DC_HPD0_CONTROL 0x12B08u       /* DC_HPD_EN b28 */
+#define SIM_AMDGPU_DC_HPD_STRIDE 0x20u
+#define SIM_AMDGPU_DC_HPD_SENSE (1u << 1)
+#define SIM_AMDGPU_DC_HPD_EN (1u << 28)
+/* DDC lines as GPIO (the route the driver reads EDID through): CLK b0, DATA b8 in each. */
+#define SIM_AMDGPU_DC_GPIO_DDC1_MASK 0x15698u /* 1 = pin under GPIO (software) control */
+#define SIM_AMDGPU_DC_GPIO_DDC1_A 0x1569Cu    /* output value */
+#define SIM_AMDGPU_DC_GPIO_DDC1_EN 0x156A0u   /* output enable */
+#define SIM_AMDGPU_DC_GPIO_DDC1_Y 0x156A4u    /* line level (read only) */
+#define SIM_AMDGPU_DC_GPIO_DDC_STRIDE 0x10u   /* DDC2 follows DDC1 */
+#define SIM_AMDGPU_DC_GPIO_DDC_CLK (1u << 0)
+#define SIM_AMDGPU_DC_GPIO_DDC_DATA (1u << 8)
+/* The monitor on DDC line 1 / HPD 1; line 2 has nothing connected. */
+#define SIM_AMDGPU_MONITOR_NAME "RDRM Vega"
+#define SIM_AMDGPU_MONITOR_WIDTH_MM 527
+#define SIM_AMDGPU_MONITOR_HEIGHT_MM 296
+
+/* Misbehaviour switches for the display's interrupts (bit mask). */
+enum sim_amdgpu_display_fault {
+	SIM_AMDGPU_DISPLAY_FAULT_NONE = 0,
+	SIM_AMDGPU_DISPLAY_DROP_VBLANK = 1u << 0, /* vertical-interrupt IV entries are lost (status still set) */
+	SIM_AMDGPU_DISPLAY_DROP_PFLIP = 1u << 1,  /* page-flip IV entries are lost (the flip still happens) */
+	SIM_AMDGPU_DISPLAY_DELAY_IRQ = 1u << 2,   /* display IV entries reach the ring delay_us late */
+};
+void sim_amdgpu_display_set_fault(struct sim_model *m, unsigned faults, uint32_t delay_us);
+
+int sim_amdgpu_dce_init(struct sim_model *m);
+void sim_amdgpu_dce_fini(struct sim_model *m);
+/* sim_model_ops.scanout_capture: pipe = CRTC index. */
+int sim_amdgpu_dce_capture(struct sim_model *m, unsigned int pipe, uint32_t *pixels, uint32_t width,
+			   uint32_t height);
 
 #endif

@@ -25,6 +25,7 @@ struct sim_i915 {
 	uint64_t *ggtt;
 	unsigned faults;
 	struct fw_domain fw[3];
+	struct sim_i915_display *display;
 };
 
 static struct sim_i915 *to_i915(struct sim_model *m)
@@ -88,7 +89,7 @@ static uint32_t master_pending(struct sim_regs *r)
 		p |= 1u << 4;
 	if (sim_regs_get(r, SIM_I915_GT_IIR(3)) & sim_regs_get(r, SIM_I915_GT_IER(3)) & 0xFFFFu)
 		p |= 1u << 6;
-	return p;
+	return p | sim_i915_display_pending(r);
 }
 
 static uint32_t master_read(struct sim_regs *r, uint32_t off, void *ctx)
@@ -323,11 +324,18 @@ static void i915_destroy(struct sim_model *m)
 	struct sim_i915 *i = to_i915(m);
 	if (!i)
 		return;
+	sim_i915_display_destroy(i->display); /* its thread first: it uses the registers */
 	sim_regs_fini(&i->mmio);
 	if (i->ggtt && (void *)i->ggtt != MAP_FAILED)
 		munmap(i->ggtt, SIM_I915_GGTT_ENTRIES * sizeof(uint64_t));
 	pthread_mutex_destroy(&i->lock);
 	free(i);
+}
+
+static int i915_scanout_capture(struct sim_model *m, unsigned int pipe, uint32_t *pixels, uint32_t width,
+				uint32_t height)
+{
+	return sim_i915_display_capture(to_i915(m)->display, pipe, pixels, width, height);
 }
 
 static const struct sim_model_ops i915_model_ops = {
@@ -336,6 +344,7 @@ static const struct sim_model_ops i915_model_ops = {
 	.read64 = i915_read64,
 	.write64 = i915_write64,
 	.bar_memory = i915_bar_memory,
+	.scanout_capture = i915_scanout_capture,
 	.destroy = i915_destroy,
 };
 
@@ -361,6 +370,11 @@ void sim_i915_gt_irq(struct sim_model *m, unsigned bank, uint32_t bits)
 	pthread_mutex_unlock(&i->lock);
 	if (fire && m->bus)
 		m->bus->raise_irq(m->bus);
+}
+
+struct sim_i915_display *sim_i915_display_of(struct sim_model *m)
+{
+	return m ? to_i915(m)->display : NULL;
 }
 
 int sim_i915_hook_mmio(struct sim_model *m, const struct sim_reg_hook *hook)
@@ -407,6 +421,9 @@ struct sim_model *sim_i915_create(struct sim_bus *bus, uint8_t pci_bus)
 	if ((void *)i->ggtt == MAP_FAILED)
 		goto fail;
 	if (sim_regs_init(&i->mmio, SIM_I915_MMIO_SIZE) || install_registers(i))
+		goto fail;
+	i->display = sim_i915_display_create(m, &i->lock, &i->mmio);
+	if (!i->display)
 		goto fail;
 	return m;
 

@@ -6,6 +6,8 @@
 #ifndef REDOX_DRM_SIM_I915_H
 #define REDOX_DRM_SIM_I915_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "redox-drm/sim.h"
@@ -97,5 +99,157 @@ int sim_i915_ggtt_translate(struct sim_model *m, uint64_t gfx_addr, uint64_t *bu
 
 /* Engine seam: a hook on a BAR0 register. Runs with the model lock held. */
 int sim_i915_hook_mmio(struct sim_model *m, const struct sim_reg_hook *hook);
+
+/*
+ * ---- Display engine (i915_display.c) ----
+ * Pipes/transcoders A and B of Skylake's three (C's registers are plain
+ * storage), universal planes 1-3 and the cursor on each, DDI B and C with
+ * their DPLLs, GMBUS, south-display hot-plug sense [I display regs headers, i915_reg.h].
+ * Pipe/transcoder B registers are A's + 0x1000; plane n (1..3) is plane 1's + 0x100 * (n - 1).
+ */
+#define SIM_I915_PIPES 2u
+#define SIM_I915_PLANES 3u
+#define SIM_I915_PIPE_STRIDE 0x1000u
+
+/* Transcoder timings: (value - 1) in each 16-bit half. HTOTAL: total [31:16], active [15:0];
+ * HBLANK/VBLANK: end [31:16], start [15:0]; HSYNC/VSYNC: end, start; PIPESRC: width [31:16], height [15:0]. */
+#define SIM_I915_TRANS_HTOTAL(p) (0x60000u + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_TRANS_HBLANK(p) (0x60004u + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_TRANS_HSYNC(p) (0x60008u + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_TRANS_VTOTAL(p) (0x6000Cu + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_TRANS_VBLANK(p) (0x60010u + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_TRANS_VSYNC(p) (0x60014u + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_PIPESRC(p) (0x6001Cu + SIM_I915_PIPE_STRIDE * (p))
+/* DP link M/N: dot clock = link (port) clock * M / N, each [23:0]. */
+#define SIM_I915_TRANS_LINK_M1(p) (0x60040u + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_TRANS_LINK_N1(p) (0x60044u + SIM_I915_PIPE_STRIDE * (p))
+/* ENABLE b31, DDI port [30:28] (1 = B .. 4 = E), mode [26:24] (0 HDMI, 1 DVI, 2 DP SST), bpc [22:20] (0 = 8). */
+#define SIM_I915_TRANS_DDI_FUNC_CTL(p) (0x60400u + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_TRANS_DDI_ENABLE 0x80000000u
+
+#define SIM_I915_PIPEDSL(p) (0x70000u + SIM_I915_PIPE_STRIDE * (p))   /* live scanline [19:0]; 0 = first active line */
+#define SIM_I915_PIPECONF(p) (0x70008u + SIM_I915_PIPE_STRIDE * (p))  /* TRANSCONF: ENABLE b31, STATE b30 (read-only) */
+#define SIM_I915_PIPECONF_ENABLE 0x80000000u
+#define SIM_I915_PIPECONF_STATE 0x40000000u
+#define SIM_I915_PIPE_FRMCOUNT(p) (0x70040u + SIM_I915_PIPE_STRIDE * (p))  /* +1 at each vblank start */
+#define SIM_I915_PIPE_FLIPCOUNT(p) (0x70044u + SIM_I915_PIPE_STRIDE * (p)) /* +1 at each plane 1 flip */
+
+/* Universal planes (n = 1..3; 1 is the primary, the bottom of the stack). */
+#define SIM_I915_PLANE_REG(p, n, r) (0x70180u + SIM_I915_PIPE_STRIDE * (p) + 0x100u * ((n) - 1) + (r))
+#define SIM_I915_PLANE_CTL(p, n) SIM_I915_PLANE_REG(p, n, 0x00)
+#define SIM_I915_PLANE_STRIDE(p, n) SIM_I915_PLANE_REG(p, n, 0x08)  /* [11:0] in 64-byte units (linear) */
+#define SIM_I915_PLANE_POS(p, n) SIM_I915_PLANE_REG(p, n, 0x0C)     /* y [31:16], x [15:0] */
+#define SIM_I915_PLANE_SIZE(p, n) SIM_I915_PLANE_REG(p, n, 0x10)    /* (h - 1) [31:16], (w - 1) [15:0] */
+#define SIM_I915_PLANE_SURF(p, n) SIM_I915_PLANE_REG(p, n, 0x1C)    /* GGTT address [31:12]; the write arms */
+#define SIM_I915_PLANE_OFFSET(p, n) SIM_I915_PLANE_REG(p, n, 0x24)  /* source y [31:16], x [15:0] */
+#define SIM_I915_PLANE_SURFLIVE(p, n) SIM_I915_PLANE_REG(p, n, 0x2C) /* the surface being scanned out */
+#define SIM_I915_PLANE_CTL_ENABLE 0x80000000u
+#define SIM_I915_PLANE_CTL_FORMAT_SHIFT 24 /* [27:24] */
+#define SIM_I915_PLANE_FORMAT_XRGB_2101010 0x2u
+#define SIM_I915_PLANE_FORMAT_XRGB_8888 0x4u
+#define SIM_I915_PLANE_FORMAT_RGB_565 0xEu
+#define SIM_I915_PLANE_CTL_ORDER_RGBX 0x00100000u  /* b20: R in the low bits (XBGR/ABGR) */
+#define SIM_I915_PLANE_CTL_TILED_MASK 0x00001C00u  /* [12:10], 0 = linear */
+#define SIM_I915_PLANE_CTL_ALPHA_SHIFT 4          /* [5:4]: 0 off, 2 premultiplied, 3 hardware-multiplied */
+#define SIM_I915_PLANE_CTL_ALPHA_SW_PREMULTIPLY (2u << 4)
+#define SIM_I915_PLANE_CTL_ALPHA_HW_PREMULTIPLY (3u << 4)
+#define SIM_I915_PLANE_CTL_ROTATE_MASK 0x3u
+
+/* Cursor: CURCNTR mode [5:0] (0x27 64x64, 0x22 128x128, 0x23 256x256 ARGB); CURPOS sign-magnitude
+ * y b31 + [30:16], x b15 + [14:0]; CURBASE GGTT address, the write arms. */
+#define SIM_I915_CURCNTR(p) (0x70080u + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_CURBASE(p) (0x70084u + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_CURPOS(p) (0x70088u + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_CURSURFLIVE(p) (0x700ACu + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_CURSOR_MODE_MASK 0x27u
+#define SIM_I915_CURSOR_MODE_64_ARGB 0x27u
+#define SIM_I915_CURSOR_MODE_128_ARGB 0x22u
+#define SIM_I915_CURSOR_MODE_256_ARGB 0x23u
+
+/* Display engine interrupts. Pipe banks for pipes 0..2; events: VBLANK b0, PLANE n FLIP_DONE b(2 + n). */
+#define SIM_I915_DE_PIPE_ISR(p) (0x44400u + 0x10u * (p))
+#define SIM_I915_DE_PIPE_IMR(p) (0x44404u + 0x10u * (p))
+#define SIM_I915_DE_PIPE_IIR(p) (0x44408u + 0x10u * (p))
+#define SIM_I915_DE_PIPE_IER(p) (0x4440Cu + 0x10u * (p))
+#define SIM_I915_DE_PIPE_VBLANK 0x1u
+#define SIM_I915_DE_PIPE_FLIP_DONE(n) (1u << (2 + (n)))
+#define SIM_I915_DE_PORT_IIR 0x44448u
+#define SIM_I915_DE_PORT_IER 0x4444Cu
+#define SIM_I915_DE_MISC_IIR 0x44468u
+#define SIM_I915_DE_MISC_IER 0x4446Cu
+/* GEN8_MASTER_IRQ pending bits of the display. */
+#define SIM_I915_MASTER_DE_PIPE(p) (1u << (16 + (p)))
+#define SIM_I915_MASTER_DE_PORT (1u << 20)
+#define SIM_I915_MASTER_DE_MISC (1u << 22)
+#define SIM_I915_MASTER_PCH (1u << 23)
+
+/* South display (Sunrise Point PCH): hot-plug. SDEISR shows live presence: DDI B b21, C b22, D b23. */
+#define SIM_I915_SDEISR 0xC4000u
+#define SIM_I915_SDEIMR 0xC4004u
+#define SIM_I915_SDEIIR 0xC4008u
+#define SIM_I915_SDEIER 0xC400Cu
+#define SIM_I915_SDE_HOTPLUG(port) (1u << (20 + (port))) /* port 1..3 = DDI B..D */
+/* SHOTPLUG_CTL: per DDI B/C/D an enable (b4/b12/b20) and a sticky status [1:0]/[9:8]/[17:16]
+ * (1 short, 2 long pulse; write 1s to clear). */
+#define SIM_I915_PCH_PORT_HOTPLUG 0xC4030u
+#define SIM_I915_HOTPLUG_ENABLE(port) (0x10u << (8 * ((port) - 1)))
+#define SIM_I915_HOTPLUG_STATUS_MASK(port) (0x3u << (8 * ((port) - 1)))
+#define SIM_I915_HOTPLUG_LONG(port) (0x2u << (8 * ((port) - 1)))
+
+/* GMBUS (I2C to the monitors' DDC). GMBUS0: pin pair [2:0] (5 = DDI B, 4 = DDI C, 6 = DDI D). */
+#define SIM_I915_GMBUS0 0xC5100u
+#define SIM_I915_GMBUS1 0xC5104u /* SW_CLR_INT b31, SW_RDY b30, cycle [27:25] (WAIT 1, INDEX 2, STOP 4),
+				   count [24:16], index [15:8], address [7:1], read b0 */
+#define SIM_I915_GMBUS2 0xC5108u /* INUSE b15, HW_WAIT_PHASE b14, HW_RDY b11, SATOER (NAK) b10, ACTIVE b9,
+				   bytes done [8:0] */
+#define SIM_I915_GMBUS3 0xC510Cu /* data, first byte in [7:0] */
+#define SIM_I915_GMBUS4 0xC5110u
+#define SIM_I915_GMBUS5 0xC5120u /* 2-byte index: enable b31, index [15:0] */
+#define SIM_I915_GMBUS_PIN_DPC 4u
+#define SIM_I915_GMBUS_PIN_DPB 5u
+#define SIM_I915_GMBUS_PIN_DPD 6u
+#define SIM_I915_DDC_ADDR 0x50u
+
+/* Clocks: DPLL n feeds a DDI through DPLL_CTRL2; HDMI mode runs the WRPLL dividers of CFGCR1/2,
+ * otherwise the DP link rate of DPLL_CTRL1. Reference 24 MHz. */
+#define SIM_I915_LCPLL1_CTL 0x46010u /* DPLL0 (CDCLK, eDP): on from reset */
+#define SIM_I915_LCPLL2_CTL 0x46014u /* DPLL1 */
+#define SIM_I915_WRPLL_CTL1 0x46040u /* DPLL2 */
+#define SIM_I915_WRPLL_CTL2 0x46060u /* DPLL3 */
+#define SIM_I915_PLL_ENABLE 0x80000000u
+#define SIM_I915_DPLL_CTRL1 0x6C058u /* 6 bits per DPLL: OVERRIDE b0, LINK_RATE [3:1], SSC b4, HDMI_MODE b5 */
+#define SIM_I915_DPLL_CTRL2 0x6C05Cu /* per DDI: SEL_OVERRIDE b(3p), CLK_SEL [3p+2:3p+1], CLK_OFF b(p+15) */
+#define SIM_I915_DPLL_STATUS 0x6C060u /* LOCK b(8 id) */
+#define SIM_I915_DPLL_CFGCR1(id) (0x6C040u + 8u * ((id) - 1)) /* FREQ_ENABLE b31, DCO fraction [23:9], integer [8:0] */
+#define SIM_I915_DPLL_CFGCR2(id) (0x6C044u + 8u * ((id) - 1)) /* QDIV ratio [15:8], QDIV mode b7, KDIV [6:5], PDIV [4:2] */
+#define SIM_I915_DDI_BUF_CTL(port) (0x64000u + 0x100u * (port)) /* ENABLE b31, IDLE b7 (read-only) */
+
+/* DDI ports. The monitor at reset: an HDMI display on DDI B; DDI C (DisplayPort) is empty. */
+enum { SIM_I915_DDI_A = 0, SIM_I915_DDI_B = 1, SIM_I915_DDI_C = 2, SIM_I915_DDI_D = 3, SIM_I915_DDI_E = 4 };
+#define SIM_I915_MONITOR_NAME "RDRM Skylake"
+#define SIM_I915_MONITOR_WIDTH_MM 527
+#define SIM_I915_MONITOR_HEIGHT_MM 296
+
+/* Plugs (or unplugs) the monitor on DDI B, C or D: SDEISR follows, the DDC EEPROM appears on the
+ * port's GMBUS pin pair, and a long pulse is reported where SHOTPLUG_CTL enables it. */
+void sim_i915_set_monitor(struct sim_model *m, unsigned ddi_port, bool connected);
+
+/* Display misbehaviour switches (bit mask). Events still happen (counters, flips latch); only
+ * their interrupts misbehave. */
+enum sim_i915_display_fault {
+	SIM_I915_DISPLAY_FAULT_NONE = 0,
+	SIM_I915_DISPLAY_FAULT_DROP_IRQ = 1u << 0,  /* vblank/flip-done never reach IIR */
+	SIM_I915_DISPLAY_FAULT_DELAY_IRQ = 1u << 1, /* they reach IIR delay_us late */
+};
+void sim_i915_set_display_fault(struct sim_model *m, unsigned faults, uint32_t delay_us);
+
+/* For i915_model.c: the display block's life, its share of GEN8_MASTER_IRQ and the monitor view. */
+struct sim_i915_display;
+struct sim_i915_display *sim_i915_display_create(struct sim_model *m, pthread_mutex_t *lock, struct sim_regs *regs);
+void sim_i915_display_destroy(struct sim_i915_display *d);
+uint32_t sim_i915_display_pending(const struct sim_regs *r);
+int sim_i915_display_capture(struct sim_i915_display *d, unsigned pipe, uint32_t *pixels, uint32_t width,
+			     uint32_t height);
+struct sim_i915_display *sim_i915_display_of(struct sim_model *m);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * libFuzzer target: arbitrary bytes as a message on a client channel, through
  * the real framing (rdrm_wire_recv), decoder and ioctl dispatch, on a device
- * with GEM and KMS objects to poke at. Input: byte 0 picks the file (master,
+ * with GEM objects and a virtual display (KMS) to poke at. Input: byte 0 picks the file (master,
  * second primary client, render client) and the caller's uid; the rest is the
  * packet. Anything may be refused; nothing may crash or leak.
  */
@@ -15,10 +15,13 @@
 
 #include "call.h"
 #include "harness.h"
+#include "kms_harness.h"
 #include "redox-drm/driver.h"
 #include "redox-drm/gem.h"
+#include "redox-drm/loop.h"
 
 static struct drm_device *dev;
+static struct event_loop *loop;
 static struct drm_file *files[3];
 static int sv[2];
 
@@ -35,7 +38,8 @@ static void drop_reply(struct drm_call *call, struct call_reply *reply, void *da
 
 static void setup(void)
 {
-	dev = test_device_create(DRIVER_GEM | DRIVER_RENDER);
+	loop = event_loop_create();
+	dev = kms_test_device_create(loop); /* GEM and KMS: a virtual display with a 60 Hz vblank */
 	files[0] = drm_file_open(&dev->primary, 10, 1000);
 	files[1] = drm_file_open(&dev->primary, 20, 1000);
 	files[2] = drm_file_open(&dev->render, 30, 1000);
@@ -71,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct drm_call *parked = drm_call_execute(file, file->pid, uid, &msg, drop_reply, NULL);
 	if (parked)
-		drm_call_cancel(parked);
+		drm_call_cancel(parked); /* the caller went away while it waited */
+	event_loop_dispatch(loop, 0); /* vblanks that came due finish commits */
 	return 0;
 }

@@ -44,8 +44,9 @@ static void test_driver_descriptions(void **state)
 	assert_int_equal(amdgpu_driver.major, 3);
 	assert_int_equal(amdgpu_driver.minor, 42);
 	assert_int_equal(amdgpu_driver.patchlevel, 0);
-	assert_int_equal(amdgpu_driver.features, DRIVER_GEM | DRIVER_RENDER);
-	assert_null(amdgpu_driver.irq_handler);
+	assert_int_equal(amdgpu_driver.features, DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC);
+	assert_non_null(amdgpu_driver.irq_handler);
+	assert_non_null(amdgpu_driver.kms);
 
 	assert_string_equal(i915_driver.name, "i915");
 	assert_string_equal(i915_driver.desc, "Intel Graphics");

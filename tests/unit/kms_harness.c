@@ -153,19 +153,29 @@ static void *serve(void *data)
 	return NULL;
 }
 
-int kms_server_start(struct kms_server *s)
+struct drm_device *kms_test_device_create(struct event_loop *loop)
 {
 	memset(&vd, 0, sizeof(vd));
+	struct drm_device *dev = test_device_create(DRIVER_GEM | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_RENDER);
+	dev->loop = loop;
+	test_device_set_kms(dev, &vkms_funcs);
+	if (drm_mode_config_init(dev)) {
+		test_device_destroy(dev);
+		return NULL;
+	}
+	return dev;
+}
+
+int kms_server_start(struct kms_server *s)
+{
 	snprintf(s->dir, sizeof(s->dir), "/tmp/rdrm-kms-XXXXXX");
 	if (!mkdtemp(s->dir))
 		return -errno;
 	s->loop = event_loop_create();
-	s->dev = test_device_create(DRIVER_GEM | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_RENDER);
-	s->dev->loop = s->loop;
-	test_device_set_kms(s->dev, &vkms_funcs);
-	int r = drm_mode_config_init(s->dev);
-	if (r)
-		return r;
+	s->dev = kms_test_device_create(s->loop);
+	if (!s->dev)
+		return -ENOMEM;
+	int r;
 	s->transport = transport_create(s->loop, s->dir);
 	r = transport_add_device(s->transport, s->dev);
 	if (r)

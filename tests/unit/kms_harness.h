@@ -22,6 +22,10 @@ struct kms_server {
 	struct drm_device *dev;
 };
 
+struct event_loop;
+/* The virtual display device alone, on a loop the caller runs. */
+struct drm_device *kms_test_device_create(struct event_loop *loop);
+
 int kms_server_start(struct kms_server *s);
 void kms_server_stop(struct kms_server *s);
 
