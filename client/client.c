@@ -249,7 +249,12 @@ int rdrm_call(int channel, const char *driver, unsigned long cmd, void *arg)
 		memcpy(arg, reply.payload, size);
 	for (unsigned i = 0; i < l->nfds; i++) {
 		if (reply.hdr.fd_mask & (1u << i)) {
-			rdrm_field_set(arg, size, l->fds[i].off, 4, (uint32_t)reply.fds[next_fd]);
+			const struct rdrm_fd_field *f = &l->fds[i];
+			int fd = reply.fds[next_fd];
+			/* Received close-on-exec; the caller asked otherwise. */
+			if (f->cloexec_mask && !(rdrm_field_get(arg, size, f->cloexec_off, 4) & f->cloexec_mask))
+				fcntl(fd, F_SETFD, 0);
+			rdrm_field_set(arg, size, f->off, 4, (uint32_t)fd);
 			reply.fds[next_fd++] = -1; /* now the caller's */
 		}
 	}

@@ -6,6 +6,7 @@
 #include "redox-drm/ioctl_layout.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -74,7 +75,8 @@ static const struct rdrm_array unique_arrays[] = {
 };
 
 static const struct rdrm_fd_field prime_to_fd[] = {
-	{.off = FIELD(struct drm_prime_handle, fd), .dir = RDRM_OUT},
+	{.off = FIELD(struct drm_prime_handle, fd), .dir = RDRM_OUT,
+	 .cloexec_off = FIELD(struct drm_prime_handle, flags), .cloexec_mask = DRM_CLOEXEC},
 };
 
 static const struct rdrm_fd_field prime_from_fd[] = {

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -155,28 +157,41 @@ static int map_ool(struct rdrm_wire_msg *msg)
  * own size: a fresh 48 KiB allocation per message would make the allocator
  * grow and trim the heap on every request.
  */
-static _Thread_local uint8_t *rx_buf;
+static pthread_key_t rx_key;
+static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
 
-static void rx_buf_free(void)
+/* Freed when its thread exits; the main thread's at exit. */
+static void rx_key_init(void)
 {
-	free(rx_buf);
-	rx_buf = NULL;
+	pthread_key_create(&rx_key, free);
+}
+
+static void rx_main_free(void)
+{
+	free(pthread_getspecific(rx_key));
+	pthread_setspecific(rx_key, NULL);
+}
+
+static uint8_t *rx_buffer(size_t cap)
+{
+	pthread_once(&rx_once, rx_key_init);
+	uint8_t *buf = pthread_getspecific(rx_key);
+	if (!buf && (buf = malloc(cap))) {
+		pthread_setspecific(rx_key, buf);
+		static atomic_flag registered = ATOMIC_FLAG_INIT;
+		if (!atomic_flag_test_and_set(&registered))
+			atexit(rx_main_free);
+	}
+	return buf;
 }
 
 int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
 {
 	memset(msg, 0, sizeof(*msg));
 	size_t cap = sizeof(struct rdrm_wire_hdr) + RDRM_WIRE_INLINE_MAX;
-	if (!rx_buf) {
-		rx_buf = malloc(cap);
-		if (!rx_buf)
-			return -ENOMEM;
-		/* Only the first thread's buffer is freed at exit; the others die with their threads' heaps. */
-		static int registered;
-		if (!registered++)
-			atexit(rx_buf_free);
-	}
-	uint8_t *buf = rx_buf;
+	uint8_t *buf = rx_buffer(cap);
+	if (!buf)
+		return -ENOMEM;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * RDRM_WIRE_MAX_FDS)];

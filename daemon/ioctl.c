@@ -16,6 +16,7 @@
 #include "redox-drm/gem.h"
 #include "redox-drm/hw.h"
 #include "redox-drm/kms.h"
+#include "redox-drm/prime.h"
 
 #include "auth.h"
 
@@ -205,18 +206,7 @@ static int drm_noop(struct drm_device *dev, void *data, struct drm_file *file, s
 	return 0;
 }
 
-/*
- * PRIME and syncobjs come with fences and dma-bufs. Until then each answers
- * what the kernel answers for a driver without the feature.
- */
-static int drm_prime_unsupported(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
-{
-	struct drm_prime_handle *args = data;
-	if (args->flags & ~(DRM_CLOEXEC | DRM_RDWR))
-		return -EINVAL;
-	return -ENOSYS; /* no prime_handle_to_fd / prime_fd_to_handle */
-}
-
+/* Until syncobjs exist: what the kernel answers for a driver without them. */
 static int drm_syncobj_unsupported(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
 {
 	return -EOPNOTSUPP; /* !DRIVER_SYNCOBJ */
@@ -246,8 +236,8 @@ static const struct drm_ioctl_desc drm_ioctls[] = {
 	DRM_IOCTL_DEF(DRM_IOCTL_GEM_FLINK, drm_gem_flink_ioctl, DRM_AUTH),
 	DRM_IOCTL_DEF(DRM_IOCTL_GEM_OPEN, drm_gem_open_ioctl, DRM_AUTH),
 
-	DRM_IOCTL_DEF(DRM_IOCTL_PRIME_HANDLE_TO_FD, drm_prime_unsupported, DRM_RENDER_ALLOW),
-	DRM_IOCTL_DEF(DRM_IOCTL_PRIME_FD_TO_HANDLE, drm_prime_unsupported, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF(DRM_IOCTL_PRIME_HANDLE_TO_FD, drm_prime_handle_to_fd_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF(DRM_IOCTL_PRIME_FD_TO_HANDLE, drm_prime_fd_to_handle_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF(DRM_IOCTL_SYNCOBJ_CREATE, drm_syncobj_unsupported, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF(DRM_IOCTL_SYNCOBJ_DESTROY, drm_syncobj_unsupported, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF(DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, drm_syncobj_unsupported, DRM_RENDER_ALLOW),

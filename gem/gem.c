@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <drm.h>
@@ -13,6 +14,90 @@
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/log.h"
+
+/*
+ * Every live object by the identity of its memory, so an imported dma-buf fd
+ * finds the object it came from. Kept sorted for lookup; all devices share it
+ * (one memory may back objects on several cards).
+ */
+static struct drm_gem_object **by_memory;
+static size_t nby_memory, by_memory_cap;
+
+static int mem_cmp(dev_t d1, ino_t i1, dev_t d2, ino_t i2)
+{
+	if (d1 != d2)
+		return d1 < d2 ? -1 : 1;
+	return i1 < i2 ? -1 : i1 > i2;
+}
+
+/* First index whose identity is >= (d, i). */
+static size_t mem_lower_bound(dev_t d, ino_t i)
+{
+	size_t lo = 0, hi = nby_memory;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (mem_cmp(by_memory[mid]->mem_dev, by_memory[mid]->mem_ino, d, i) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int memory_register(struct drm_gem_object *obj)
+{
+	struct stat st;
+	if (fstat(obj->memfd, &st) < 0)
+		return -errno;
+	obj->mem_dev = st.st_dev;
+	obj->mem_ino = st.st_ino;
+	if (nby_memory == by_memory_cap) {
+		size_t cap = by_memory_cap ? by_memory_cap * 2 : 64;
+		struct drm_gem_object **p = realloc(by_memory, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		by_memory = p;
+		by_memory_cap = cap;
+	}
+	size_t at = mem_lower_bound(obj->mem_dev, obj->mem_ino);
+	memmove(&by_memory[at + 1], &by_memory[at], (nby_memory - at) * sizeof(*by_memory));
+	by_memory[at] = obj;
+	nby_memory++;
+	return 0;
+}
+
+static void memory_unregister(struct drm_gem_object *obj)
+{
+	for (size_t i = mem_lower_bound(obj->mem_dev, obj->mem_ino); i < nby_memory; i++) {
+		if (by_memory[i] == obj) {
+			memmove(&by_memory[i], &by_memory[i + 1], (nby_memory - i - 1) * sizeof(*by_memory));
+			nby_memory--;
+			break;
+		}
+		if (mem_cmp(by_memory[i]->mem_dev, by_memory[i]->mem_ino, obj->mem_dev, obj->mem_ino))
+			break;
+	}
+	if (!nby_memory) {
+		free(by_memory);
+		by_memory = NULL;
+		by_memory_cap = 0;
+	}
+}
+
+struct drm_gem_object *drm_gem_find_by_memory(struct drm_device *dev, int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	for (size_t i = mem_lower_bound(st.st_dev, st.st_ino); i < nby_memory; i++) {
+		struct drm_gem_object *obj = by_memory[i];
+		if (mem_cmp(obj->mem_dev, obj->mem_ino, st.st_dev, st.st_ino))
+			break;
+		if (obj->dev == dev)
+			return obj;
+	}
+	return NULL;
+}
 
 /* Bounds a single object; larger requests fail with ENOMEM as a kernel out of memory would. */
 #define GEM_MAX_OBJECT_SIZE (4ull << 30)
@@ -32,6 +117,11 @@ static int init_dma(struct drm_device *dev, struct drm_gem_object *obj, size_t s
 	obj->memfd = dma.fd;
 	obj->vaddr = dma.cpu;
 	obj->dma_addr = dma.bus_addr;
+	r = memory_register(obj);
+	if (r) {
+		dev->hw->ops->dma_free(dev->hw, &obj->dma);
+		return r;
+	}
 	return 0;
 }
 
@@ -68,6 +158,12 @@ int drm_gem_object_init(struct drm_device *dev, struct drm_gem_object *obj, size
 	obj->size = size;
 	obj->memfd = fd;
 	obj->vaddr = p;
+	int r = memory_register(obj);
+	if (r) {
+		munmap(p, size);
+		close(fd);
+		return r;
+	}
 	return 0;
 }
 
@@ -76,6 +172,7 @@ static void offset_remove(struct drm_gem_object *obj);
 void drm_gem_object_release(struct drm_gem_object *obj)
 {
 	offset_remove(obj);
+	memory_unregister(obj);
 	if (obj->dma.cpu) {
 		obj->dev->hw->ops->dma_free(obj->dev->hw, &obj->dma);
 		obj->vaddr = NULL;
@@ -109,6 +206,52 @@ struct drm_gem_object *drm_gem_object_create(struct drm_device *dev, size_t size
 		return NULL;
 	}
 	obj->funcs = &plain_funcs;
+	return obj;
+}
+
+struct drm_gem_object *drm_gem_object_import(struct drm_device *dev, int fd, int *err)
+{
+	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
+	/* Only sealed shared memory: anything else could shrink or change under the device. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || seals < 0 || !(seals & F_SEAL_SHRINK) || st.st_size <= 0 ||
+	    (st.st_size & (sysconf(_SC_PAGESIZE) - 1)) || (uint64_t)st.st_size > GEM_MAX_OBJECT_SIZE) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	size_t size = (size_t)st.st_size;
+	struct drm_gem_object *obj = calloc(1, sizeof(*obj));
+	if (!obj) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	obj->refcount = 1;
+	obj->dev = dev;
+	obj->size = size;
+	obj->funcs = &plain_funcs;
+	int r;
+	if (dev->hw && dev->hw->ops && dev->hw->ops->dma_import) {
+		r = dev->hw->ops->dma_import(dev->hw, fd, size, &obj->dma);
+		obj->memfd = obj->dma.fd;
+		obj->vaddr = obj->dma.cpu;
+		obj->dma_addr = obj->dma.bus_addr;
+	} else {
+		obj->memfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		obj->vaddr = obj->memfd < 0 ? MAP_FAILED : mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, obj->memfd, 0);
+		r = obj->vaddr == MAP_FAILED ? -errno : 0;
+		if (r && obj->memfd >= 0)
+			close(obj->memfd);
+	}
+	if (!r) {
+		r = memory_register(obj);
+		if (r)
+			drm_gem_object_release(obj);
+	}
+	if (r) {
+		free(obj);
+		*err = r;
+		return NULL;
+	}
 	return obj;
 }
 
@@ -226,21 +369,26 @@ static void offset_remove(struct drm_gem_object *obj)
 
 struct has_ctx {
 	struct drm_gem_object *obj;
-	bool found;
+	uint32_t handle;
 };
 
 static void has_cb(uint32_t id, void *ptr, void *data)
 {
 	struct has_ctx *c = data;
-	if (ptr == c->obj)
-		c->found = true;
+	if (ptr == c->obj && !c->handle)
+		c->handle = id;
+}
+
+uint32_t drm_gem_file_handle_of(struct drm_file *file, struct drm_gem_object *obj)
+{
+	struct has_ctx c = {.obj = obj};
+	idr_for_each(&file->object_idr, has_cb, &c);
+	return c.handle;
 }
 
 bool drm_gem_file_has(struct drm_file *file, struct drm_gem_object *obj)
 {
-	struct has_ctx c = {.obj = obj};
-	idr_for_each(&file->object_idr, has_cb, &c);
-	return c.found;
+	return drm_gem_file_handle_of(file, obj) != 0;
 }
 
 struct drm_gem_object *drm_gem_mmap_lookup(struct drm_file *file, uint64_t offset, uint64_t length)

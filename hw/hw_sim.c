@@ -118,6 +118,45 @@ static void bus_raise_irq(struct sim_bus *bus)
 		;
 }
 
+/* Maps b->fd (sized b->size) and gives it the next bus address. Takes b on success. */
+static int dma_register(struct sim_hw *s, struct sim_dma_buf *b, struct hw_dma *out)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	b->cpu = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
+	if (b->cpu == MAP_FAILED) {
+		b->cpu = NULL;
+		return -errno;
+	}
+	pthread_rwlock_wrlock(&s->dma_lock);
+	int ret = 0;
+	if (s->nbufs == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct sim_dma_buf **nb = realloc(s->bufs, cap * sizeof(*nb));
+		if (nb) {
+			s->bufs = nb;
+			s->cap = cap;
+		} else {
+			ret = -ENOMEM;
+		}
+	}
+	if (!ret && s->next_bus > UINT64_MAX - b->size - page)
+		ret = -ENOSPC;
+	if (!ret) {
+		b->bus = s->next_bus;
+		/* A guard page after each buffer: an overrun hits nothing rather than a neighbour. */
+		s->next_bus += b->size + page;
+		s->bufs[s->nbufs++] = b; /* addresses only grow, so appending keeps the order */
+	}
+	pthread_rwlock_unlock(&s->dma_lock);
+	if (ret) {
+		munmap(b->cpu, b->size);
+		b->cpu = NULL;
+		return ret;
+	}
+	*out = (struct hw_dma){.cpu = b->cpu, .bus_addr = b->bus, .size = b->size, .fd = b->fd, .backend = b};
+	return 0;
+}
+
 static int sim_dma_alloc(struct hw_device *hw, size_t size, struct hw_dma *out)
 {
 	struct sim_hw *s = to_sim(hw);
@@ -131,56 +170,43 @@ static int sim_dma_alloc(struct hw_device *hw, size_t size, struct hw_dma *out)
 		return -ENOMEM;
 	b->size = size;
 	b->fd = memfd_create("rdrm-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (b->fd < 0)
-		goto fail_errno;
+	int ret = b->fd < 0 ? -errno : 0;
 	/* Sealed to its size: nobody holding the fd can shrink it under the device. */
-	if (ftruncate(b->fd, (off_t)size) < 0 || fcntl(b->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
-		goto fail_errno;
-	b->cpu = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
-	if (b->cpu == MAP_FAILED) {
-		b->cpu = NULL;
-		goto fail_errno;
-	}
-
-	pthread_rwlock_wrlock(&s->dma_lock);
-	int ret = 0;
-	if (s->nbufs == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct sim_dma_buf **nb = realloc(s->bufs, cap * sizeof(*nb));
-		if (nb) {
-			s->bufs = nb;
-			s->cap = cap;
-		} else {
-			ret = -ENOMEM;
-		}
-	}
-	if (!ret && s->next_bus > UINT64_MAX - size - page)
-		ret = -ENOSPC;
-	if (!ret) {
-		b->bus = s->next_bus;
-		/* A guard page after each buffer: an overrun hits nothing rather than a neighbour. */
-		s->next_bus += size + page;
-		s->bufs[s->nbufs++] = b; /* addresses only grow, so appending keeps the order */
-	}
-	pthread_rwlock_unlock(&s->dma_lock);
+	if (!ret && (ftruncate(b->fd, (off_t)size) < 0 || fcntl(b->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0))
+		ret = -errno;
+	if (!ret)
+		ret = dma_register(s, b, out);
 	if (ret) {
-		munmap(b->cpu, b->size);
-		close(b->fd);
+		if (b->fd >= 0)
+			close(b->fd);
 		free(b);
-		return ret;
 	}
+	return ret;
+}
 
-	*out = (struct hw_dma){.cpu = b->cpu, .bus_addr = b->bus, .size = b->size, .fd = b->fd, .backend = b};
-	return 0;
-
-fail_errno:;
-	int err = errno;
-	if (b->cpu)
-		munmap(b->cpu, b->size);
-	if (b->fd >= 0)
-		close(b->fd);
-	free(b);
-	return -err;
+/*
+ * Memory someone else allocated (a dma-buf from another device), reached by
+ * this device at a bus address of its own. The fd must be sealed against
+ * shrinking, or the memory could vanish under a DMA.
+ */
+static int sim_dma_import(struct hw_device *hw, int fd, size_t size, struct hw_dma *out)
+{
+	struct sim_hw *s = to_sim(hw);
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || size == 0)
+		return -EINVAL;
+	struct sim_dma_buf *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->size = size;
+	b->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	int ret = b->fd < 0 ? -errno : dma_register(s, b, out);
+	if (ret) {
+		if (b->fd >= 0)
+			close(b->fd);
+		free(b);
+	}
+	return ret;
 }
 
 static void sim_dma_free(struct hw_device *hw, struct hw_dma *dma)
@@ -330,6 +356,7 @@ static const struct hw_ops sim_hw_ops = {
 	.config_read = sim_config_read,
 	.dma_alloc = sim_dma_alloc,
 	.dma_free = sim_dma_free,
+	.dma_import = sim_dma_import,
 	.irq_fd = sim_irq_fd,
 	.irq_ack = sim_irq_ack,
 	.scanout_capture = sim_scanout_capture,

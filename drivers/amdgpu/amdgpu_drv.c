@@ -120,7 +120,7 @@ const struct drm_driver amdgpu_driver = {
 	.major = 3,
 	.minor = 42, /* radeonsi needs >= 42 */
 	.patchlevel = 0,
-	.features = DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC,
+	.features = DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME,
 	.match = amdgpu_match,
 	.load = amdgpu_load,
 	.unload = amdgpu_unload,

@@ -363,9 +363,18 @@ static void watchdog_fire(void *data)
 static uint64_t vblank_timestamp(struct pipe_state *ps, uint32_t *frame)
 {
 	const struct drm_mode_modeinfo *m = &ps->mode;
-	uint32_t line = rd(ps->disp, PIPEDSL(ps->pipe)) & PIPEDSL_LINE_MASK;
-	uint64_t now = monotonic_ns();
-	*frame = rd(ps->disp, PIPE_FRMCOUNT(ps->pipe));
+	uint32_t line, again;
+	uint64_t now;
+	/* The counter read on both sides of the scanline, so both describe the same frame. */
+	for (int tries = 0;; tries++) {
+		*frame = rd(ps->disp, PIPE_FRMCOUNT(ps->pipe));
+		line = rd(ps->disp, PIPEDSL(ps->pipe)) & PIPEDSL_LINE_MASK;
+		now = monotonic_ns();
+		again = rd(ps->disp, PIPE_FRMCOUNT(ps->pipe));
+		if (again == *frame || tries == 2)
+			break;
+	}
+	*frame = again;
 	if (!m->clock || !m->vtotal || line >= m->vtotal)
 		return now;
 	uint64_t lines = line >= m->vdisplay ? line - m->vdisplay : line + m->vtotal - m->vdisplay;
@@ -373,40 +382,56 @@ static uint64_t vblank_timestamp(struct pipe_state *ps, uint32_t *frame)
 	return back < now ? now - back : now;
 }
 
-/* Counts every frame since the last vblank handled, so merged or late interrupts lose none. */
-static void handle_vblanks(struct pipe_state *ps)
+/*
+ * Reports the frames after the last one counted up to hardware frame upto
+ * (at most max of them), each with its own start time: ts is the start of
+ * frame latest, frames are period apart. Late or merged interrupts lose none.
+ */
+static void count_vblanks(struct pipe_state *ps, uint32_t upto, uint32_t latest, uint64_t ts, uint32_t max)
 {
-	uint32_t frame;
-	uint64_t ts = vblank_timestamp(ps, &frame), period = frame_ns(&ps->mode);
-	uint32_t n = frame - ps->last_frame;
-	ps->last_frame = frame;
-	if (!n)
-		return; /* a bit latched for a frame already counted */
-	if (n > 1)
-		log_debug("i915: pipe %c: %u vblanks in one interrupt", pipe_name(ps->pipe), n);
-	if (n > 1000)
-		n = 1000; /* a stall that long is not worth replaying frame by frame */
-	for (uint32_t k = n; k-- > 0;)
-		drm_crtc_handle_vblank(ps->crtc, ts - k * period);
+	uint64_t period = frame_ns(&ps->mode);
+	uint32_t n = upto - ps->last_frame;
+	if (!n || n > 0x80000000u)
+		return; /* nothing new (a bit latched for a frame already counted) */
+	if (n > max)
+		n = max;
+	/* Recorded first: the core may re-enter the driver from drm_crtc_handle_vblank. */
+	ps->last_frame = upto;
+	for (uint32_t k = n; k-- > 0;) {
+		uint64_t back = (uint64_t)(latest - upto + k) * period;
+		drm_crtc_handle_vblank(ps->crtc, back < ts ? ts - back : ts);
+	}
 }
 
 static void pipe_irq(struct i915_display *d, unsigned p, uint32_t iir)
 {
 	struct pipe_state *ps = &d->pipe[p];
-	uint32_t gen = ps->gen;
-	bool done = false;
+	uint32_t gen = ps->gen, frame = 0;
+	uint64_t ts = 0;
+	bool done = false, vblank = (iir & GEN8_PIPE_VBLANK) && ps->running;
+	if (vblank)
+		ts = vblank_timestamp(ps, &frame);
 	if (ps->commit_pending) {
 		ps->flip_wait &= ~iir;
-		done = ps->wait_vblank ? (iir & GEN8_PIPE_VBLANK) != 0 : !ps->flip_wait;
+		done = ps->wait_vblank ? vblank : !ps->flip_wait;
 		/* An interrupt latched before the commit was armed is not its completion. */
 		if (done && rd(d, PIPE_FRMCOUNT(p)) == ps->arm_frame)
 			done = false;
 	}
-	/* Count the vblank first: the flip event carries the count of the frame it landed in. */
-	if ((iir & GEN8_PIPE_VBLANK) && ps->running)
-		handle_vblanks(ps);
-	if (done && ps->commit_pending && ps->gen == gen)
-		complete(ps);
+	if (done) {
+		/* Count up to the frame the commit landed in: its event carries that frame's count. */
+		uint32_t latch = ps->arm_frame + 1;
+		if (vblank && latch - ps->last_frame - 1 < frame - ps->last_frame)
+			count_vblanks(ps, latch, frame, ts, 1000);
+		if (ps->commit_pending && ps->gen == gen)
+			complete(ps);
+	}
+	/*
+	 * The frames after it. If completing started the next commit at once, they are
+	 * older than that commit: report at most two so it is not taken for overdue.
+	 */
+	if (vblank && ps->running)
+		count_vblanks(ps, frame, frame, ts, ps->gen == gen ? 1000 : 2);
 }
 
 static void hotplug_irq(struct i915_display *d, uint32_t iir)

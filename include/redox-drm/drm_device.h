@@ -74,6 +74,7 @@ struct drm_file {
 	bool stereo_allowed, universal_planes, atomic, aspect_ratio_allowed, writeback_connectors;
 
 	struct idr object_idr; /* GEM handle → struct drm_gem_object */
+	struct idr syncobj_idr; /* syncobj handle → struct drm_syncobj (fence/) */
 	struct drm_kms_file *kms; /* framebuffers, blobs, pending events (kms/) */
 	uint32_t event_space;  /* bytes of drm_event the file may still have queued */
 	void *driver_priv;

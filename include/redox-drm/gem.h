@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "redox-drm/drm_ioctl.h"
 #include "redox-drm/hw.h"
@@ -33,11 +34,19 @@ struct drm_gem_object {
 	uint64_t dma_addr; /* bus address of the (contiguous) memory, for the device */
 	struct hw_dma dma; /* the allocation, when the device's DMA allocator provided it */
 	uint64_t mmap_offset; /* fake offset for mmap on the DRM fd, 0 until asked for */
+	dev_t mem_dev;        /* identity of the memory (the memfd's inode): dma-bufs are recognised by it */
+	ino_t mem_ino;
 	const struct drm_gem_object_funcs *funcs;
 };
 
 /* Backs obj with size bytes (rounded up to pages) of zeroed memory. */
 int drm_gem_object_init(struct drm_device *dev, struct drm_gem_object *obj, size_t size);
+/* A plain object over existing memory (a dma-buf fd, sealed against shrinking). */
+struct drm_gem_object *drm_gem_object_import(struct drm_device *dev, int fd, int *err);
+/* This device's live object over the memory of fd (same inode), or NULL. No reference taken. */
+struct drm_gem_object *drm_gem_find_by_memory(struct drm_device *dev, int fd);
+/* The handle file already has for obj (0 if none). */
+uint32_t drm_gem_file_handle_of(struct drm_file *file, struct drm_gem_object *obj);
 void drm_gem_object_release(struct drm_gem_object *obj);
 /* A plain object with no driver state (freed with free()). */
 struct drm_gem_object *drm_gem_object_create(struct drm_device *dev, size_t size);

@@ -50,6 +50,8 @@ struct hw_ops {
 	int (*config_read)(struct hw_device *hw, uint32_t offset, void *buf, size_t len);
 	int (*dma_alloc)(struct hw_device *hw, size_t size, struct hw_dma *out);
 	void (*dma_free)(struct hw_device *hw, struct hw_dma *dma);
+	/* Makes memory behind a sealed fd of size bytes reachable by the device (dma-buf import). */
+	int (*dma_import)(struct hw_device *hw, int fd, size_t size, struct hw_dma *out);
 	/* Readable while an interrupt is pending; irq_ack consumes the notification. */
 	int (*irq_fd)(struct hw_device *hw);
 	void (*irq_ack)(struct hw_device *hw);

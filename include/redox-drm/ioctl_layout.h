@@ -36,6 +36,9 @@ struct rdrm_fd_field {
 	uint8_t flag_size;  /* 0: always; 4/8: only when (flag & flag_mask) != 0 */
 	uint16_t flag_off;
 	uint64_t flag_mask;
+	/* OUT fds arrive close-on-exec; with cloexec_mask, only when (u32 at cloexec_off) & mask. */
+	uint16_t cloexec_off;
+	uint32_t cloexec_mask;
 };
 
 struct rdrm_layout {

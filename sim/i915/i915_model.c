@@ -1,7 +1,8 @@
 /*
  * Skylake GT2 device model: PCI identity, BARs, the BAR0 register file
  * (forcewake, fuses, GT interrupt banks, engine register blocks) and the
- * GGTT. Engines (execlists, command parsers) attach later through hooks.
+ * GGTT. The display engine is i915_display.c; engines (execlists, command
+ * parsers) attach later through hooks.
  */
 #include "sim_i915.h"
 

@@ -44,7 +44,7 @@ static void test_driver_descriptions(void **state)
 	assert_int_equal(amdgpu_driver.major, 3);
 	assert_int_equal(amdgpu_driver.minor, 42);
 	assert_int_equal(amdgpu_driver.patchlevel, 0);
-	assert_int_equal(amdgpu_driver.features, DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC);
+	assert_int_equal(amdgpu_driver.features, DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME);
 	assert_non_null(amdgpu_driver.irq_handler);
 	assert_non_null(amdgpu_driver.kms);
 

@@ -778,6 +778,39 @@ static void test_hotplug(void **state)
 	assert_int_equal(rd(hw, SDEISR) & (7u << 21), 1u << 22);
 }
 
+/* DisplayPort: the DPLL gives the link clock; the stream (dot) clock is link x M / N. */
+static void test_dp_link_clock(void **state)
+{
+	struct hw_device *hw = *state;
+	const struct mode *m = &small;
+	/* DPLL1: no HDMI mode, link rate 1350 (270 MHz symbol clock). */
+	wr(hw, DPLL_CTRL1, (rd(hw, DPLL_CTRL1) & ~(0x3Fu << 6)) | (0x3u << 6));
+	wr(hw, LCPLL2_CTL, 0x80000000u);
+	assert_true(rd(hw, DPLL_STATUS) & 0x100);
+	wr(hw, DPLL_CTRL2, (rd(hw, DPLL_CTRL2) & ~((1u << 17) | (3u << 7))) | (1u << 7) | (1u << 6));
+	wr(hw, TRANS_HTOTAL(0), (m->htotal - 1) << 16 | (m->hactive - 1));
+	wr(hw, TRANS_VTOTAL(0), (m->vtotal - 1) << 16 | (m->vactive - 1));
+	wr(hw, TRANS_VBLANK(0), (m->vtotal - 1) << 16 | (m->vactive - 1));
+	wr(hw, PIPESRC(0), (m->hactive - 1) << 16 | (m->vactive - 1));
+	/* LINK_M1/N1 (0x60040/0x60044) still 0: no stream clock yet. */
+	wr(hw, TRANS_DDI_FUNC_CTL(0), 0x80000000u | 2u << 28 | 2u << 24); /* DDI C, DP SST */
+	wr(hw, PIPECONF(0), 0x80000000u);
+	assert_int_equal(rd(hw, PIPECONF(0)), 0x80000000u);
+	/* 270 MHz x 252 / 2700 = 25.2 MHz: the same 504 Hz as the HDMI route. */
+	wr(hw, 0x60040, 252);
+	wr(hw, 0x60044, 2700);
+	assert_int_equal(rd(hw, PIPECONF(0)), 0xC0000000u);
+	uint64_t tv0, tv1;
+	uint32_t f0, f1;
+	while (!vblank_sample(hw, 0, m, &tv0, &f0))
+		;
+	sleep_us(100000);
+	while (!vblank_sample(hw, 0, m, &tv1, &f1))
+		;
+	double rate = (f1 - f0) / ((tv1 - tv0) / 1e9);
+	assert_true(rate > m->hz * 0.98 && rate < m->hz * 1.02);
+}
+
 /* Each pipe has its own planes, clock and interrupt bank. */
 static void test_two_pipes(void **state)
 {
@@ -822,6 +855,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gmbus_edid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hotplug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_pipes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dp_link_clock, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("sim_i915_display", tests, NULL, NULL);
 }
