@@ -421,8 +421,9 @@ int drm_atomic_check(struct drm_atomic_state *s)
 
 /* ---- commit and completion ---- */
 
-static void stall_resolve(struct kms_stall *st)
+static void stall_fire(void *data)
 {
+	struct kms_stall *st = data;
 	struct drm_call *call = st->call;
 	bool rerun = st->rerun;
 	free(st);
@@ -430,6 +431,29 @@ static void stall_resolve(struct kms_stall *st)
 		drm_call_rerun(call);
 	else
 		drm_call_complete(call, 0);
+}
+
+static void stall_cancel_timer(struct drm_call *call, void *data);
+
+/*
+ * Answered from the loop, not from inside the driver's interrupt handler that
+ * finished the commit: a re-run commit would re-enter the driver mid-handler.
+ */
+static void stall_resolve(struct kms_stall *st)
+{
+	st->timer = event_loop_add_timer(st->dev->loop, 1, stall_fire, st);
+	if (!st->timer) {
+		stall_fire(st);
+		return;
+	}
+	drm_call_park(st->call, stall_cancel_timer, st);
+}
+
+static void stall_cancel_timer(struct drm_call *call, void *data)
+{
+	struct kms_stall *st = data;
+	event_timer_cancel(st->timer);
+	free(st);
 }
 
 /* The CRTC has no commit in flight anymore: wake who waited for that. */

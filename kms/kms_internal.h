@@ -78,6 +78,7 @@ struct kms_stall {
 	struct drm_call *call;
 	bool rerun;
 	unsigned int waiting; /* CRTCs still busy */
+	struct event_timer *timer; /* set once they are idle: the answer comes from the loop */
 };
 
 struct stall_link {

@@ -519,8 +519,9 @@ static uint32_t program_cursor(struct pipe_state *ps, const struct drm_plane_sta
 	}
 	/* Sign and magnitude, each coordinate in 15 bits. */
 	int32_t x = st->crtc_x, y = st->crtc_y;
-	uint32_t pos = x < 0 ? CURSOR_POS_X_SIGN | (uint32_t)-x : (uint32_t)x;
-	pos |= y < 0 ? CURSOR_POS_Y_SIGN | (uint32_t)-y << 16 : (uint32_t)y << 16;
+	uint32_t ax = x < 0 ? 0u - (uint32_t)x : (uint32_t)x, ay = y < 0 ? 0u - (uint32_t)y : (uint32_t)y;
+	uint32_t pos = (x < 0 ? CURSOR_POS_X_SIGN : 0) | (ax & 0x7FFF) | (y < 0 ? CURSOR_POS_Y_SIGN : 0) |
+		       (ay & 0x7FFF) << 16;
 	uint32_t base = (uint32_t)(map->offset + st->fb->offsets[0]);
 	wr(d, CURCNTR(p), cursor_mode(st->crtc_w));
 	wr(d, CURPOS(p), pos);

@@ -9,6 +9,7 @@
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/hw.h"
+#include "redox-drm/kms.h"
 #include "redox-drm/log.h"
 
 /*
@@ -225,10 +226,11 @@ const struct drm_driver i915_driver = {
 	.major = 1,
 	.minor = 6,
 	.patchlevel = 0,
-	.features = DRIVER_GEM | DRIVER_RENDER,
+	.features = DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME,
 	.match = i915_match,
 	.load = i915_load,
 	.unload = i915_unload,
 	/* Display interrupts (DE pipes, south display); GT interrupts come with the engines. */
 	.irq_handler = i915_irq_handler,
+	.kms = &i915_kms_funcs,
 };

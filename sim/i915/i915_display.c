@@ -263,14 +263,19 @@ static uint64_t vblank_time(const struct pipe *pp, uint64_t frame)
 	return pp->t0_ns + px_to_ns(frame * frame_px + (uint64_t)pp->t.vblank_start * pp->t.htotal, pp->t.clock_hz);
 }
 
+/* Pixel clocks since t0. */
+static uint64_t pixels_at(const struct pipe *pp, uint64_t now)
+{
+	uint64_t el = now - pp->t0_ns, hz = pp->t.clock_hz;
+	return el / NS_PER_S * hz + (el % NS_PER_S) * hz / NS_PER_S;
+}
+
 /* The line being scanned out now, 0 = first active line. */
 static uint32_t scanline(const struct pipe *pp, uint64_t now)
 {
 	if (!pp->active || now < pp->t0_ns)
 		return 0;
-	uint64_t el = now - pp->t0_ns, hz = pp->t.clock_hz;
-	uint64_t px = el / NS_PER_S * hz + (el % NS_PER_S) * hz / NS_PER_S;
-	return (uint32_t)((px / pp->t.htotal) % pp->t.vtotal);
+	return (uint32_t)((pixels_at(pp, now) / pp->t.htotal) % pp->t.vtotal);
 }
 
 /* ---- interrupts ---- */
@@ -362,6 +367,18 @@ static void vblank(struct sim_i915_display *d, unsigned p, uint64_t when)
 static void advance(struct sim_i915_display *d, unsigned p, uint64_t now)
 {
 	struct pipe *pp = &d->pipe[p];
+	if (pp->active && pp->next_vblank_ns <= now) {
+		/* Far behind (the host stalled this process): the frames count, but as one event. */
+		uint64_t frame_px = (uint64_t)pp->t.htotal * pp->t.vtotal;
+		uint64_t vbs_px = (uint64_t)pp->t.vblank_start * pp->t.htotal, px = pixels_at(pp, now);
+		uint64_t due = px < vbs_px ? 0 : (px - vbs_px) / frame_px + 1;
+		if (due > pp->frame + 64) {
+			uint64_t skip = due - pp->frame - 1;
+			pp->frmcount += (uint32_t)skip;
+			pp->frame += skip;
+			pp->next_vblank_ns = vblank_time(pp, pp->frame);
+		}
+	}
 	while (pp->active && pp->next_vblank_ns <= now) {
 		vblank(d, p, pp->next_vblank_ns);
 		pp->frame++;

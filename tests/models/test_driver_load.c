@@ -54,7 +54,8 @@ static void test_driver_descriptions(void **state)
 	assert_int_equal(i915_driver.major, 1);
 	assert_int_equal(i915_driver.minor, 6);
 	assert_int_equal(i915_driver.patchlevel, 0);
-	assert_int_equal(i915_driver.features, DRIVER_GEM | DRIVER_RENDER);
+	assert_int_equal(i915_driver.features, DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME);
+	assert_non_null(i915_driver.kms);
 
 	struct hw_pci_id vega = {.vendor = 0x1002, .device = 0x687F};
 	struct hw_pci_id skl = {.vendor = 0x8086, .device = 0x1912};

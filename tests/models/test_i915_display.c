@@ -731,6 +731,36 @@ static void test_lost_interrupt_watchdog(void **state)
 	fb_free(fx, b);
 }
 
+static bool never(void *arg)
+{
+	return false;
+}
+
+/* Interrupts arriving late and merged (the model delays them 50 ms): every frame is still counted. */
+static void test_late_vblanks_counted(void **state)
+{
+	struct fixture *fx = *state;
+	struct fb *a = fb_new(fx, DRM_FORMAT_XRGB8888, 1920, 1080, 4, 0);
+	light_up(fx, a);
+	sim_i915_set_display_fault(hw_sim_model(fx->hw), SIM_I915_DISPLAY_FAULT_DELAY_IRQ, 50000);
+	pump(fx, never, NULL, 300);
+	sim_i915_set_display_fault(hw_sim_model(fx->hw), SIM_I915_DISPLAY_FAULT_NONE, 0);
+	pump(fx, never, NULL, 100);
+	/* The core's count and the hardware frame counter moved together. */
+	uint32_t hw0 = hw_read32(fx->hw, 0, PIPE_FRMCOUNT(0));
+	unsigned c0 = core.vblanks[0];
+	pump(fx, never, NULL, 100);
+	unsigned want[2] = {0, c0 + (hw_read32(fx->hw, 0, PIPE_FRMCOUNT(0)) - hw0)};
+	assert_true(pump(fx, vblanks_reach, want, 500));
+	/* Through the delayed stretch, timestamps stay a frame apart. */
+	const double frame = 2200.0 * 1125 / 148.5e6 * 1e9;
+	for (unsigned i = core.vblanks[0] - 20; i < core.vblanks[0]; i++) {
+		double dt = (double)(core.vblank_ts[0][i % 256] - core.vblank_ts[0][(i - 1) % 256]);
+		assert_true(dt > frame - 300000 && dt < frame + 300000);
+	}
+	fb_free(fx, a);
+}
+
 static void test_ggtt_allocator(void **state)
 {
 	struct fixture *fx = *state;
@@ -779,6 +809,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_check_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hotplug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_interrupt_watchdog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_vblanks_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ggtt_allocator, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("i915_display", tests, NULL, NULL);
