@@ -290,24 +290,38 @@ out:
 	return r;
 }
 
+/*
+ * A request that is not an ioctl (mmap lookup, capture): one small payload
+ * out, a reply back. On success *reply holds a REPLY with result 0.
+ */
+static int simple_request(int channel, uint16_t type, const void *req, size_t len, struct rdrm_wire_msg *reply)
+{
+	struct rdrm_wire_hdr hdr = {.type = type};
+	struct iovec iov = {.iov_base = (void *)req, .iov_len = len};
+	int r = rdrm_wire_send(channel, &hdr, &iov, 1, NULL, 0);
+	if (r)
+		return r;
+	r = rdrm_wire_recv(channel, reply, 0);
+	if (r)
+		return r == -EPIPE ? -ENODEV : r;
+	if (reply->hdr.type != RDRM_MSG_REPLY || reply->hdr.result > 0)
+		r = -EPROTO;
+	else
+		r = reply->hdr.result;
+	if (r)
+		rdrm_wire_msg_release(reply);
+	return r;
+}
+
 int rdrm_capture(int channel, uint32_t crtc_id, uint32_t **pixels, uint32_t *width, uint32_t *height,
 		 uint32_t *out_crtc_id)
 {
 	struct rdrm_wire_capture req = {.crtc_id = crtc_id};
-	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_CAPTURE};
-	struct iovec iov = {.iov_base = &req, .iov_len = sizeof(req)};
-	int r = rdrm_wire_send(channel, &hdr, &iov, 1, NULL, 0);
+	struct rdrm_wire_msg reply;
+	int r = simple_request(channel, RDRM_MSG_CAPTURE, &req, sizeof(req), &reply);
 	if (r)
 		return r;
-	struct rdrm_wire_msg reply;
-	r = rdrm_wire_recv(channel, &reply, 0);
-	if (r)
-		return r == -EPIPE ? -ENODEV : r;
-	if (reply.hdr.type != RDRM_MSG_REPLY || reply.hdr.result > 0 || reply.nfds) {
-		r = -EPROTO;
-	} else if (reply.hdr.result < 0) {
-		r = reply.hdr.result;
-	} else if (reply.hdr.size < sizeof(req)) {
+	if (reply.nfds || reply.hdr.size < sizeof(req)) {
 		r = -EPROTO;
 	} else {
 		memcpy(&req, reply.payload, sizeof(req));
@@ -328,20 +342,11 @@ int rdrm_capture(int channel, uint32_t crtc_id, uint32_t **pixels, uint32_t *wid
 int rdrm_mmap_lookup(int channel, uint64_t offset, uint64_t length, uint64_t *fd_offset)
 {
 	struct rdrm_wire_mmap req = {.offset = offset, .length = length};
-	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_MMAP};
-	struct iovec iov = {.iov_base = &req, .iov_len = sizeof(req)};
-	int r = rdrm_wire_send(channel, &hdr, &iov, 1, NULL, 0);
+	struct rdrm_wire_msg reply;
+	int r = simple_request(channel, RDRM_MSG_MMAP, &req, sizeof(req), &reply);
 	if (r)
 		return r;
-	struct rdrm_wire_msg reply;
-	r = rdrm_wire_recv(channel, &reply, 0);
-	if (r)
-		return r == -EPIPE ? -ENODEV : r;
-	if (reply.hdr.type != RDRM_MSG_REPLY || reply.hdr.result > 0) {
-		r = -EPROTO;
-	} else if (reply.hdr.result < 0) {
-		r = reply.hdr.result;
-	} else if (reply.hdr.size != sizeof(req) || reply.nfds != 1) {
+	if (reply.hdr.size != sizeof(req) || reply.nfds != 1) {
 		r = -EPROTO;
 	} else {
 		memcpy(&req, reply.payload, sizeof(req));

@@ -143,6 +143,22 @@ static struct drm_property_blob *in_formats_blob(struct drm_device *dev, const s
 	return b;
 }
 
+/*
+ * A mode object and its first (empty) state: base is the first member of
+ * every object type, so the object is reached through it. NULL on failure.
+ */
+static void *object_new(struct drm_device *dev, size_t size, size_t state_size, uint32_t type, void **state)
+{
+	struct drm_mode_object *obj = calloc(1, size);
+	*state = obj ? calloc(1, state_size) : NULL;
+	if (!*state || drm_mode_object_add(dev, obj, type)) {
+		free(*state);
+		free(obj);
+		return NULL;
+	}
+	return obj;
+}
+
 struct drm_plane *drm_plane_create(struct drm_device *dev, uint32_t possible_crtcs, enum drm_plane_type type,
 				   const uint32_t *formats, unsigned int nformats,
 				   const uint64_t *modifiers, unsigned int nmodifiers)
@@ -150,15 +166,11 @@ struct drm_plane *drm_plane_create(struct drm_device *dev, uint32_t possible_crt
 	struct drm_mode_config *mc = dev->mode_config;
 	if (mc->nplanes == KMS_MAX_PLANES)
 		return NULL;
-	struct drm_plane *p = calloc(1, sizeof(*p));
+	void *state;
+	struct drm_plane *p = object_new(dev, sizeof(*p), sizeof(*p->state), DRM_MODE_OBJECT_PLANE, &state);
 	if (!p)
 		return NULL;
-	p->state = calloc(1, sizeof(*p->state));
-	if (!p->state || drm_mode_object_add(dev, &p->base, DRM_MODE_OBJECT_PLANE)) {
-		free(p->state);
-		free(p);
-		return NULL;
-	}
+	p->state = state;
 	p->state->plane = p;
 	p->dev = dev;
 	p->index = mc->nplanes;
@@ -220,6 +232,8 @@ struct drm_crtc *drm_crtc_create(struct drm_device *dev, struct drm_plane *prima
 		c->gamma[i] = c->gamma[gamma_size + i] = c->gamma[2 * gamma_size + i] = v;
 	}
 	mc->crtcs[mc->ncrtcs++] = c;
+	if (gamma_size && mc->funcs->gamma_set)
+		mc->funcs->gamma_set(c);
 	drm_object_attach_property(&c->base, mc->prop_active, 0);
 	drm_object_attach_property(&c->base, mc->prop_mode_id, 0);
 	return c;
@@ -283,15 +297,11 @@ struct drm_connector *drm_connector_create(struct drm_device *dev, uint32_t conn
 	struct drm_mode_config *mc = dev->mode_config;
 	if (mc->nconnectors == KMS_MAX_CONNECTORS)
 		return NULL;
-	struct drm_connector *c = calloc(1, sizeof(*c));
+	void *state;
+	struct drm_connector *c = object_new(dev, sizeof(*c), sizeof(*c->state), DRM_MODE_OBJECT_CONNECTOR, &state);
 	if (!c)
 		return NULL;
-	c->state = calloc(1, sizeof(*c->state));
-	if (!c->state || drm_mode_object_add(dev, &c->base, DRM_MODE_OBJECT_CONNECTOR)) {
-		free(c->state);
-		free(c);
-		return NULL;
-	}
+	c->state = state;
 	c->state->connector = c;
 	c->dev = dev;
 	c->index = mc->nconnectors;
@@ -593,8 +603,9 @@ int drm_mode_gamma_set_ioctl(struct drm_device *dev, void *data, struct drm_file
 		free(tmp);
 		return -EFAULT;
 	}
-	/* Kept and reported back; the modelled display engines apply no LUT (documented). */
 	memcpy(crtc->gamma, tmp, 3 * bytes);
 	free(tmp);
+	if (dev->mode_config->funcs->gamma_set)
+		dev->mode_config->funcs->gamma_set(crtc);
 	return 0;
 }

@@ -167,6 +167,8 @@ struct drm_kms_funcs {
 	void (*atomic_commit)(struct drm_device *dev, struct drm_atomic_state *state);
 	int (*enable_vblank)(struct drm_crtc *crtc);
 	void (*disable_vblank)(struct drm_crtc *crtc);
+	/* Loads crtc->gamma (3 × gamma_size entries, red, green, blue) into the hardware LUT. */
+	void (*gamma_set)(struct drm_crtc *crtc);
 	/* The scanout as the display engine composes it now, as XRGB8888 rows (capture). */
 	int (*capture)(struct drm_crtc *crtc, uint32_t *pixels, uint32_t width, uint32_t height);
 	/* Rows must be multiples of this many bytes in dumb buffers (0 = 64). */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -232,6 +233,21 @@ static void open_close_cycles_leak_nothing(void **state)
 	assert_true(rss1 - rss0 < 64);
 }
 
+/* --list-devices enumerates real PCI display controllers and says plainly that it binds none. */
+static void list_devices(void **state)
+{
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "'%s' --list-devices", getenv("REDOX_DRMD"));
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	char out[8192] = {0};
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	assert_int_equal(pclose(p), 0);
+	assert_true(n > 0);
+	assert_non_null(strstr(out, "not implemented"));
+	assert_non_null(strstr(out, "sim:amdgpu"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +255,7 @@ int main(void)
 		cmocka_unit_test(permissions_across_processes),
 		cmocka_unit_test(garbage_and_killed_clients),
 		cmocka_unit_test(open_close_cycles_leak_nothing),
+		cmocka_unit_test(list_devices),
 	};
 	return cmocka_run_group_tests_name("daemon", tests, start, stop);
 }

@@ -119,14 +119,10 @@ static void *serve(void *data)
 			rdrm_wire_send(ch->server_fd, &h, NULL, 0, NULL, 0);
 			continue;
 		}
-		if (ch->lock)
-			pthread_mutex_lock(ch->lock);
 		/* The harness has no event loop: nothing here may park. */
 		struct drm_call *parked = drm_call_execute(ch->file, ch->pid, ch->uid, &msg, send_reply, ch);
 		if (parked)
 			drm_call_complete(parked, -EIO);
-		if (ch->lock)
-			pthread_mutex_unlock(ch->lock);
 	}
 	return NULL;
 }

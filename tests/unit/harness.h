@@ -37,7 +37,6 @@ struct test_channel {
 	struct drm_file *file;
 	pid_t pid;
 	uid_t uid;
-	pthread_mutex_t *lock; /* serialises the server with the test's own direct use of file */
 };
 
 int test_channel_start(struct test_channel *ch, struct drm_file *file, pid_t pid, uid_t uid);
