@@ -177,7 +177,21 @@ static int visit_size(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint
 	return 0;
 }
 
+static int call(int channel, int target_fd, const char *driver, unsigned long cmd, void *arg);
+
 int rdrm_call(int channel, const char *driver, unsigned long cmd, void *arg)
+{
+	return call(channel, -1, driver, cmd, arg);
+}
+
+int rdrm_call_target(int channel, int target_fd, unsigned long cmd, void *arg)
+{
+	if (target_fd < 0 || fcntl(target_fd, F_GETFD) < 0)
+		return -EBADF;
+	return call(channel, target_fd, "", cmd, arg);
+}
+
+static int call(int channel, int target_fd, const char *driver, unsigned long cmd, void *arg)
 {
 	const struct rdrm_ioctl_info *info = rdrm_ioctl_lookup(driver, cmd);
 	if (!info)
@@ -207,6 +221,10 @@ int rdrm_call(int channel, const char *driver, unsigned long cmd, void *arg)
 	int fds[RDRM_WIRE_MAX_FDS];
 	unsigned nfds = 0;
 	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_IOCTL, .cmd = (uint32_t)cmd};
+	if (target_fd >= 0) {
+		hdr.flags |= RDRM_WIRE_F_TARGET;
+		fds[nfds++] = target_fd;
+	}
 	for (unsigned i = 0; i < l->nfds; i++) {
 		const struct rdrm_fd_field *f = &l->fds[i];
 		if (f->dir != RDRM_IN || !rdrm_fd_field_active(f, arg, size))

@@ -13,6 +13,10 @@
 #include <drm.h>
 #include <drm_mode.h>
 
+#include "redox-drm/uapi_extra.h"
+#include <linux/sync_file.h>
+
+#include "redox-drm/sw_sync.h"
 #include "redox-drm/wire.h"
 
 #define N(a) (uint8_t)(sizeof(a) / sizeof((a)[0]))
@@ -184,6 +188,10 @@ static const struct rdrm_fd_field syncobj_from_fd[] = {
 	{.off = FIELD(struct drm_syncobj_handle, fd), .dir = RDRM_IN},
 };
 
+static const struct rdrm_fd_field syncobj_eventfd_fd[] = {
+	{.off = FIELD(struct drm_syncobj_eventfd, fd), .dir = RDRM_IN},
+};
+
 static const struct rdrm_array syncobj_wait_arrays[] = {
 	ARRAY(struct drm_syncobj_wait, handles, count_handles, RDRM_IN, 4, MAX_HANDLES),
 };
@@ -276,13 +284,41 @@ static const struct rdrm_ioctl_info core_table[] = {
 	ENTRY(DRM_IOCTL_SYNCOBJ_QUERY, ARRAYS(syncobj_query_arrays)),
 	ENTRY(DRM_IOCTL_SYNCOBJ_TRANSFER, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, ARRAYS(syncobj_timeline_signal_arrays)),
+	ENTRY(DRM_IOCTL_SYNCOBJ_EVENTFD, FDS(syncobj_eventfd_fd)),
 	ENTRY(DRM_IOCTL_MODE_GETFB2, LAYOUT_NONE),
+};
+
+/* ---- not DRM: sync_file fds and the sw_sync timeline device ---- */
+
+static const struct rdrm_fd_field sync_merge_fds[] = {
+	{.off = FIELD(struct sync_merge_data, fd2), .dir = RDRM_IN},
+	{.off = FIELD(struct sync_merge_data, fence), .dir = RDRM_OUT},
+};
+
+static const struct rdrm_array sync_info_arrays[] = {
+	ARRAY(struct sync_file_info, sync_fence_info, num_fences, RDRM_OUT, sizeof(struct sync_fence_info), 4096),
+};
+
+static const struct rdrm_fd_field sw_sync_fence_fds[] = {
+	{.off = FIELD(struct sw_sync_create_fence_data, fence), .dir = RDRM_OUT},
+};
+
+static const struct rdrm_ioctl_info other_table[] = {
+	ENTRY(SYNC_IOC_MERGE, FDS(sync_merge_fds)),
+	ENTRY(SYNC_IOC_FILE_INFO, ARRAYS(sync_info_arrays)),
+	ENTRY(SW_SYNC_IOC_CREATE_FENCE, FDS(sw_sync_fence_fds)),
+	ENTRY(SW_SYNC_IOC_INC, LAYOUT_NONE),
 };
 
 const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned long cmd)
 {
-	if (_IOC_TYPE(cmd) != DRM_IOCTL_BASE)
+	if (_IOC_TYPE(cmd) != DRM_IOCTL_BASE) {
+		/* Exact numbers: these structs have one size. */
+		for (size_t i = 0; i < sizeof(other_table) / sizeof(other_table[0]); i++)
+			if (other_table[i].cmd == cmd)
+				return &other_table[i];
 		return NULL;
+	}
 	unsigned nr = _IOC_NR(cmd);
 	if (nr >= DRM_COMMAND_BASE && nr < DRM_COMMAND_END) {
 		/* Driver tables arrive with the vendor backends. */

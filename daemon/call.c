@@ -19,6 +19,7 @@ void drm_call_init(struct drm_call *call, struct drm_file *file, pid_t pid, uid_
 	call->file = file;
 	call->pid = pid;
 	call->uid = uid;
+	call->target_fd = -1;
 }
 
 void drm_call_fini(struct drm_call *call)
@@ -184,6 +185,8 @@ static void call_free(struct drm_call *call)
 {
 	/* The received fds belong to the call; a handler that keeps one dup()s it. */
 	rdrm_wire_msg_release(&call->msg);
+	if (call->target_fd >= 0)
+		close(call->target_fd);
 	drm_call_fini(call);
 	free(call->kdata);
 	free(call);
@@ -249,10 +252,22 @@ void *drm_call_data(struct drm_call *call)
 	return call->kdata;
 }
 
+int drm_call_target_fd(const struct drm_call *call)
+{
+	return call->target_fd;
+}
+
+static int dispatch(struct drm_call *call)
+{
+	if (call->dispatch)
+		return call->dispatch(call, call->cmd, call->kdata, call->dispatch_ctx);
+	return drm_ioctl(call->file, call->cmd, call->kdata, call);
+}
+
 void drm_call_rerun(struct drm_call *call)
 {
 	call->parked = false;
-	int ret = drm_ioctl(call->file, call->cmd, call->kdata, call);
+	int ret = dispatch(call);
 	if (ret != DRM_CALL_PARKED)
 		finish(call, ret);
 }
@@ -278,6 +293,14 @@ static struct drm_call *reply_now(struct drm_call *call, int err)
 struct drm_call *drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, struct rdrm_wire_msg *msg,
 				  call_reply_fn reply_fn, void *reply_data)
 {
+	struct call_target t = {.file = file, .driver = file->dev->driver->name};
+	return drm_call_execute_target(&t, -1, pid, uid, msg, reply_fn, reply_data);
+}
+
+struct drm_call *drm_call_execute_target(const struct call_target *t, int target_fd, pid_t pid, uid_t uid,
+					 struct rdrm_wire_msg *msg, call_reply_fn reply_fn, void *reply_data)
+{
+	struct drm_file *file = t->file;
 	struct drm_call *call = calloc(1, sizeof(*call));
 	if (!call) {
 		struct call_reply reply;
@@ -286,9 +309,14 @@ struct drm_call *drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, s
 		reply_fn(NULL, &reply, reply_data);
 		call_reply_fini(&reply);
 		rdrm_wire_msg_release(msg);
+		if (target_fd >= 0)
+			close(target_fd);
 		return NULL;
 	}
 	drm_call_init(call, file, pid, uid);
+	call->target_fd = target_fd;
+	call->dispatch = t->dispatch;
+	call->dispatch_ctx = t->ctx;
 	call->msg = *msg;
 	msg->payload = NULL;
 	msg->nfds = 0;
@@ -297,7 +325,7 @@ struct drm_call *drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, s
 	unsigned cmd = call->msg.hdr.cmd;
 	call->cmd = cmd;
 
-	const struct rdrm_ioctl_info *info = rdrm_ioctl_lookup(file->dev->driver->name, cmd);
+	const struct rdrm_ioctl_info *info = rdrm_ioctl_lookup(t->driver, cmd);
 	size_t size = (_IOC_DIR(cmd) & (_IOC_READ | _IOC_WRITE)) ? _IOC_SIZE(cmd) : 0;
 	size_t struct_bytes = rdrm_wire_align(size);
 	/* Not a number we speak: what the kernel says for an unknown ioctl. */
@@ -305,7 +333,8 @@ struct drm_call *drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, s
 		return reply_now(call, _IOC_TYPE(cmd) == DRM_IOCTL_BASE ? -EINVAL : -ENOTTY);
 	if (call->msg.hdr.size < struct_bytes)
 		return reply_now(call, -EINVAL);
-	const struct drm_ioctl_desc *desc = drm_ioctl_find(file->dev, cmd);
+	/* Only DRM ioctls have the kernel's struct-size tolerance; other objects take their one size. */
+	const struct drm_ioctl_desc *desc = file ? drm_ioctl_find(file->dev, cmd) : NULL;
 	unsigned drv_cmd = desc ? desc->cmd : cmd;
 	size_t in_size = (cmd & drv_cmd & IOC_IN) ? size : 0;
 	size_t ksize = _IOC_SIZE(drv_cmd);
@@ -361,7 +390,7 @@ struct drm_call *drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, s
 		return NULL;
 	}
 
-	ret = drm_ioctl(file, cmd, kdata, call);
+	ret = dispatch(call);
 	if (ret == DRM_CALL_PARKED)
 		return call;
 	finish(call, ret);

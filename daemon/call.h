@@ -26,6 +26,21 @@ struct call_region {
 struct call_reply;
 typedef void (*call_reply_fn)(struct drm_call *call, struct call_reply *reply, void *data);
 
+/*
+ * What an ioctl is addressed to. A DRM file goes through the ioctl table with
+ * its permission and struct-size rules; other objects (a sync_file fd, a
+ * sw_sync timeline) have a dispatch function of their own and structs of one
+ * fixed size.
+ */
+typedef int (*call_dispatch_fn)(struct drm_call *call, unsigned int cmd, void *kdata, void *ctx);
+
+struct call_target {
+	struct drm_file *file;      /* DRM ioctls */
+	const char *driver;         /* layout table for driver-specific numbers */
+	call_dispatch_fn dispatch;  /* otherwise */
+	void *ctx;
+};
+
 struct drm_call {
 	struct drm_file *file;
 	unsigned int cmd;
@@ -42,6 +57,9 @@ struct drm_call {
 	struct rdrm_wire_msg msg; /* its payload holds the IN arrays */
 	call_reply_fn reply_fn;
 	void *reply_data;
+	call_dispatch_fn dispatch;
+	void *dispatch_ctx;
+	int target_fd; /* the fd an fd-directed ioctl was issued on (owned), or -1 */
 	/* Parked: who to tell if the caller goes away first. */
 	bool parked;
 	void (*cancel)(struct drm_call *call, void *data);
@@ -71,6 +89,11 @@ struct call_reply {
  */
 struct drm_call *drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, struct rdrm_wire_msg *msg,
 				  call_reply_fn reply_fn, void *reply_data);
+/* The same for any target; target_fd (owned by the call from now on) or -1. */
+struct drm_call *drm_call_execute_target(const struct call_target *t, int target_fd, pid_t pid, uid_t uid,
+					 struct rdrm_wire_msg *msg, call_reply_fn reply_fn, void *reply_data);
+/* The fd an fd-directed ioctl was issued on (still owned by the call). */
+int drm_call_target_fd(const struct drm_call *call);
 void drm_call_cancel(struct drm_call *call);
 void call_reply_fini(struct call_reply *reply);
 

@@ -7,6 +7,7 @@
 #include "redox-drm/gem.h"
 #include "redox-drm/kms.h"
 #include "redox-drm/log.h"
+#include "redox-drm/syncobj.h"
 
 struct drm_file *drm_file_open(struct drm_minor *minor, pid_t pid, uid_t uid)
 {
@@ -22,6 +23,7 @@ struct drm_file *drm_file_open(struct drm_minor *minor, pid_t pid, uid_t uid)
 	file->authenticated = uid == 0;
 	file->event_space = 4096; /* the kernel's per-file budget */
 	drm_gem_file_open(file);
+	drm_syncobj_file_open(file);
 	if (drm_kms_file_open(file) < 0)
 		goto fail;
 	if (drm_is_primary_client(file) && drm_master_open(file) < 0)
@@ -37,6 +39,7 @@ struct drm_file *drm_file_open(struct drm_minor *minor, pid_t pid, uid_t uid)
 	return file;
 fail:
 	drm_kms_file_release(file);
+	drm_syncobj_file_release(file);
 	drm_gem_file_release(file);
 	free(file);
 	return NULL;
@@ -56,6 +59,7 @@ void drm_file_release(struct drm_file *file)
 	drm_kms_file_release(file);
 	if (dev->driver->postclose)
 		dev->driver->postclose(dev, file);
+	drm_syncobj_file_release(file);
 	drm_gem_file_release(file);
 	if (drm_is_primary_client(file))
 		drm_master_release(file);

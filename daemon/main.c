@@ -191,6 +191,8 @@ int main(int argc, char **argv)
 		}
 		ndevs++;
 	}
+	if (transport_add_sw_sync(t) < 0)
+		goto out;
 	int r = sysroot_create(runtime_dir, sdevs, ndevs);
 	if (r < 0) {
 		log_error("cannot write the device tree under %s: %s", runtime_dir, strerror(-r));

@@ -18,18 +18,20 @@
 #include "redox-drm/drm_device.h"
 #include "redox-drm/gem.h"
 #include "redox-drm/kms.h"
+#include "redox-drm/sw_sync.h"
 #include "redox-drm/log.h"
 #include "redox-drm/loop.h"
 #include "redox-drm/wire.h"
 
 #include "call.h"
+#include "sync_ioctl.h"
 
 /* Enough for every thread of a busy client; more is refused, not queued. */
 #define MAX_CHANNELS_PER_FILE 256
 
 struct listener {
 	struct transport *t;
-	struct drm_minor *minor;
+	struct drm_minor *minor; /* NULL: the sw_sync node */
 	int fd;
 	struct event_source *src;
 	char path[PATH_MAX];
@@ -50,7 +52,8 @@ struct connection {
 	struct transport *t;
 	int fd;
 	struct event_source *src;
-	struct drm_file *file;
+	struct drm_file *file;                 /* a DRM node's open file, or */
+	struct drm_sw_sync_timeline *timeline; /* a sw_sync node's timeline */
 	struct channel *channels;
 	unsigned nchannels;
 	struct connection *next, *prev;
@@ -95,7 +98,10 @@ static void connection_close(struct connection *c)
 		c->next->prev = c->prev;
 	event_source_remove(c->src);
 	close(c->fd);
-	drm_file_release(c->file);
+	if (c->file)
+		drm_file_release(c->file);
+	if (c->timeline)
+		drm_sw_sync_timeline_destroy(c->timeline);
 	free(c);
 }
 
@@ -182,19 +188,39 @@ static void channel_event(void *data, uint32_t events)
 		return;
 	}
 	switch (msg.hdr.type) {
-	case RDRM_MSG_IOCTL:
+	case RDRM_MSG_IOCTL: {
 		if (ch->parked) {
 			/* One call at a time per channel: the client broke the protocol. */
 			reply_error(ch, msg.hdr.cmd, -EBUSY);
 			break;
 		}
-		ch->parked = drm_call_execute(ch->conn->file, ch->pid, ch->uid, &msg, send_reply, ch);
+		struct connection *c = ch->conn;
+		struct call_target t = {.file = c->file, .driver = c->file ? c->file->dev->driver->name : "sw_sync"};
+		int target = -1;
+		if (msg.hdr.flags & RDRM_WIRE_F_TARGET) {
+			/* An ioctl on a sync_file the client holds: that fd came first. */
+			if (!msg.nfds) {
+				reply_error(ch, msg.hdr.cmd, -EBADF);
+				break;
+			}
+			target = msg.fds[0];
+			memmove(msg.fds, msg.fds + 1, --msg.nfds * sizeof(int));
+			t = (struct call_target){.driver = "", .dispatch = sync_file_dispatch};
+		} else if (!c->file) {
+			t.dispatch = sw_sync_dispatch;
+			t.ctx = c->timeline;
+		}
+		ch->parked = drm_call_execute_target(&t, target, ch->pid, ch->uid, &msg, send_reply, ch);
 		return;
+	}
 	case RDRM_MSG_MMAP:
-		serve_mmap(ch, &msg);
-		break;
 	case RDRM_MSG_CAPTURE:
-		serve_capture(ch, &msg);
+		if (!ch->conn->file)
+			reply_error(ch, 0, -ENODEV); /* a sw_sync timeline has no memory or screen */
+		else if (msg.hdr.type == RDRM_MSG_MMAP)
+			serve_mmap(ch, &msg);
+		else
+			serve_capture(ch, &msg);
 		break;
 	default:
 		reply_error(ch, msg.hdr.cmd, -EINVAL);
@@ -225,8 +251,8 @@ static void attach_channel(struct connection *c, int fd)
 	/* The creator of the socketpair is the process that will call through it. */
 	ch->pid = cred.pid;
 	ch->uid = cred.uid;
-	struct rdrm_wire_hello hello = {.minor = (uint32_t)c->file->minor->index};
-	snprintf(hello.driver, sizeof(hello.driver), "%s", c->file->dev->driver->name);
+	struct rdrm_wire_hello hello = {.minor = c->file ? (uint32_t)c->file->minor->index : 0};
+	snprintf(hello.driver, sizeof(hello.driver), "%s", c->file ? c->file->dev->driver->name : "sw_sync");
 	struct rdrm_wire_hdr hdr = {.type = RDRM_MSG_HELLO};
 	struct iovec iov = {.iov_base = &hello, .iov_len = sizeof(hello)};
 	if (rdrm_wire_send(fd, &hdr, &iov, 1, NULL, 0) < 0 ||
@@ -280,15 +306,21 @@ static void listener_event(void *data, uint32_t events)
 	}
 	c->t = l->t;
 	c->fd = fd;
-	c->file = drm_file_open(l->minor, cred.pid, cred.uid);
-	if (!c->file || !(c->src = event_loop_add_fd(l->t->loop, fd, EPOLLIN, connection_event, c))) {
+	if (l->minor)
+		c->file = drm_file_open(l->minor, cred.pid, cred.uid);
+	else
+		c->timeline = drm_sw_sync_timeline_create(l->t->loop, "sw_sync");
+	if ((!c->file && !c->timeline) || !(c->src = event_loop_add_fd(l->t->loop, fd, EPOLLIN, connection_event, c))) {
 		if (c->file)
 			drm_file_release(c->file);
+		if (c->timeline)
+			drm_sw_sync_timeline_destroy(c->timeline);
 		close(fd);
 		free(c);
 		return;
 	}
-	c->file->transport = c;
+	if (c->file)
+		c->file->transport = c;
 	c->next = l->t->conns;
 	if (c->next)
 		c->next->prev = c;
@@ -333,7 +365,7 @@ struct transport *transport_create(struct event_loop *loop, const char *runtime_
 	return t;
 }
 
-static int listen_on(struct transport *t, struct drm_minor *minor)
+static int listen_on(struct transport *t, struct drm_minor *minor, const char *name)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 	if (!l)
@@ -341,7 +373,7 @@ static int listen_on(struct transport *t, struct drm_minor *minor)
 	l->t = t;
 	l->minor = minor;
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	int n = snprintf(l->path, sizeof(l->path), "%s/%s", t->runtime_dir, minor->name);
+	int n = snprintf(l->path, sizeof(l->path), "%s/%s", t->runtime_dir, name);
 	if (n < 0 || (size_t)n >= sizeof(addr.sun_path)) {
 		free(l);
 		return -ENAMETOOLONG;
@@ -372,10 +404,15 @@ fail:;
 
 int transport_add_device(struct transport *t, struct drm_device *dev)
 {
-	int r = listen_on(t, &dev->primary);
+	int r = listen_on(t, &dev->primary, dev->primary.name);
 	if (!r)
-		r = listen_on(t, &dev->render);
+		r = listen_on(t, &dev->render, dev->render.name);
 	return r;
+}
+
+int transport_add_sw_sync(struct transport *t)
+{
+	return listen_on(t, NULL, "sw_sync");
 }
 
 void transport_destroy(struct transport *t)

@@ -90,6 +90,7 @@ void drm_fence_init(struct drm_fence *fence, const struct drm_fence_ops *ops, ui
 	fence->error = 0;
 	fence->timestamp_ns = 0;
 	fence->cbs = NULL;
+	fence->cbs_tail = &fence->cbs;
 	fence->queue_next = NULL;
 }
 
@@ -137,8 +138,7 @@ int drm_fence_signal(struct drm_fence *fence)
 		/* One at a time from the live list, so a callback may remove any other. */
 		struct drm_fence_cb *cb;
 		while ((cb = fence->cbs)) {
-			fence->cbs = cb->next;
-			cb->next = NULL;
+			drm_fence_remove_callback(fence, cb);
 			cb->func(fence, cb);
 		}
 		drm_fence_put(fence);
@@ -169,26 +169,28 @@ int drm_fence_add_callback(struct drm_fence *fence, struct drm_fence_cb *cb, drm
 {
 	cb->func = func;
 	cb->next = NULL;
+	cb->pprev = NULL;
 	if (fence->signaled)
 		return -ENOENT;
 	/* Appended: callbacks run in the order they were added, as the kernel's. */
-	struct drm_fence_cb **p = &fence->cbs;
-	while (*p)
-		p = &(*p)->next;
-	*p = cb;
+	cb->pprev = fence->cbs_tail;
+	*fence->cbs_tail = cb;
+	fence->cbs_tail = &cb->next;
 	return 0;
 }
 
 bool drm_fence_remove_callback(struct drm_fence *fence, struct drm_fence_cb *cb)
 {
-	for (struct drm_fence_cb **p = &fence->cbs; *p; p = &(*p)->next) {
-		if (*p == cb) {
-			*p = cb->next;
-			cb->next = NULL;
-			return true;
-		}
-	}
-	return false;
+	if (!cb->pprev)
+		return false;
+	*cb->pprev = cb->next;
+	if (cb->next)
+		cb->next->pprev = cb->pprev;
+	else
+		fence->cbs_tail = cb->pprev;
+	cb->next = NULL;
+	cb->pprev = NULL;
+	return true;
 }
 
 bool drm_fence_is_later(const struct drm_fence *a, const struct drm_fence *b)

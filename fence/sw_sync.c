@@ -162,15 +162,13 @@ void drm_sw_sync_timeline_destroy(struct drm_sw_sync_timeline *tl)
 	if (!tl)
 		return;
 	/* Nobody can advance it any more: what waits would wait forever, so it fails instead. */
-	tl->refcount++;
 	while (tl->pending.next != &tl->pending) {
 		struct sw_pt *pt = tl->pending.next;
 		pt_unlink(pt);
 		drm_fence_set_error(&pt->base, -ENOENT);
 		drm_fence_signal(&pt->base);
 	}
-	timeline_put(tl);
-	timeline_put(tl);
+	timeline_put(tl); /* the file's: held while signalling, so freed points cannot free it */
 }
 
 int drm_sw_sync_ioctl(struct drm_sw_sync_timeline *tl, unsigned long cmd, void *arg)

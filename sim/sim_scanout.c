@@ -107,6 +107,12 @@ static void blend(uint32_t *dst, uint32_t src, bool has_alpha, enum sim_blend mo
 	*dst = out;
 }
 
+static uint32_t lookup(const struct sim_lut *lut, uint32_t argb)
+{
+	return (argb & 0xFF000000u) | (uint32_t)lut->r[(argb >> 16) & 0xFF] << 16 |
+	       (uint32_t)lut->g[(argb >> 8) & 0xFF] << 8 | lut->b[argb & 0xFF];
+}
+
 static int64_t max64(int64_t a, int64_t b)
 {
 	return a > b ? a : b;
@@ -117,7 +123,9 @@ static int64_t min64(int64_t a, int64_t b)
 	return a < b ? a : b;
 }
 
-static int compose_plane(const struct sim_plane_view *p, uint32_t *out, uint32_t width, uint32_t height)
+/* tag, if given, marks each pixel the plane shows on with its pipe_lut. */
+static int compose_plane(const struct sim_plane_view *p, uint32_t *out, uint8_t *tag, uint32_t width,
+			 uint32_t height)
 {
 	if (!p->enabled || !p->src_w || !p->src_h || !p->dst_w || !p->dst_h)
 		return 0;
@@ -153,29 +161,53 @@ static int compose_plane(const struct sim_plane_view *p, uint32_t *out, uint32_t
 			row_ok = p->read(p->ctx, addr, row, (size_t)ncols * f->cpp) == 0;
 		}
 		uint32_t *d = out + (size_t)y * width;
+		uint8_t *t = tag ? tag + (size_t)y * width : NULL;
 		for (int64_t x = x0; x < x1; x++) {
 			if (!readable || !row_ok) {
 				d[x] = 0; /* what the engine shows for a fetch it could not make */
+				if (t)
+					t[x] = p->pipe_lut;
 				continue;
 			}
 			uint64_t col = scaled ? (uint64_t)(x - p->dst_x) * p->src_w / p->dst_w : (uint64_t)(x - x0);
-			blend(&d[x], decode(f->fourcc, row + col * f->cpp), f->alpha, p->blend);
+			uint32_t src = decode(f->fourcc, row + col * f->cpp);
+			if (p->lut)
+				src = lookup(p->lut, src);
+			blend(&d[x], src, f->alpha, p->blend);
+			if (t && (!f->alpha || p->blend == SIM_BLEND_NONE || src >> 24))
+				t[x] = p->pipe_lut;
 		}
 	}
 	free(row);
 	return 0;
 }
 
-int sim_scanout_compose(const struct sim_plane_view *planes, unsigned n, uint32_t *out, uint32_t width,
-			uint32_t height)
+int sim_scanout_compose_lut(const struct sim_plane_view *planes, unsigned n, uint32_t *out, uint32_t width,
+			    uint32_t height, const struct sim_lut *pipe_lut, bool background_lut)
 {
 	if (!out || !width || !height || (n && !planes) || (size_t)width > SIZE_MAX / 4 / height)
 		return -EINVAL;
-	memset(out, 0, (size_t)width * height * 4);
-	for (unsigned i = 0; i < n; i++) {
-		int ret = compose_plane(&planes[i], out, width, height);
-		if (ret)
-			return ret;
+	size_t npx = (size_t)width * height;
+	memset(out, 0, npx * 4);
+	uint8_t *tag = NULL;
+	if (pipe_lut) {
+		tag = malloc(npx);
+		if (!tag)
+			return -ENOMEM;
+		memset(tag, background_lut, npx);
 	}
-	return 0;
+	int ret = 0;
+	for (unsigned i = 0; i < n && !ret; i++)
+		ret = compose_plane(&planes[i], out, tag, width, height);
+	for (size_t i = 0; tag && !ret && i < npx; i++)
+		if (tag[i])
+			out[i] = lookup(pipe_lut, out[i]);
+	free(tag);
+	return ret;
+}
+
+int sim_scanout_compose(const struct sim_plane_view *planes, unsigned n, uint32_t *out, uint32_t width,
+			uint32_t height)
+{
+	return sim_scanout_compose_lut(planes, n, out, width, height, NULL, false);
 }

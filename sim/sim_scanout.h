@@ -2,7 +2,8 @@
  * The plane composer shared by the display-engine models: what a monitor
  * shows, built from the planes a pipe scans out. A model describes each
  * plane as it latched it (format, where its pixels are, the source and
- * destination rectangles, how its alpha blends) and reads the pixels through
+ * destination rectangles, how its alpha blends, the colour lookups it goes
+ * through before or after blending) and reads the pixels through
  * its own translation (GGTT, GART), row by row, so an unmapped page costs one
  * black row and never a crash.
  */
@@ -24,6 +25,11 @@ enum sim_blend {
 	SIM_BLEND_NONE,
 };
 
+/* A colour lookup: each channel's 8-bit value indexes its own table of 8-bit outputs. */
+struct sim_lut {
+	uint8_t r[256], g[256], b[256];
+};
+
 struct sim_plane_view {
 	bool enabled;
 	uint32_t format; /* DRM fourcc (drm_fourcc.h) */
@@ -40,6 +46,10 @@ struct sim_plane_view {
 	uint32_t dst_w, dst_h;
 	/* Only for formats with alpha; formats without alpha are always opaque. */
 	enum sim_blend blend;
+	/* A lookup in the plane's own input path, before it blends (NULL: none). */
+	const struct sim_lut *lut;
+	/* Whether this plane's pixels take the pipe's lookup after blending (sim_scanout_compose_lut). */
+	bool pipe_lut;
 };
 
 /*
@@ -51,6 +61,14 @@ struct sim_plane_view {
  */
 int sim_scanout_compose(const struct sim_plane_view *planes, unsigned n, uint32_t *out, uint32_t width,
 			uint32_t height);
+
+/*
+ * As sim_scanout_compose, then a pipe's lookup after the blender (NULL: none).
+ * A pixel takes it if the topmost plane that shows there (with nonzero alpha)
+ * has pipe_lut set; where no plane shows, if background_lut.
+ */
+int sim_scanout_compose_lut(const struct sim_plane_view *planes, unsigned n, uint32_t *out, uint32_t width,
+			    uint32_t height, const struct sim_lut *pipe_lut, bool background_lut);
 
 /* Bytes per pixel of a format the composer knows, or 0. */
 uint32_t sim_scanout_format_cpp(uint32_t format);

@@ -6,6 +6,11 @@
  * the DDC GPIO pins. Encoders, link training, PLLs and atombios are not
  * driven: the model has none of them (it shows what the CRTC scans out).
  *
+ * Gamma: the 256-entry legacy LUT in the GRPH input path, loaded as
+ * amdgpu's own DCE code loads it (DC_LUT_30_COLOR, the top 10 bits of each
+ * 16-bit entry) and selected in INPUT_GAMMA_CONTROL. It acts on the primary
+ * only (the cursor joins after it), for every format.
+ *
  * Flips: the new surface address arms a surface update that the hardware
  * takes at the start of vblank and reports with the page-flip interrupt;
  * the commit is done then. Every commit on an active CRTC rewrites the
@@ -30,6 +35,7 @@
 #define PIPE_STRIDE 0x800u /* DCP, SCL, CRTC instances */
 #define mmGRPH_ENABLE 0xE868u
 #define mmGRPH_CONTROL 0xE86Cu
+#define mmGRPH_LUT_10BIT_BYPASS 0xE870u
 #define mmGRPH_SWAP_CNTL 0xE874u
 #define mmGRPH_PRIMARY_SURFACE_ADDRESS 0xE878u
 #define mmGRPH_PITCH 0xE880u
@@ -40,10 +46,12 @@
 #define mmGRPH_Y_START 0xE898u
 #define mmGRPH_X_END 0xE89Cu
 #define mmGRPH_Y_END 0xE8A0u
+#define mmINPUT_GAMMA_CONTROL 0xE8A4u
 #define mmGRPH_UPDATE 0xE8A8u
 #define mmGRPH_FLIP_CONTROL 0xE8ACu
 #define mmGRPH_INTERRUPT_STATUS 0xE8BCu
 #define mmGRPH_INTERRUPT_CONTROL 0xE8C0u
+#define mmPRESCALE_GRPH_CONTROL 0xE8D8u
 #define mmCUR_CONTROL 0xE9A4u
 #define mmCUR_SURFACE_ADDRESS 0xE9A8u
 #define mmCUR_SIZE 0xE9ACu
@@ -51,6 +59,11 @@
 #define mmCUR_POSITION 0xE9B4u
 #define mmCUR_HOT_SPOT 0xE9B8u
 #define mmCUR_UPDATE 0xE9C4u
+#define mmDC_LUT_RW_MODE 0xE9F8u
+#define mmDC_LUT_RW_INDEX 0xE9FCu
+#define mmDC_LUT_30_COLOR 0xEA08u
+#define mmDC_LUT_WRITE_EN_MASK 0xEA10u
+#define mmDC_LUT_CONTROL 0xEA18u
 #define mmSCL_VIEWPORT_START 0xEDBCu
 #define mmSCL_VIEWPORT_SIZE 0xEDC0u
 #define mmCRTC_H_TOTAL 0xEE4Cu
@@ -89,6 +102,12 @@
 #define GRPH_FORMAT_ARGB2101010 1u  /* 32bpp */
 #define GRPH_SWAP_RED_SEL_B (2u << 4)
 #define GRPH_SWAP_BLUE_SEL_R (2u << 8)
+#define INPUT_GAMMA_CONTROL__GRPH_INPUT_GAMMA_MODE (1u << 0) /* 1 = bypass the legacy LUT */
+#define PRESCALE_GRPH_CONTROL__GRPH_PRESCALE_BYPASS (1u << 4)
+#define DC_LUT_RW_MODE_256 0u
+#define DC_LUT_WRITE_EN_ALL 7u
+#define DC_LUT_30_COLOR_RED_SHIFT 20
+#define DC_LUT_30_COLOR_GREEN_SHIFT 10
 #define CUR_CONTROL__CURSOR_EN (1u << 0)
 #define CUR_CONTROL__CURSOR_MODE_ARGB_PREMULT (2u << 8)
 #define CUR_UPDATE__CURSOR_UPDATE_LOCK (1u << 16)
@@ -107,6 +126,7 @@
 
 #define DPREFCLK_KHZ 600000u /* [plausible] DCE 11.2+ DP reference clock; bounds the DTO */
 #define CURSOR_MAX 128u      /* CUR_SIZE holds width-1/height-1 in 7 bits */
+#define GAMMA_SIZE 256u      /* legacy LUT entries */
 #define MAX_FB_DIM 8192u
 #define EDID_BLOCK 128u
 #define EDID_I2C_ADDR 0x50u
@@ -638,6 +658,32 @@ static void amdgpu_disable_vblank(struct drm_crtc *crtc)
 	amdgpu_wreg(adev, mmCRTC_VERTICAL_INTERRUPT0_CONTROL + ac->pipe * PIPE_STRIDE, VI0_CONTROL__CLEAR);
 }
 
+/* The core's 16-bit entries keep their top 10 bits, as the kernel's legacy DCE path does. */
+static void amdgpu_gamma_set(struct drm_crtc *crtc)
+{
+	struct amdgpu_crtc *ac = to_acrtc(crtc);
+	if (!ac || !crtc->gamma || crtc->gamma_size != GAMMA_SIZE)
+		return; /* at creation the CRTC is not bound yet: create_pipe loads it then */
+	struct amdgpu_device *adev = to_adev(crtc->dev);
+	uint32_t po = ac->pipe * PIPE_STRIDE;
+	const uint16_t *r = crtc->gamma, *g = r + GAMMA_SIZE, *b = g + GAMMA_SIZE;
+	/* Prescale would take the LUT's place in the input path. */
+	amdgpu_wreg(adev, mmPRESCALE_GRPH_CONTROL + po,
+		    amdgpu_rreg(adev, mmPRESCALE_GRPH_CONTROL + po) | PRESCALE_GRPH_CONTROL__GRPH_PRESCALE_BYPASS);
+	amdgpu_wreg(adev, mmDC_LUT_CONTROL + po, 0);
+	amdgpu_wreg(adev, mmDC_LUT_RW_MODE + po, DC_LUT_RW_MODE_256);
+	amdgpu_wreg(adev, mmDC_LUT_WRITE_EN_MASK + po, DC_LUT_WRITE_EN_ALL);
+	amdgpu_wreg(adev, mmDC_LUT_RW_INDEX + po, 0);
+	for (unsigned i = 0; i < GAMMA_SIZE; i++)
+		amdgpu_wreg(adev, mmDC_LUT_30_COLOR + po,
+			    (uint32_t)(r[i] >> 6) << DC_LUT_30_COLOR_RED_SHIFT |
+				    (uint32_t)(g[i] >> 6) << DC_LUT_30_COLOR_GREEN_SHIFT | (uint32_t)(b[i] >> 6));
+	/* 10-bit surfaces go through it too: gamma applies to every format. */
+	amdgpu_wreg(adev, mmGRPH_LUT_10BIT_BYPASS + po, 0);
+	amdgpu_wreg(adev, mmINPUT_GAMMA_CONTROL + po,
+		    amdgpu_rreg(adev, mmINPUT_GAMMA_CONTROL + po) & ~INPUT_GAMMA_CONTROL__GRPH_INPUT_GAMMA_MODE);
+}
+
 static int amdgpu_capture(struct drm_crtc *crtc, uint32_t *pixels, uint32_t width, uint32_t height)
 {
 	struct hw_device *hw = to_adev(crtc->dev)->hw;
@@ -710,13 +756,14 @@ static int create_pipe(struct drm_device *dev, struct amdgpu_display *disp, unsi
 	if (!primary || !cursor)
 		return -ENOMEM;
 	cursor->max_width = cursor->max_height = CURSOR_MAX;
-	struct drm_crtc *crtc = drm_crtc_create(dev, primary, cursor, 0); /* no gamma LUT is driven */
+	struct drm_crtc *crtc = drm_crtc_create(dev, primary, cursor, GAMMA_SIZE);
 	if (!crtc)
 		return -ENOMEM;
 	if (crtc->index != pipe)
 		return -EINVAL; /* possible_crtcs above assumed creation order */
 	disp->crtc[pipe] = (struct amdgpu_crtc){.base = crtc, .pipe = pipe};
 	crtc->driver_priv = &disp->crtc[pipe];
+	amdgpu_gamma_set(crtc); /* the core's linear ramp */
 	return 0;
 }
 
@@ -813,6 +860,7 @@ const struct drm_kms_funcs amdgpu_kms_funcs = {
 	.atomic_commit = amdgpu_atomic_commit,
 	.enable_vblank = amdgpu_enable_vblank,
 	.disable_vblank = amdgpu_disable_vblank,
+	.gamma_set = amdgpu_gamma_set,
 	.capture = amdgpu_capture,
 	/* GRPH_PITCH counts pixels; 256-byte rows keep every format's pitch whole and aligned. */
 	.dumb_pitch_align = 256,

@@ -11,6 +11,10 @@
  * watchdog finishes a commit whose interrupt never came once the frame
  * counter and PLANE_SURFLIVE show it latched.
  *
+ * Gamma: the pipe's legacy 8-bit palette (the top 8 bits of the core's
+ * 16-bit entries), after the blender; every plane, the cursor and the
+ * background opt in through their pre-Gemini Lake gamma enable bits.
+ *
  * Not supported (atomic_check refuses): scaling, planes not fully on screen,
  * tiled buffers, interlaced modes, DisplayPort sinks (no AUX channel yet).
  */
@@ -39,6 +43,16 @@
 #define EDID_LEN 128u
 #define DDC_ADDR 0x50u
 #define REF_HZ 24000000ull
+
+/* Pipe gamma [I display/intel_color_regs.h, skl_universal_plane_regs.h, intel_cursor_regs.h]. */
+#define GAMMA_SIZE 256u
+#define LGC_PALETTE(p, i) (0x4A000u + 0x800u * (p) + 4u * (i)) /* R [23:16], G [15:8], B [7:0] */
+#define GAMMA_MODE(p) (0x4A480u + 0x800u * (p))
+#define GAMMA_MODE_MODE_8BIT 0u
+#define SKL_BOTTOM_COLOR(p) (0x70034u + I915_PIPE_OFF(p))
+#define SKL_BOTTOM_COLOR_GAMMA_ENABLE (1u << 31)
+#define PLANE_CTL_PIPE_GAMMA_ENABLE (1u << 30) /* before Gemini Lake */
+#define MCURSOR_PIPE_GAMMA_ENABLE (1u << 26)
 
 struct fb_map {
 	uint64_t offset, size;
@@ -491,7 +505,7 @@ static uint32_t program_plane(struct pipe_state *ps, unsigned n, const struct dr
 	uint32_t pitch = fb->pitches[0], rem = fb->offsets[0] & 4095;
 	uint32_t x = (st->src_x >> 16) + (rem % pitch) / cpp, y = (st->src_y >> 16) + rem / pitch;
 	uint32_t surf = (uint32_t)(map->offset + (fb->offsets[0] & ~4095u));
-	wr(d, PLANE_CTL(p, n), PLANE_CTL_ENABLE | ctl);
+	wr(d, PLANE_CTL(p, n), PLANE_CTL_ENABLE | PLANE_CTL_PIPE_GAMMA_ENABLE | ctl);
 	wr(d, PLANE_STRIDE(p, n), pitch / 64);
 	wr(d, PLANE_POS(p, n), (uint32_t)st->crtc_y << 16 | (uint32_t)st->crtc_x);
 	wr(d, PLANE_SIZE(p, n), (st->crtc_h - 1) << 16 | (st->crtc_w - 1));
@@ -523,7 +537,7 @@ static uint32_t program_cursor(struct pipe_state *ps, const struct drm_plane_sta
 	uint32_t pos = (x < 0 ? CURSOR_POS_X_SIGN : 0) | (ax & 0x7FFF) | (y < 0 ? CURSOR_POS_Y_SIGN : 0) |
 		       (ay & 0x7FFF) << 16;
 	uint32_t base = (uint32_t)(map->offset + st->fb->offsets[0]);
-	wr(d, CURCNTR(p), cursor_mode(st->crtc_w));
+	wr(d, CURCNTR(p), cursor_mode(st->crtc_w) | MCURSOR_PIPE_GAMMA_ENABLE);
 	wr(d, CURPOS(p), pos);
 	wr(d, CURBASE(p), base); /* arms */
 	return base;
@@ -893,6 +907,25 @@ static int i915_capture(struct drm_crtc *crtc, uint32_t *pixels, uint32_t width,
 	return hw->ops->scanout_capture(hw, ps->pipe, pixels, width, height);
 }
 
+/* ---- gamma ---- */
+
+static void i915_gamma_set(struct drm_crtc *crtc)
+{
+	struct pipe_state *ps = crtc->driver_priv;
+	if (!ps || !crtc->gamma || crtc->gamma_size != GAMMA_SIZE)
+		return; /* at creation the CRTC is not bound yet: modeset_init loads it then */
+	struct i915_display *d = ps->disp;
+	unsigned p = ps->pipe;
+	const uint16_t *r = crtc->gamma, *g = r + GAMMA_SIZE, *b = g + GAMMA_SIZE;
+	/* The palette is not double buffered: out of the last lines, one frame sees one table. */
+	if (ps->running)
+		vblank_evade(ps);
+	for (unsigned i = 0; i < GAMMA_SIZE; i++)
+		wr(d, LGC_PALETTE(p, i), (uint32_t)(r[i] >> 8) << 16 | (uint32_t)(g[i] >> 8) << 8 | (uint32_t)(b[i] >> 8));
+	wr(d, GAMMA_MODE(p), GAMMA_MODE_MODE_8BIT);
+	wr(d, SKL_BOTTOM_COLOR(p), SKL_BOTTOM_COLOR_GAMMA_ENABLE); /* black, through the gamma like the planes */
+}
+
 /* ---- setup ---- */
 
 static void irq_setup(struct i915_display *d)
@@ -970,10 +1003,11 @@ static int i915_modeset_init(struct drm_device *dev)
 		d->plane_hw[ps->cursor->index] = (struct plane_hw){(uint8_t)p, 0};
 		ps->cursor->max_width = 256;
 		ps->cursor->max_height = 256;
-		ps->crtc = drm_crtc_create(dev, ps->primary, ps->cursor, 0);
+		ps->crtc = drm_crtc_create(dev, ps->primary, ps->cursor, GAMMA_SIZE);
 		if (!ps->crtc)
 			goto nomem;
 		ps->crtc->driver_priv = ps;
+		i915_gamma_set(ps->crtc); /* the core's linear ramp */
 	}
 	for (unsigned o = 0; o < 2; o++) {
 		struct output *out = &d->out[o];
@@ -1009,6 +1043,7 @@ const struct drm_kms_funcs i915_kms_funcs = {
 	.atomic_commit = i915_atomic_commit,
 	.enable_vblank = i915_enable_vblank,
 	.disable_vblank = i915_disable_vblank,
+	.gamma_set = i915_gamma_set,
 	.capture = i915_capture,
 	.dumb_pitch_align = 64,
 	.cursor_width = 64,

@@ -25,6 +25,8 @@ int rdrm_channel_open(int file_fd, struct rdrm_wire_hello *hello);
  * -errno (-EINVAL for a DRM ioctl the layout table does not know).
  */
 int rdrm_call(int channel, const char *driver, unsigned long cmd, void *arg);
+/* An ioctl on another fd the daemon serves (SYNC_IOC_* on a sync_file), sent along. */
+int rdrm_call_target(int channel, int target_fd, unsigned long cmd, void *arg);
 
 /*
  * Asks for the memory behind a fake mmap offset of the file. Returns a memfd

@@ -17,7 +17,8 @@ typedef void (*drm_fence_func_t)(struct drm_fence *fence, struct drm_fence_cb *c
 
 struct drm_fence_cb {
 	drm_fence_func_t func;
-	struct drm_fence_cb *next;
+	/* private: doubly linked, so adding and removing cost O(1) with thousands of waiters */
+	struct drm_fence_cb *next, **pprev;
 };
 
 struct drm_fence_ops {
@@ -42,7 +43,8 @@ struct drm_fence {
 	int error;             /* 0, or -errno it completed with (-ETIME, -EIO, -ECANCELED ...) */
 	uint64_t timestamp_ns; /* CLOCK_MONOTONIC when it signalled */
 	struct drm_fence_cb *cbs;
-	struct drm_fence *queue_next; /* internal: deferred callback/release queue */
+	struct drm_fence_cb **cbs_tail; /* internal: where the next callback is appended */
+	struct drm_fence *queue_next;   /* internal: deferred callback/release queue */
 };
 
 /* n consecutive new context numbers. */
@@ -61,7 +63,7 @@ void drm_fence_set_error(struct drm_fence *fence, int error);
 bool drm_fence_is_signaled(struct drm_fence *fence);
 /* -ENOENT if already signalled (then func is not called). */
 int drm_fence_add_callback(struct drm_fence *fence, struct drm_fence_cb *cb, drm_fence_func_t func);
-/* true if the callback was still pending and is now removed. */
+/* true if the callback was still pending and is now removed (cb must have been passed to add_callback). */
 bool drm_fence_remove_callback(struct drm_fence *fence, struct drm_fence_cb *cb);
 /* Is a later than b on the same context? */
 bool drm_fence_is_later(const struct drm_fence *a, const struct drm_fence *b);

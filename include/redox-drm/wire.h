@@ -53,7 +53,8 @@ enum rdrm_msg_type {
 };
 
 enum rdrm_wire_flags {
-	RDRM_WIRE_F_OOL = 1 << 0, /* payload is in the last fd (a memfd), not inline */
+	RDRM_WIRE_F_OOL = 1 << 0,    /* payload is in the last fd (a memfd), not inline */
+	RDRM_WIRE_F_TARGET = 1 << 1, /* an ioctl on another fd (a sync_file): it is the first descriptor */
 };
 
 struct rdrm_wire_hdr {

@@ -28,6 +28,16 @@
  * doubles it. Surfaces are fetched through the MMHUB's VMID0 (FB aperture
  * and GART); an unmapped page shows black rows.
  *
+ * Legacy LUT: DCE's input gamma sits in the GRPH pipe ahead of the cursor,
+ * so it changes the primary's pixels, before the cursor blends on, and never
+ * the cursor's. 256 entries per channel, kept at 16 bits: DC_LUT_SEQ_COLOR
+ * writes a 16-bit red, green, blue in turn, DC_LUT_30_COLOR a 10-bit entry
+ * whole; either advances DC_LUT_RW_INDEX, and DC_LUT_WRITE_EN_MASK gates
+ * the channels. The RAM takes writes at once (no double buffering), as do
+ * INPUT_GAMMA_CONTROL and GRPH_LUT_10BIT_BYPASS. Each channel's 8-bit value
+ * indexes it and the output keeps its top 8 bits (the monitor's depth). At
+ * reset the RAM holds the identity and INPUT_GAMMA_CONTROL bypasses it.
+ *
  * DDC: each line is two open-drain GPIO pins. Line 1 has an EDID EEPROM at
  * 0x50 holding sim_edid_build()'s block; line 2 has nothing (no ACK). HPD1
  * senses the monitor once DC_HPD_EN is set, HPD2 never does. No HPD interrupts (the monitors never
@@ -63,6 +73,8 @@ struct dce_cursor {
 struct dce_pipe {
 	struct dce_grph grph;     /* latched: what is scanned out */
 	struct dce_cursor cur;
+	uint16_t lut[3][256];     /* legacy LUT RAM: red, green, blue */
+	unsigned lut_seq;         /* the channel DC_LUT_SEQ_COLOR writes next */
 	bool running;
 	uint64_t t0_ns;           /* start of line 0 of the first frame */
 	uint64_t pclk_hz;
@@ -542,6 +554,59 @@ static void vi0_control_write(struct sim_regs *r, uint32_t off, uint32_t val, vo
 	sim_regs_set(r, off, (val & ((1u << 4) | SIM_AMDGPU_VI0_INT_ENABLE | (1u << 24))) | status);
 }
 
+/* ---- legacy LUT ---- */
+
+static void lut_advance(struct sim_regs *r, struct dce_pipe *p, uint32_t idx_off)
+{
+	sim_regs_set(r, idx_off, (sim_regs_get(r, idx_off) + 1u) & 0xFFu);
+	p->lut_seq = 0;
+}
+
+static void lut_index_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
+{
+	sim_regs_set(r, off, val & 0xFFu);
+	ctx_dce(ctx)->pipe[ctx_pipe(ctx)].lut_seq = 0; /* a new index starts at red */
+}
+
+static void lut_seq_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
+{
+	struct dce_pipe *p = &ctx_dce(ctx)->pipe[ctx_pipe(ctx)];
+	uint32_t po = pipe_off(ctx_pipe(ctx));
+	sim_regs_set(r, off, val);
+	if (sim_regs_get(r, SIM_AMDGPU_DC_LUT_RW_MODE + po) & 1u)
+		return; /* PWL mode: not modelled */
+	uint32_t idx = sim_regs_get(r, SIM_AMDGPU_DC_LUT_RW_INDEX + po) & 0xFFu;
+	uint32_t mask = sim_regs_get(r, SIM_AMDGPU_DC_LUT_WRITE_EN_MASK + po);
+	unsigned c = p->lut_seq;
+	if (mask & (4u >> c)) /* R is b2, B is b0 */
+		p->lut[c][idx] = (uint16_t)val;
+	if (++p->lut_seq == 3)
+		lut_advance(r, p, SIM_AMDGPU_DC_LUT_RW_INDEX + po);
+}
+
+static uint16_t widen10(uint32_t v)
+{
+	return (uint16_t)(v << 6 | v >> 4);
+}
+
+static void lut_30_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
+{
+	struct dce_pipe *p = &ctx_dce(ctx)->pipe[ctx_pipe(ctx)];
+	uint32_t po = pipe_off(ctx_pipe(ctx));
+	sim_regs_set(r, off, val);
+	if (sim_regs_get(r, SIM_AMDGPU_DC_LUT_RW_MODE + po) & 1u)
+		return;
+	uint32_t idx = sim_regs_get(r, SIM_AMDGPU_DC_LUT_RW_INDEX + po) & 0xFFu;
+	uint32_t mask = sim_regs_get(r, SIM_AMDGPU_DC_LUT_WRITE_EN_MASK + po);
+	if (mask & 4u)
+		p->lut[0][idx] = widen10((val >> 20) & 0x3FFu);
+	if (mask & 2u)
+		p->lut[1][idx] = widen10((val >> 10) & 0x3FFu);
+	if (mask & 1u)
+		p->lut[2][idx] = widen10(val & 0x3FFu);
+	lut_advance(r, p, SIM_AMDGPU_DC_LUT_RW_INDEX + po);
+}
+
 /* Timing, clock and CRTC control: stored, then the CRTC re-evaluates. */
 static void timing_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
 {
@@ -783,6 +848,20 @@ int sim_amdgpu_dce_capture(struct sim_model *m, unsigned int pipe, uint32_t *pix
 	struct dce_cursor c = p->cur;
 	uint32_t active_w = p->hbs - p->hbe, active_h = p->vbs - p->vbe;
 	sim_amdgpu_vm_snapshot(m, SIM_AMDGPU_MMHUB, 0, &cctx.vm);
+	const struct sim_regs *r = sim_amdgpu_mmio(m);
+	uint32_t fourcc = grph_fourcc(g.control, g.swap);
+	bool ten_bit = fourcc == DRM_FORMAT_XRGB2101010 || fourcc == DRM_FORMAT_XBGR2101010;
+	bool use_lut = !(sim_regs_get(r, SIM_AMDGPU_INPUT_GAMMA_CONTROL + pipe_off(pipe)) &
+			 SIM_AMDGPU_INPUT_GAMMA_BYPASS) &&
+		       !(ten_bit && (sim_regs_get(r, SIM_AMDGPU_GRPH_LUT_10BIT_BYPASS + pipe_off(pipe)) &
+				     SIM_AMDGPU_GRPH_LUT_10BIT_BYPASS_EN));
+	struct sim_lut lut;
+	for (unsigned i = 0; use_lut && i < 256; i++) {
+		/* 8 bits on the wire: the entry's top bits (the output truncates, it does not dither). */
+		lut.r[i] = (uint8_t)(p->lut[0][i] >> 8);
+		lut.g[i] = (uint8_t)(p->lut[1][i] >> 8);
+		lut.b[i] = (uint8_t)(p->lut[2][i] >> 8);
+	}
 	pthread_mutex_unlock(lock);
 
 	if (!running)
@@ -792,7 +871,6 @@ int sim_amdgpu_dce_capture(struct sim_model *m, unsigned int pipe, uint32_t *pix
 
 	struct sim_plane_view planes[2];
 	unsigned n = 0;
-	uint32_t fourcc = grph_fourcc(g.control, g.swap);
 	if (g.enable & 1u) {
 		uint32_t cpp = 1u << (g.control & 3u);
 		uint32_t vx = (g.vp_start >> 16) & 0x3FFFu, vy = g.vp_start & 0x3FFFu;
@@ -816,6 +894,7 @@ int sim_amdgpu_dce_capture(struct sim_model *m, unsigned int pipe, uint32_t *pix
 			.src_x = sx, .src_y = sy, .src_w = w, .src_h = h,
 			.dst_x = (int32_t)(sx - sx0), .dst_y = (int32_t)(sy - sy0), .dst_w = w, .dst_h = h,
 			.blend = SIM_BLEND_NONE,
+			.lut = use_lut ? &lut : NULL,
 		};
 	}
 	uint32_t mode = (c.control >> 8) & 3u;
@@ -903,6 +982,9 @@ static int install_hooks(struct sim_model *m, struct hook_ctx *hc, unsigned pipe
 					   .read = frame_count_read, .write = ignore_write};
 	hooks[n++] = (struct sim_reg_hook){.off = SIM_AMDGPU_CRTC_VERTICAL_INTERRUPT0_CONTROL + po,
 					   .read = advanced_read, .write = vi0_control_write};
+	hooks[n++] = (struct sim_reg_hook){.off = SIM_AMDGPU_DC_LUT_RW_INDEX + po, .write = lut_index_write};
+	hooks[n++] = (struct sim_reg_hook){.off = SIM_AMDGPU_DC_LUT_SEQ_COLOR + po, .write = lut_seq_write};
+	hooks[n++] = (struct sim_reg_hook){.off = SIM_AMDGPU_DC_LUT_30_COLOR + po, .write = lut_30_write};
 	hooks[n++] = (struct sim_reg_hook){.off = SIM_AMDGPU_CRTC0_PIXEL_RATE_CNTL + co, .write = timing_write};
 	hooks[n++] = (struct sim_reg_hook){.off = SIM_AMDGPU_DP_DTO0_PHASE + co, .write = timing_write};
 	hooks[n++] = (struct sim_reg_hook){.off = SIM_AMDGPU_DP_DTO0_MODULO + co, .write = timing_write};
@@ -944,6 +1026,11 @@ int sim_amdgpu_dce_init(struct sim_model *m)
 		d->ddc[i] = (struct ddc_line){.has_eeprom = i == 0, .scl = true, .sda = true};
 		d->pipe[i].htotal = d->pipe[i].vtotal = 1;
 		d->hook_ctx[i] = (struct hook_ctx){.d = d, .pipe = i};
+		/* LUT reset [plausible]: the identity, bypassed, as firmware leaves it; pictures are unchanged. */
+		for (unsigned k = 0; k < 256; k++)
+			d->pipe[i].lut[0][k] = d->pipe[i].lut[1][k] = d->pipe[i].lut[2][k] = (uint16_t)(k * 257u);
+		sim_regs_set(sim_amdgpu_mmio(m), SIM_AMDGPU_INPUT_GAMMA_CONTROL + pipe_off(i),
+			     SIM_AMDGPU_INPUT_GAMMA_BYPASS);
 		ret = install_hooks(m, &d->hook_ctx[i], i);
 		if (ret)
 			return ret; /* dce_fini (from the model's destroy) frees d */

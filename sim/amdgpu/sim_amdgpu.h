@@ -191,9 +191,10 @@ int sim_amdgpu_ih_post(struct sim_model *m, const struct sim_amdgpu_iv *iv);
 /* ------------------------------------------------------------------------
  * Display: DCE 12 (DCE base seg1 0xC0, seg2 0x34C0 dwords). Two of the six
  * pipes are exposed. Per pipe: CRTC timing and status, the primary (GRPH)
- * surface, the SCL viewport, the hardware cursor, the DP DTO pixel clock.
- * DCE has no overlay planes (the underlay pipe is not modelled): primary and
- * cursor only. No LUT/CSC/gamma, scaler, FBC, tiling or DIG/PHY/link.
+ * surface, the SCL viewport, the hardware cursor, the DP DTO pixel clock,
+ * the GRPH legacy LUT. DCE has no overlay planes (the underlay pipe is not
+ * modelled): primary and cursor only. No prescale, CSC, degamma/regamma,
+ * scaler, FBC, tiling or DIG/PHY/link.
  */
 #define SIM_AMDGPU_DCE_PIPES 2u
 #define SIM_AMDGPU_DCE_PIPE_STRIDE 0x800u /* DCP, SCL, CRTC instances: 0x200 dwords apart */
@@ -232,6 +233,18 @@ int sim_amdgpu_ih_post(struct sim_model *m, const struct sim_amdgpu_iv *iv);
 #define SIM_AMDGPU_CUR_HOT_SPOT 0xE9B8u    /* Y [6:0], X [22:16] */
 #define SIM_AMDGPU_CUR_UPDATE 0xE9C4u      /* PENDING b0, TAKEN b1, LOCK b16 */
 #define SIM_AMDGPU_CUR_MAX_SIZE 128u
+/* DCP: the legacy LUT in the GRPH input path (256 entries per channel, through an index/data port). */
+#define SIM_AMDGPU_GRPH_LUT_10BIT_BYPASS 0xE870u /* GRPH_LUT_10BIT_BYPASS_EN b8: 2101010 surfaces skip it */
+#define SIM_AMDGPU_INPUT_GAMMA_CONTROL 0xE8A4u   /* GRPH_INPUT_GAMMA_MODE b0: 0 = the LUT, 1 = bypass */
+#define SIM_AMDGPU_PRESCALE_GRPH_CONTROL 0xE8D8u /* GRPH_PRESCALE_BYPASS b4 (prescale not modelled) */
+#define SIM_AMDGPU_DC_LUT_RW_MODE 0xE9F8u        /* b0: 0 = 256-entry legacy, 1 = PWL (not modelled) */
+#define SIM_AMDGPU_DC_LUT_RW_INDEX 0xE9FCu       /* [7:0]; writes of an entry advance it */
+#define SIM_AMDGPU_DC_LUT_SEQ_COLOR 0xEA00u      /* [15:0]: red, green, blue of an entry in turn */
+#define SIM_AMDGPU_DC_LUT_30_COLOR 0xEA08u       /* a whole entry: B [9:0], G [19:10], R [29:20] */
+#define SIM_AMDGPU_DC_LUT_WRITE_EN_MASK 0xEA10u  /* [2:0]: B b0, G b1, R b2 [plausible order] */
+#define SIM_AMDGPU_DC_LUT_CONTROL 0xEA18u        /* data formats: stored, not interpreted */
+#define SIM_AMDGPU_INPUT_GAMMA_BYPASS (1u << 0)
+#define SIM_AMDGPU_GRPH_LUT_10BIT_BYPASS_EN (1u << 8)
 /* SCL: the part of the surface shown (no scaling: its size is the active size). */
 #define SIM_AMDGPU_SCL_VIEWPORT_START 0xEDBCu /* Y [13:0], X [29:16] */
 #define SIM_AMDGPU_SCL_VIEWPORT_SIZE 0xEDC0u  /* HEIGHT [13:0], WIDTH [29:16] */

@@ -12,8 +12,13 @@
  * scanline, the frame counter, IIR) agrees with the clock even when the thread
  * runs late.
  *
+ * Pipe gamma: the 8-bit legacy palette, applied after the planes blend to
+ * the pixels whose topmost plane enables it (PLANE_CTL / CURCNTR gamma bits,
+ * latched with the plane) and to the background if SKL_BOTTOM_COLOR does.
+ *
  * Not modelled (the registers are plain storage): power wells, CDCLK, display
- * buffer (DDB) allocation and watermarks, pipe gamma/CSC, colour keys, the
+ * buffer (DDB) allocation and watermarks, the 10/12-bit and split gamma
+ * modes (the pipe passes pixels unchanged), pipe CSC, colour keys, the
  * pipe scaler, DP AUX, async flips, tiled, rotated or mirrored surfaces (they
  * show black), GMBUS interrupts (GMBUS4: drivers poll GMBUS2).
  */
@@ -817,6 +822,7 @@ static void plane_view(const struct plane_latch *l, struct sim_model *m, struct 
 		.dst_x = (int32_t)(l->pos & 0xFFFF),
 		.dst_y = (int32_t)(l->pos >> 16),
 		.blend = alpha == 2 ? SIM_BLEND_PREMULTIPLIED : alpha == 3 ? SIM_BLEND_COVERAGE : SIM_BLEND_NONE,
+		.pipe_lut = l->ctl & SIM_I915_PLANE_CTL_PIPE_GAMMA_ENABLE,
 	};
 	v->dst_w = v->src_w;
 	v->dst_h = v->src_h;
@@ -849,6 +855,7 @@ static void cursor_view(const struct cursor_latch *c, struct sim_model *m, struc
 		.dst_x = x, .dst_y = y,
 		.dst_w = size, .dst_h = size,
 		.blend = SIM_BLEND_PREMULTIPLIED,
+		.pipe_lut = c->cntr & SIM_I915_CURSOR_PIPE_GAMMA_ENABLE,
 	};
 }
 
@@ -870,9 +877,19 @@ int sim_i915_display_capture(struct sim_i915_display *d, unsigned pipe, uint32_t
 	for (unsigned n = 0; n < SIM_I915_PLANES; n++)
 		plane_view(&pp->live[n], d->m, &views[n]);
 	cursor_view(&pp->cur_live, d->m, &views[SIM_I915_PLANES]);
+	struct sim_lut lut;
+	bool palette = (rd(d, SIM_I915_GAMMA_MODE(pipe)) & SIM_I915_GAMMA_MODE_MASK) == SIM_I915_GAMMA_MODE_8BIT;
+	bool bg_gamma = rd(d, SIM_I915_SKL_BOTTOM_COLOR(pipe)) & SIM_I915_BOTTOM_COLOR_GAMMA_ENABLE;
+	for (unsigned i = 0; palette && i < 256; i++) {
+		uint32_t e = rd(d, SIM_I915_LGC_PALETTE(pipe, i));
+		lut.r[i] = (uint8_t)(e >> 16);
+		lut.g[i] = (uint8_t)(e >> 8);
+		lut.b[i] = (uint8_t)e;
+	}
 	pthread_mutex_unlock(d->lock);
 	if (!active)
 		return -ENODEV;
+	const struct sim_lut *pipe_lut = palette ? &lut : NULL;
 
 	/* The pipe's source lands at the top left of the active area (no scaler); the rest is black. */
 	uint32_t vw = t.src_w < t.hactive ? t.src_w : t.hactive, vh = t.src_h < t.vactive ? t.src_h : t.vactive;
@@ -881,12 +898,12 @@ int sim_i915_display_capture(struct sim_i915_display *d, unsigned pipe, uint32_t
 	if (vh > height)
 		vh = height;
 	if (vw == width && vh == height)
-		return sim_scanout_compose(views, SIM_I915_PLANES + 1, pixels, width, height);
+		return sim_scanout_compose_lut(views, SIM_I915_PLANES + 1, pixels, width, height, pipe_lut, bg_gamma);
 
 	uint32_t *img = malloc((size_t)vw * vh * 4);
 	if (!img)
 		return -ENOMEM;
-	int ret = sim_scanout_compose(views, SIM_I915_PLANES + 1, img, vw, vh);
+	int ret = sim_scanout_compose_lut(views, SIM_I915_PLANES + 1, img, vw, vh, pipe_lut, bg_gamma);
 	if (!ret) {
 		memset(pixels, 0, (size_t)width * height * 4);
 		for (uint32_t y = 0; y < vh; y++)

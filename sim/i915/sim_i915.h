@@ -144,6 +144,7 @@ int sim_i915_hook_mmio(struct sim_model *m, const struct sim_reg_hook *hook);
 #define SIM_I915_PLANE_OFFSET(p, n) SIM_I915_PLANE_REG(p, n, 0x24)  /* source y [31:16], x [15:0] */
 #define SIM_I915_PLANE_SURFLIVE(p, n) SIM_I915_PLANE_REG(p, n, 0x2C) /* the surface being scanned out */
 #define SIM_I915_PLANE_CTL_ENABLE 0x80000000u
+#define SIM_I915_PLANE_CTL_PIPE_GAMMA_ENABLE 0x40000000u /* b30 (before Gemini Lake): through the pipe gamma */
 #define SIM_I915_PLANE_CTL_FORMAT_SHIFT 24 /* [27:24] */
 #define SIM_I915_PLANE_FORMAT_XRGB_2101010 0x2u
 #define SIM_I915_PLANE_FORMAT_XRGB_8888 0x4u
@@ -165,6 +166,18 @@ int sim_i915_hook_mmio(struct sim_model *m, const struct sim_reg_hook *hook);
 #define SIM_I915_CURSOR_MODE_64_ARGB 0x27u
 #define SIM_I915_CURSOR_MODE_128_ARGB 0x22u
 #define SIM_I915_CURSOR_MODE_256_ARGB 0x23u
+#define SIM_I915_CURSOR_PIPE_GAMMA_ENABLE 0x04000000u /* CURCNTR b26 */
+
+/* Pipe gamma after the blender [I display/intel_color_regs.h]: the legacy palette, 256 entries of
+ * R [23:16] G [15:8] B [7:0], used when GAMMA_MODE [1:0] is 0 (8 bit); planes opt in through their
+ * gamma enable bits, the background through SKL_BOTTOM_COLOR. The palette and these two registers
+ * act at once (no double buffering). Pipe B's palette and GAMMA_MODE are A's + 0x800. */
+#define SIM_I915_LGC_PALETTE(p, i) (0x4A000u + 0x800u * (p) + 4u * (i))
+#define SIM_I915_GAMMA_MODE(p) (0x4A480u + 0x800u * (p))
+#define SIM_I915_GAMMA_MODE_MASK 0x3u
+#define SIM_I915_GAMMA_MODE_8BIT 0x0u
+#define SIM_I915_SKL_BOTTOM_COLOR(p) (0x70034u + SIM_I915_PIPE_STRIDE * (p))
+#define SIM_I915_BOTTOM_COLOR_GAMMA_ENABLE 0x80000000u
 
 /* Display engine interrupts. Pipe banks for pipes 0..2; events: VBLANK b0, PLANE n FLIP_DONE b(2 + n). */
 #define SIM_I915_DE_PIPE_ISR(p) (0x44400u + 0x10u * (p))

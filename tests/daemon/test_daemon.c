@@ -17,6 +17,10 @@
 #include <unistd.h>
 
 #include <drm.h>
+#include <linux/sync_file.h>
+#include <poll.h>
+
+#include "redox-drm/sw_sync.h"
 
 #include "daemon_proc.h"
 #include "redox-drm/client.h"
@@ -233,6 +237,57 @@ static void open_close_cycles_leak_nothing(void **state)
 	assert_true(rss1 - rss0 < 64);
 }
 
+/* /dev/sw_sync's timelines and the sync_files they make, through the daemon's sw_sync node. */
+static void sw_sync_and_sync_files(void **state)
+{
+	struct conn tl;
+	assert_int_equal(open_node(&tl, "sw_sync"), 0);
+	assert_string_equal(tl.hello.driver, "sw_sync");
+	struct sw_sync_create_fence_data f1 = {.value = 1, .name = "one"}, f2 = {.value = 3, .name = "three"};
+	assert_int_equal(call(&tl, SW_SYNC_IOC_CREATE_FENCE, &f1), 0);
+	assert_int_equal(call(&tl, SW_SYNC_IOC_CREATE_FENCE, &f2), 0);
+	assert_true(f1.fence >= 0 && f2.fence >= 0);
+	struct pollfd p = {.fd = f1.fence, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 0), 0); /* not signalled yet */
+
+	/* Merge, then info: both on one timeline, so the later one stands for both (as the kernel merges). */
+	struct sync_merge_data m = {.name = "both", .fd2 = f2.fence};
+	assert_int_equal(rdrm_call_target(tl.chan, f1.fence, SYNC_IOC_MERGE, &m), 0);
+	assert_true(m.fence >= 0);
+	struct sync_fence_info fi[4];
+	memset(fi, 0, sizeof(fi));
+	struct sync_file_info info = {.num_fences = 4, .sync_fence_info = (uintptr_t)fi};
+	assert_int_equal(rdrm_call_target(tl.chan, m.fence, SYNC_IOC_FILE_INFO, &info), 0);
+	assert_int_equal(info.num_fences, 1);
+	assert_int_equal(info.status, 0);
+
+	uint32_t inc = 1;
+	assert_int_equal(call(&tl, SW_SYNC_IOC_INC, &inc), 0);
+	assert_int_equal(poll(&p, 1, 1000), 1); /* readable once signalled */
+	p.fd = m.fence;
+	assert_int_equal(poll(&p, 1, 50), 0); /* the merge waits for both */
+	inc = 2;
+	assert_int_equal(call(&tl, SW_SYNC_IOC_INC, &inc), 0);
+	assert_int_equal(poll(&p, 1, 1000), 1);
+	info = (struct sync_file_info){.num_fences = 4, .sync_fence_info = (uintptr_t)fi};
+	assert_int_equal(rdrm_call_target(tl.chan, m.fence, SYNC_IOC_FILE_INFO, &info), 0);
+	assert_int_equal(info.status, 1);
+	assert_true(fi[0].timestamp_ns > 0);
+
+	/* An fd that is not a sync_file of the daemon's. */
+	int pipefd[2];
+	assert_int_equal(pipe(pipefd), 0);
+	info = (struct sync_file_info){0};
+	assert_int_equal(rdrm_call_target(tl.chan, pipefd[0], SYNC_IOC_FILE_INFO, &info), -ENOTTY);
+	assert_int_equal(rdrm_call_target(tl.chan, 999, SYNC_IOC_FILE_INFO, &info), -EBADF);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(f1.fence);
+	close(f2.fence);
+	close(m.fence);
+	close_conn(&tl);
+}
+
 /* --list-devices enumerates real PCI display controllers and says plainly that it binds none. */
 static void list_devices(void **state)
 {
@@ -256,6 +311,7 @@ int main(void)
 		cmocka_unit_test(garbage_and_killed_clients),
 		cmocka_unit_test(open_close_cycles_leak_nothing),
 		cmocka_unit_test(list_devices),
+		cmocka_unit_test(sw_sync_and_sync_files),
 	};
 	return cmocka_run_group_tests_name("daemon", tests, start, stop);
 }

@@ -21,6 +21,20 @@ void disp_sleep_ms(long ms)
 		;
 }
 
+const char *disp_proc_gone(pid_t pid)
+{
+	static char how[64];
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != pid)
+		return NULL;
+	if (si.si_code == CLD_EXITED)
+		snprintf(how, sizeof(how), "exited with status %d", si.si_status);
+	else
+		snprintf(how, sizeof(how), "killed by signal %d (%s)", si.si_status, strsignal(si.si_status));
+	return how;
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;

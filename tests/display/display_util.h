@@ -90,6 +90,12 @@ int disp_capture(int card, uint32_t crtc_id, struct disp_image *img);
 uint32_t disp_pixel(const struct disp_image *img, uint32_t x, uint32_t y);
 void disp_image_free(struct disp_image *img);
 
+/*
+ * NULL while process pid runs; else how it ended ("killed by signal 11",
+ * "exited with status 1"), leaving it to be waited for.
+ */
+const char *disp_proc_gone(pid_t pid);
+
 /* Milliseconds sleeps. */
 void disp_sleep_ms(long ms);
 

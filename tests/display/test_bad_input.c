@@ -203,6 +203,9 @@ static int settle(void **state)
 		if (open_fds[i] >= 0)
 			close(open_fds[i]);
 	nopen = 0;
+	const char *gone = disp_proc_gone(drmd.pid);
+	if (gone)
+		fail_msg("the daemon %s", gone);
 	settled_fds();
 	return 0;
 }
@@ -362,7 +365,6 @@ static void modeset_errors(void **state)
 			 -EACCES);
 	assert_int_equal(set_cap(&b, DRM_CLIENT_CAP_ATOMIC, 1), 0);
 	{
-		struct drm_mode_get_property p = {0};
 		uint32_t ids[32];
 		uint64_t vals[32];
 		struct drm_mode_obj_get_properties gp = {.obj_id = primary, .obj_type = DRM_MODE_OBJECT_PLANE,
@@ -371,7 +373,7 @@ static void modeset_errors(void **state)
 		assert_int_equal(disp_ioctl(&b, DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &gp), 0);
 		uint32_t fb_prop = 0;
 		for (uint32_t i = 0; i < gp.count_props && !fb_prop; i++) {
-			p.prop_id = ids[i];
+			struct drm_mode_get_property p = {.prop_id = ids[i]};
 			assert_int_equal(disp_ioctl(&b, DRM_IOCTL_MODE_GETPROPERTY, &p), 0);
 			if (!strcmp(p.name, "FB_ID"))
 				fb_prop = ids[i];

@@ -504,6 +504,9 @@ static int start(void **state)
 static int settle(void **state)
 {
 	disp_reap_all();
+	const char *gone = disp_proc_gone(drmd.pid);
+	if (gone)
+		fail_msg("the daemon %s", gone);
 	int n = daemon_fd_count(&drmd);
 	for (int i = 0; i < 300 && n != fds_idle; i++) {
 		disp_sleep_ms(10);
