@@ -8,9 +8,13 @@
 #include "bench.h"
 
 int bench_ioctl_rtt(int argc, char **argv);
+int bench_fence_wake(int argc, char **argv);
+int bench_prime_cycle(int argc, char **argv);
 
 static const struct bench benches[] = {
 	{"ioctl-rtt", "VERSION and GET_CAP round trips vs raw socket round trips", bench_ioctl_rtt},
+	{"fence-wake", "sw_sync signal to a poll() woken in another process vs a raw round trip", bench_fence_wake},
+	{"prime-cycle", "PRIME export + import + close rate vs raw round trips", bench_prime_cycle},
 };
 
 /* Outside a launcher session, re-run under redox-drm-run (found beside this binary or in the build tree). */
