@@ -8,11 +8,15 @@
 #include "bench.h"
 
 int bench_ioctl_rtt(int argc, char **argv);
+int bench_flip_jitter(int argc, char **argv);
+int bench_mmap_bw(int argc, char **argv);
 int bench_fence_wake(int argc, char **argv);
 int bench_prime_cycle(int argc, char **argv);
 
 static const struct bench benches[] = {
 	{"ioctl-rtt", "VERSION and GET_CAP round trips vs raw socket round trips", bench_ioctl_rtt},
+	{"flip-jitter", "page-flip event timing at 1920x1080@60 vs a clock_nanosleep loop", bench_flip_jitter},
+	{"mmap-bw", "memcpy into a mapped dumb buffer vs into anonymous memory", bench_mmap_bw},
 	{"fence-wake", "sw_sync signal to a poll() woken in another process vs a raw round trip", bench_fence_wake},
 	{"prime-cycle", "PRIME export + import + close rate vs raw round trips", bench_prime_cycle},
 };

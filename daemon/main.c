@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "redox-drm/hw.h"
 #include "redox-drm/log.h"
 #include "redox-drm/loop.h"
+#include "redox-drm/sync_file.h"
 
 #include "sysroot.h"
 #include "transport.h"
@@ -150,6 +152,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* Every sync_file and syncobj fd a client holds costs the daemon one descriptor. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -225,6 +233,8 @@ out:
 	}
 	if (signal_fd >= 0)
 		close(signal_fd);
+	if (loop)
+		drm_fdobj_loop_fini(loop);
 	event_loop_destroy(loop);
 	return status;
 }

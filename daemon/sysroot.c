@@ -12,6 +12,7 @@
  *   sys/class/drm/<node>                  -> ../../devices/pciD:B/<bdf>/drm/<node>
  *   sys/bus/pci/devices/<bdf>             -> ../../../devices/pciD:B/<bdf>
  *   sys/bus/pci/drivers/<drv>/<bdf>       -> ../../../../devices/pciD:B/<bdf>
+ *   run/udev/data/c226:M, +pci:<bdf>       udev database entries
  *
  * Symlinks are relative, as in the kernel's sysfs, so they resolve inside
  * the tree wherever the runtime directory is, and readlink() returns what a
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DRM_MAJOR 226
@@ -179,6 +181,7 @@ static void remove_leftovers(const char *runtime_dir)
 
 struct names {
 	char bdf[16];      /* 0000:03:00.0 */
+	char path_tag[16]; /* pci-0000_03_00_0 without "pci-": udev's ID_PATH_TAG spelling */
 	char root[16];     /* pci0000:03 */
 	char devdir[64];   /* sys/devices/pci0000:03/0000:03:00.0 */
 	char node[2][16];  /* card0, renderD128 */
@@ -190,6 +193,10 @@ static void make_names(const struct sysroot_device *d, struct names *n)
 	const struct hw_pci_id *p = &d->pci;
 	snprintf(n->bdf, sizeof(n->bdf), "%04x:%02x:%02x.%x", (unsigned)p->domain, (unsigned)p->bus,
 		 (unsigned)(p->dev & 0x1f), (unsigned)(p->func & 0x7));
+	snprintf(n->path_tag, sizeof(n->path_tag), "%s", n->bdf);
+	for (char *c = n->path_tag; *c; c++)
+		if (*c == ':' || *c == '.')
+			*c = '_';
 	snprintf(n->root, sizeof(n->root), "pci%04x:%02x", (unsigned)p->domain, (unsigned)p->bus);
 	snprintf(n->devdir, sizeof(n->devdir), "sys/devices/%s/%s", n->root, n->bdf);
 	n->minor[0] = d->card;
@@ -220,7 +227,41 @@ static void make_config(const struct hw_pci_id *p, uint8_t cfg[256])
 	cfg[0x3d] = 1; /* INTA# */
 }
 
-static int write_minor(const char *tmp, const struct names *n, int which)
+/*
+ * When udev's database was written, in its time base (CLOCK_MONOTONIC
+ * microseconds): libudev counts a device as initialized only if it has an
+ * entry with this line.
+ */
+static unsigned long long udev_init_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000ull;
+}
+
+/*
+ * The entry udev would keep for a node, given what its stock rules do for
+ * a PCI DRM device: path_id's ID_PATH and ID_PATH_TAG, the by-path link,
+ * and for primary nodes the seat tags that make logind and libseat treat
+ * the card as a seat's display (ID_FOR_SEAT is derived from the path tag).
+ * There is no ID_SEAT: the device belongs to the default seat, "seat0".
+ * Tags are written both as all tags (G) and as current tags (Q).
+ */
+static int write_udev_node(const char *tmp, const struct names *n, int which, unsigned long long usec)
+{
+	char rel[64];
+	snprintf(rel, sizeof(rel), "run/udev/data/c%d:%d", DRM_MAJOR, n->minor[which]);
+	if (which == 0)
+		return write_text(tmp, rel,
+				  "S:dri/by-path/pci-%s-card\nI:%llu\nE:ID_PATH=pci-%s\nE:ID_PATH_TAG=pci-%s\n"
+				  "E:ID_FOR_SEAT=drm-pci-%s\nG:seat\nG:uaccess\nG:master-of-seat\n"
+				  "Q:seat\nQ:uaccess\nQ:master-of-seat\nV:1\n",
+				  n->bdf, usec, n->bdf, n->path_tag, n->path_tag);
+	return write_text(tmp, rel, "S:dri/by-path/pci-%s-render\nI:%llu\nE:ID_PATH=pci-%s\nE:ID_PATH_TAG=pci-%s\nV:1\n",
+			  n->bdf, usec, n->bdf, n->path_tag);
+}
+
+static int write_minor(const char *tmp, const struct names *n, int which, unsigned long long usec)
 {
 	char rel[256], target[256];
 	int r;
@@ -261,10 +302,12 @@ static int write_minor(const char *tmp, const struct names *n, int which)
 		return r;
 	snprintf(rel, sizeof(rel), "dev/dri/by-path/pci-%s-%s", n->bdf, which == 0 ? "card" : "render");
 	snprintf(target, sizeof(target), "../%s", node);
-	return make_link(tmp, rel, target);
+	if ((r = make_link(tmp, rel, target)))
+		return r;
+	return write_udev_node(tmp, n, which, usec);
 }
 
-static int write_device(const char *tmp, const struct sysroot_device *d, bool boot_vga)
+static int write_device(const char *tmp, const struct sysroot_device *d, bool boot_vga, unsigned long long usec)
 {
 	const struct hw_pci_id *p = &d->pci;
 	struct names n;
@@ -333,9 +376,11 @@ static int write_device(const char *tmp, const struct sysroot_device *d, bool bo
 		return r;
 
 	for (int i = 0; i < 2; i++)
-		if ((r = write_minor(tmp, &n, i)))
+		if ((r = write_minor(tmp, &n, i, usec)))
 			return r;
-	return 0;
+	/* udev's entry for the PCI function: initialized, with none of the hardware database's names. */
+	snprintf(rel, sizeof(rel), "run/udev/data/+pci:%s", n.bdf);
+	return write_text(tmp, rel, "I:%llu\nV:1\n", usec);
 }
 
 static bool valid_driver_name(const char *s)
@@ -377,14 +422,16 @@ int sysroot_create(const char *runtime_dir, const struct sysroot_device *devs, i
 
 	static const char *const dirs[] = {
 		"dev/dri/by-path", "sys/dev/char", "sys/class/drm", "sys/bus/pci/devices", "sys/bus/pci/drivers",
+		"run/udev/data",
 	};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if ((r = make_dirs(tmp, dirs[i])))
 			goto fail;
 	if ((r = write_text(tmp, "sys/class/drm/version", "drm 1.1.0 20060810\n")))
 		goto fail;
+	unsigned long long usec = udev_init_usec();
 	for (int i = 0; i < ndevs; i++)
-		if ((r = write_device(tmp, &devs[i], i == boot)))
+		if ((r = write_device(tmp, &devs[i], i == boot, usec)))
 			goto fail;
 
 	/* rename() cannot replace a non-empty directory: drop the stale tree first. */

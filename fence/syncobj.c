@@ -532,8 +532,10 @@ int drm_syncobj_timeline_signal_ioctl(struct drm_device *dev, void *data, struct
 	r = read_points(call, args->points, args->count_handles, &points);
 	if (!r) {
 		/* Points going backwards are not refused (the kernel only logs them): they start a new context. */
+		struct drm_fence *stub = drm_fence_get_stub();
 		for (uint32_t i = 0; !r && i < args->count_handles; i++)
-			r = drm_syncobj_add_point(objs[i], drm_fence_get_stub(), points[i]);
+			r = drm_syncobj_add_point(objs[i], stub, points[i]);
+		drm_fence_put(stub);
 		free(points);
 	}
 	array_free(objs, args->count_handles);
@@ -643,11 +645,13 @@ int drm_syncobj_transfer_ioctl(struct drm_device *dev, void *data, struct drm_fi
 		return -ENOMEM;
 	}
 	struct drm_fence *fence;
+	if (t) {
+		t->call = call;
+		t->w.func = transfer_submitted;
+	}
 	int r = drm_syncobj_find_fence(file, args->src_handle, args->src_point, args->flags, &fence, t ? &t->w : NULL);
 	if (r == -EAGAIN) {
 		/* The kernel sleeps up to 5 s for the source point to be submitted. */
-		t->call = call;
-		t->w.func = transfer_submitted;
 		t->timer = event_loop_add_timer(dev->loop, monotonic_ns() + DRM_SYNCOBJ_WAIT_FOR_SUBMIT_TIMEOUT_NS,
 						transfer_timeout, t);
 		drm_syncobj_put(dst);
@@ -797,11 +801,19 @@ static int array_wait(struct drm_device *dev, struct drm_file *file, struct drm_
 {
 	struct drm_syncobj **objs;
 	uint64_t *points = NULL;
-	int r = array_find(file, call, handles, count, SYNCOBJ_WAIT_MAX, &objs);
+	int r = array_find(file, call, handles, count, SYNCOBJ_ARRAY_MAX, &objs);
 	if (r)
 		return r;
-	struct syncobj_wait *w = calloc(1, sizeof(*w) + (size_t)count * sizeof(w->e[0]));
+	/* In the kernel's order: unknown handles, then unreadable points, then what cannot be allocated. */
+	if (timeline && (r = read_points(call, points_ptr, count, &points))) {
+		array_free(objs, count);
+		return r;
+	}
+	struct syncobj_wait *w = NULL;
+	if (count <= SYNCOBJ_WAIT_MAX)
+		w = calloc(1, sizeof(*w) + (size_t)count * sizeof(w->e[0]));
 	if (!w) {
+		free(points);
 		array_free(objs, count);
 		return -ENOMEM;
 	}
@@ -813,16 +825,10 @@ static int array_wait(struct drm_device *dev, struct drm_file *file, struct drm_
 	for (uint32_t i = 0; i < count; i++) {
 		w->e[i].wait = w;
 		w->e[i].syncobj = objs[i];
+		w->e[i].point = points ? points[i] : 0;
 	}
 	free(objs);
-	if (timeline) {
-		r = read_points(call, points_ptr, count, &points);
-		if (r)
-			goto out;
-		for (uint32_t i = 0; i < count; i++)
-			w->e[i].point = points[i];
-		free(points);
-	}
+	free(points);
 	bool for_submit = flags & (DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT | DRM_SYNCOBJ_WAIT_FLAGS_WAIT_AVAILABLE);
 	/* Every entry first, so a missing fence is -EINVAL before anything waits. */
 	for (uint32_t i = 0; i < count; i++) {
@@ -944,7 +950,7 @@ static void eventfd_signal_fd(int fd)
 	if (toggle)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	if (write(fd, &one, sizeof(one)) < 0) {
-		/* Full after all: still readable, nothing lost. */
+		/* Filled up meanwhile: it is readable, which is all a signal promises. */
 	}
 	if (toggle)
 		fcntl(fd, F_SETFL, fl);

@@ -9,11 +9,7 @@
  * LD_PRELOAD and REDOX_DRM_RUNTIME_DIR set; the exit status is the
  * command's (128 + signal if it was killed).
  *
- * Environment:
- *   REDOX_DRM_RUNTIME_DIR  join the daemon serving this directory
- *   REDOX_DRM_PRELOAD      the interposer library to use
- *   REDOX_DRMD             the daemon executable to start
- *   REDOX_DRM_START_TIMEOUT  seconds to wait for the daemon to be ready (default 10)
+ * Environment: see usage() below.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -44,7 +40,23 @@ static void usage(FILE *out)
 		"usage: %s [DAEMON OPTIONS] -- COMMAND [ARGS...]\n"
 		"Runs COMMAND with the redox-drm interposer. Joins the daemon serving\n"
 		"$REDOX_DRM_RUNTIME_DIR if one answers there; otherwise starts a private\n"
-		"redox-drmd with DAEMON OPTIONS for the lifetime of COMMAND.\n",
+		"redox-drmd with DAEMON OPTIONS for the lifetime of COMMAND. The exit\n"
+		"status is COMMAND's (128 + N if signal N killed it).\n"
+		"\n"
+		"Environment:\n"
+		"  REDOX_DRM_RUNTIME_DIR    join the daemon serving this directory\n"
+		"  REDOX_DRM_HIDE=P1:P2:... paths COMMAND (and its children) must not see:\n"
+		"                           each Pn and everything below it fails with ENOENT\n"
+		"                           in the path calls the interposer handles (open,\n"
+		"                           stat, access, opendir, readlink, ...) when named\n"
+		"                           by an absolute path; a name relative to the\n"
+		"                           working directory is not checked, and listings of\n"
+		"                           the parent directory still show it. Weston's\n"
+		"                           direct launcher needs REDOX_DRM_HIDE=/dev/tty0\n"
+		"                           unless it runs on a real VT.\n"
+		"  REDOX_DRM_PRELOAD        the interposer library to use\n"
+		"  REDOX_DRMD               the daemon executable to start\n"
+		"  REDOX_DRM_START_TIMEOUT  seconds to wait for the daemon (default 10)\n",
 		prog);
 }
 

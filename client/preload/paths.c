@@ -67,6 +67,9 @@ static const char *const plain_dirs[] = {
 	"/sys/devices",
 	"/scheme",
 	"/scheme/drm",
+	"/run",
+	"/run/udev",
+	"/run/udev/data",
 };
 
 static bool in_list(const char *s, size_t len, const char *const *list, size_t n)
@@ -194,6 +197,31 @@ static enum rdrm_path_kind classify_dri(const char *rest, char *node, size_t siz
 	return RDRM_PATH_SYSROOT;
 }
 
+/*
+ * udev's database entries for the simulated devices: "c226:N" for the
+ * nodes, "+pci:<bdf>" for the PCI functions. The host's entries under
+ * those names describe the host's own devices (or stale ones), so the
+ * tree's are shown instead; every other entry is the host's.
+ */
+static bool udev_db_mapped(const struct rdrm_pathmap *m, const char *p)
+{
+	const char *rest = under(p, "/run/udev/data");
+	if (!rest || rest[0] != '/')
+		return false;
+	const char *name = rest + 1;
+	size_t len = strcspn(name, "/");
+	if (len > 5 && strncmp(name, "c226:", 5) == 0 && strspn(name + 5, "0123456789") == len - 5)
+		return true;
+	if (strncmp(name, "+pci:", 5) != 0)
+		return false;
+	for (int i = 0; i < m->ndevs; i++) {
+		size_t n = strlen(m->devs[i].bdf);
+		if (len == 5 + n && strncmp(name + 5, m->devs[i].bdf, n) == 0)
+			return true;
+	}
+	return false;
+}
+
 static bool sys_mapped(const struct rdrm_pathmap *m, const char *p)
 {
 	if (under(p, "/sys/class/drm"))
@@ -223,7 +251,7 @@ int rdrm_path_map(const struct rdrm_pathmap *m, const char *path, struct rdrm_ma
 	const char *q = path;
 	while (*q == '/')
 		q++;
-	if (*q != 'd' && *q != 's' && *q != '.')
+	if (*q != 'd' && *q != 's' && *q != 'r' && *q != '.')
 		return 0;
 
 	char norm[PATH_MAX];
@@ -247,7 +275,7 @@ int rdrm_path_map(const struct rdrm_pathmap *m, const char *path, struct rdrm_ma
 			size_t used = strlen(out->path);
 			r = concat(out->path + used, sizeof(out->path) - used, "", rest);
 		}
-	} else if (sys_mapped(m, norm)) {
+	} else if (sys_mapped(m, norm) || udev_db_mapped(m, norm)) {
 		kind = RDRM_PATH_SYSROOT;
 		r = concat(out->path, sizeof(out->path), m->sysroot, norm);
 	} else {

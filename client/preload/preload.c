@@ -267,7 +267,7 @@ bool rdrm_maybe_ours(int dirfd, const char *path)
 		while (*p == '/')
 			p++;
 		/* "/" itself: libudev walks paths from an O_PATH descriptor of the root */
-		return *p == 'd' || *p == 's' || *p == '.' || *p == '\0' ||
+		return *p == 'd' || *p == 's' || *p == 'r' || *p == '.' || *p == '\0' ||
 		       (*p == 'p' && atomic_load_explicit(&rdrm_drm_fds, memory_order_relaxed) > 0);
 	}
 	return dirfd != AT_FDCWD && path[0] && (rdrm_fd_flags_get(dirfd) & FDF_DIRPATH);

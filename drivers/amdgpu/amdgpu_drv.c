@@ -120,7 +120,8 @@ const struct drm_driver amdgpu_driver = {
 	.major = 3,
 	.minor = 42, /* radeonsi needs >= 42 */
 	.patchlevel = 0,
-	.features = DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME,
+	.features = DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME |
+		    DRIVER_SYNCOBJ | DRIVER_SYNCOBJ_TIMELINE,
 	.match = amdgpu_match,
 	.load = amdgpu_load,
 	.unload = amdgpu_unload,

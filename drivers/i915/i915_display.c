@@ -909,19 +909,22 @@ static int i915_capture(struct drm_crtc *crtc, uint32_t *pixels, uint32_t width,
 
 /* ---- gamma ---- */
 
+/* Every plane has pipe gamma on, so the palette always holds a table: without one, the identity. */
 static void i915_gamma_set(struct drm_crtc *crtc)
 {
 	struct pipe_state *ps = crtc->driver_priv;
-	if (!ps || !crtc->gamma || crtc->gamma_size != GAMMA_SIZE)
+	if (!ps)
 		return; /* at creation the CRTC is not bound yet: modeset_init loads it then */
 	struct i915_display *d = ps->disp;
 	unsigned p = ps->pipe;
-	const uint16_t *r = crtc->gamma, *g = r + GAMMA_SIZE, *b = g + GAMMA_SIZE;
+	const uint16_t *t = crtc->gamma_size == GAMMA_SIZE ? crtc->gamma : NULL;
 	/* The palette is not double buffered: out of the last lines, one frame sees one table. */
 	if (ps->running)
 		vblank_evade(ps);
-	for (unsigned i = 0; i < GAMMA_SIZE; i++)
-		wr(d, LGC_PALETTE(p, i), (uint32_t)(r[i] >> 8) << 16 | (uint32_t)(g[i] >> 8) << 8 | (uint32_t)(b[i] >> 8));
+	for (unsigned i = 0; i < GAMMA_SIZE; i++) {
+		uint32_t r = t ? t[i] >> 8 : i, g = t ? t[GAMMA_SIZE + i] >> 8 : i, b = t ? t[2 * GAMMA_SIZE + i] >> 8 : i;
+		wr(d, LGC_PALETTE(p, i), r << 16 | g << 8 | b);
+	}
 	wr(d, GAMMA_MODE(p), GAMMA_MODE_MODE_8BIT);
 	wr(d, SKL_BOTTOM_COLOR(p), SKL_BOTTOM_COLOR_GAMMA_ENABLE); /* black, through the gamma like the planes */
 }

@@ -226,7 +226,8 @@ const struct drm_driver i915_driver = {
 	.major = 1,
 	.minor = 6,
 	.patchlevel = 0,
-	.features = DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME,
+	.features = DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME |
+		    DRIVER_SYNCOBJ | DRIVER_SYNCOBJ_TIMELINE,
 	.match = i915_match,
 	.load = i915_load,
 	.unload = i915_unload,

@@ -1,6 +1,6 @@
 /*
  * Vega10 device model: PCI identity, BARs and the BAR5 register file with the
- * reset values a driver probes. Engines (GFX ring, IH, SDMA) attach later
+ * reset values a driver probes. Engines (VM, IH, display, GFX CP, SDMA) attach
  * through the register and doorbell hooks.
  */
 #include "sim_amdgpu.h"
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sim_pci.h"
@@ -17,11 +18,12 @@
 struct sim_amdgpu {
 	struct sim_model base;
 	pthread_mutex_t lock;  /* every register, doorbell and hook */
+	pthread_cond_t engine_cond; /* command engines sleep here (with lock) */
 	struct sim_regs mmio;  /* BAR5 */
 	struct sim_regs doorbell; /* BAR2 */
 	int vram_fd;
 	uint8_t *vram;         /* all of VRAM; BAR0 shows the first SIM_AMDGPU_VRAM_VISIBLE bytes */
-	void *engine[SIM_AMDGPU_ENGINE_COUNT]; /* VM, IH, display state (their own files) */
+	void *engine[SIM_AMDGPU_ENGINE_COUNT]; /* per-engine state (their own files) */
 };
 
 static struct sim_amdgpu *to_amdgpu(struct sim_model *m)
@@ -82,15 +84,22 @@ static void mm_data_write(struct sim_regs *r, uint32_t off, uint32_t val, void *
 		sim_regs_write(r, idx, val);
 }
 
+/* The HDP flushes at once: DONE reports what was requested (the kernel waits for it). */
+static void hdp_flush_req_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
+{
+	sim_regs_set(r, off, val);
+	sim_regs_set(r, SIM_AMDGPU_HDP_FLUSH_DONE, val);
+}
+
 static int install_registers(struct sim_amdgpu *a)
 {
 	struct sim_regs *r = &a->mmio;
 	const struct sim_reg_hook hooks[] = {
 		{.off = SIM_AMDGPU_MM_DATA, .read = mm_data_read, .write = mm_data_write, .ctx = a},
-		/* Read-only status and straps: writes do not change them. */
-		{.off = SIM_AMDGPU_GRBM_STATUS, .read = read_const, .write = write_ignore,
-		 .ctx = (void *)(uintptr_t)SIM_AMDGPU_GRBM_STATUS_IDLE},
-		{.off = SIM_AMDGPU_CP_STAT, .read = read_const, .write = write_ignore, .ctx = (void *)(uintptr_t)0},
+		{.off = SIM_AMDGPU_HDP_FLUSH_REQ, .write = hdp_flush_req_write},
+		{.off = SIM_AMDGPU_HDP_FLUSH_DONE, .write = write_ignore},
+		/* Read-only status and straps: writes do not change them. (GRBM_STATUS
+		 * and CP_STAT belong to the CP, which reports its own busy state.) */
 		{.off = SIM_AMDGPU_RCC_DEV0_EPF0_STRAP0, .read = read_const, .write = write_ignore,
 		 .ctx = (void *)(uintptr_t)SIM_AMDGPU_STRAP0_RESET},
 		{.off = SIM_AMDGPU_RCC_CONFIG_MEMSIZE, .read = read_const, .write = write_ignore,
@@ -145,11 +154,13 @@ static void amdgpu_write32(struct sim_model *m, int bar, uint64_t off, uint32_t 
 	case SIM_AMDGPU_BAR_DOORBELL:
 		pthread_mutex_lock(&a->lock);
 		sim_regs_write(&a->doorbell, off, v);
+		pthread_cond_broadcast(&a->engine_cond);
 		pthread_mutex_unlock(&a->lock);
 		break;
 	case SIM_AMDGPU_BAR_MMIO:
 		pthread_mutex_lock(&a->lock);
 		sim_regs_write(&a->mmio, off, v);
+		pthread_cond_broadcast(&a->engine_cond); /* a poll may wait on this register */
 		pthread_mutex_unlock(&a->lock);
 		break;
 	default:
@@ -191,6 +202,7 @@ static void amdgpu_write64(struct sim_model *m, int bar, uint64_t off, uint64_t 
 		/* One locked access: a 64-bit doorbell write is never seen half-done. */
 		pthread_mutex_lock(&a->lock);
 		sim_regs_write64(bar == SIM_AMDGPU_BAR_MMIO ? &a->mmio : &a->doorbell, off, v);
+		pthread_cond_broadcast(&a->engine_cond);
 		pthread_mutex_unlock(&a->lock);
 		break;
 	default:
@@ -213,7 +225,9 @@ static void amdgpu_destroy(struct sim_model *m)
 	struct sim_amdgpu *a = to_amdgpu(m);
 	if (!a)
 		return;
-	/* The display thread goes first: it posts to the IH and reads through the VM. */
+	/* Engine threads go first: they post to the IH and reach memory through the VM. */
+	sim_amdgpu_cp_fini(m);
+	sim_amdgpu_sdma_fini(m);
 	sim_amdgpu_dce_fini(m);
 	sim_amdgpu_ih_fini(m);
 	sim_amdgpu_vm_fini(m);
@@ -223,6 +237,7 @@ static void amdgpu_destroy(struct sim_model *m)
 		munmap(a->vram, SIM_AMDGPU_VRAM_SIZE);
 	if (a->vram_fd >= 0)
 		close(a->vram_fd);
+	pthread_cond_destroy(&a->engine_cond);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -272,6 +287,22 @@ void sim_amdgpu_set_engine(struct sim_model *m, enum sim_amdgpu_engine e, void *
 		to_amdgpu(m)->engine[e] = state;
 }
 
+void sim_amdgpu_engines_wake(struct sim_model *m)
+{
+	pthread_cond_broadcast(&to_amdgpu(m)->engine_cond);
+}
+
+void sim_amdgpu_engines_sleep(struct sim_model *m, uint64_t deadline_ns)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
+	if (deadline_ns == UINT64_MAX) {
+		pthread_cond_wait(&a->engine_cond, &a->lock);
+		return;
+	}
+	struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000u), .tv_nsec = (long)(deadline_ns % 1000000000u)};
+	pthread_cond_timedwait(&a->engine_cond, &a->lock, &ts);
+}
+
 int sim_amdgpu_hook_doorbell(struct sim_model *m, const struct sim_reg_hook *hook)
 {
 	struct sim_amdgpu *a = to_amdgpu(m);
@@ -288,6 +319,17 @@ struct sim_model *sim_amdgpu_create(struct sim_bus *bus, uint8_t pci_bus)
 		return NULL;
 	a->vram_fd = -1;
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_condattr_t cattr;
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC); /* engine deadlines are monotonic */
+	int cret = pthread_cond_init(&a->engine_cond, &cattr);
+	pthread_condattr_destroy(&cattr);
+	if (cret) {
+		pthread_mutex_destroy(&a->lock);
+		free(a);
+		errno = cret;
+		return NULL;
+	}
 
 	struct sim_model *m = &a->base;
 	m->ops = &amdgpu_model_ops;
@@ -324,8 +366,9 @@ struct sim_model *sim_amdgpu_create(struct sim_bus *bus, uint8_t pci_bus)
 		goto fail;
 	if (install_registers(a))
 		goto fail;
-	/* Engines; the display starts its vblank thread last, once everything it uses exists. */
-	if ((errno = -sim_amdgpu_vm_init(m)) || (errno = -sim_amdgpu_ih_init(m)) || (errno = -sim_amdgpu_dce_init(m)))
+	/* Engines, after everything they use exists; each starts its own thread. */
+	if ((errno = -sim_amdgpu_vm_init(m)) || (errno = -sim_amdgpu_ih_init(m)) || (errno = -sim_amdgpu_dce_init(m)) ||
+	    (errno = -sim_amdgpu_cp_init(m)) || (errno = -sim_amdgpu_sdma_init(m)))
 		goto fail;
 	return m;
 

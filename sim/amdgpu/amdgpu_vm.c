@@ -22,6 +22,8 @@
 
 struct sim_amdgpu_vm {
 	atomic_uint_least64_t faults;
+	/* Pages made to fail (misbehaviour): (va >> 12) << 8 | vmid << 1 | 1; 0 = free slot. */
+	atomic_uint_least64_t fail[SIM_AMDGPU_VM_FAIL_PAGES];
 };
 
 struct hub_regs {
@@ -46,6 +48,22 @@ static const struct hub_regs hubs[SIM_AMDGPU_NUM_HUBS] = {
 		.sys_low = SIM_AMDGPU_MMHUB_MC_VM_SYSTEM_APERTURE_LOW,
 		.sys_high = SIM_AMDGPU_MMHUB_MC_VM_SYSTEM_APERTURE_HIGH,
 	},
+	[SIM_AMDGPU_GFXHUB] = {
+		.context0_cntl = SIM_AMDGPU_GFXHUB_VM_CONTEXT0_CNTL,
+		.inv_req0 = SIM_AMDGPU_GFXHUB_VM_INVALIDATE_ENG0_REQ,
+		.inv_ack0 = SIM_AMDGPU_GFXHUB_VM_INVALIDATE_ENG0_ACK,
+		.pt_base_lo0 = SIM_AMDGPU_GFXHUB_VM_CONTEXT0_PT_BASE_LO32,
+		.pt_start_lo0 = SIM_AMDGPU_GFXHUB_VM_CONTEXT0_PT_START_LO32,
+		.pt_end_lo0 = SIM_AMDGPU_GFXHUB_VM_CONTEXT0_PT_END_LO32,
+		.fb_offset = SIM_AMDGPU_GFXHUB_MC_VM_FB_OFFSET,
+		.fb_base = SIM_AMDGPU_GFXHUB_MC_VM_FB_LOCATION_BASE,
+		.fb_top = SIM_AMDGPU_GFXHUB_MC_VM_FB_LOCATION_TOP,
+		.agp_top = SIM_AMDGPU_GFXHUB_MC_VM_AGP_TOP,
+		.agp_bot = SIM_AMDGPU_GFXHUB_MC_VM_AGP_BOT,
+		.agp_base = SIM_AMDGPU_GFXHUB_MC_VM_AGP_BASE,
+		.sys_low = SIM_AMDGPU_GFXHUB_MC_VM_SYSTEM_APERTURE_LOW,
+		.sys_high = SIM_AMDGPU_GFXHUB_MC_VM_SYSTEM_APERTURE_HIGH,
+	},
 };
 
 /* Invalidation completes at once (no TLB): ACK reports the VMIDs of PER_VMID_INVALIDATE_REQ [15:0]. */
@@ -66,6 +84,8 @@ int sim_amdgpu_vm_init(struct sim_model *m)
 	if (!vm)
 		return -ENOMEM;
 	atomic_init(&vm->faults, 0);
+	for (unsigned i = 0; i < SIM_AMDGPU_VM_FAIL_PAGES; i++)
+		atomic_init(&vm->fail[i], 0);
 	sim_amdgpu_set_engine(m, SIM_AMDGPU_ENGINE_VM, vm);
 	for (unsigned h = 0; h < SIM_AMDGPU_NUM_HUBS; h++) {
 		for (unsigned e = 0; e < SIM_AMDGPU_VM_NUM_INVALIDATE_ENGS; e++) {
@@ -92,6 +112,41 @@ uint64_t sim_amdgpu_vm_faults(struct sim_model *m)
 {
 	struct sim_amdgpu_vm *vm = sim_amdgpu_engine(m, SIM_AMDGPU_ENGINE_VM);
 	return vm ? atomic_load(&vm->faults) : 0;
+}
+
+static uint64_t fail_key(unsigned vmid, uint64_t va)
+{
+	return ((va & 0x0000FFFFFFFFFFFFull) >> PAGE_SHIFT) << 8 | (uint64_t)(vmid & 0xF) << 1 | 1u;
+}
+
+int sim_amdgpu_vm_fail_page(struct sim_model *m, unsigned vmid, uint64_t va)
+{
+	struct sim_amdgpu_vm *vm = sim_amdgpu_engine(m, SIM_AMDGPU_ENGINE_VM);
+	if (!vm || vmid > MAX_VMID)
+		return -EINVAL;
+	for (unsigned i = 0; i < SIM_AMDGPU_VM_FAIL_PAGES; i++) {
+		uint_least64_t expect = 0;
+		if (atomic_compare_exchange_strong(&vm->fail[i], &expect, fail_key(vmid, va)))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
+void sim_amdgpu_vm_fail_page_clear(struct sim_model *m)
+{
+	struct sim_amdgpu_vm *vm = sim_amdgpu_engine(m, SIM_AMDGPU_ENGINE_VM);
+	for (unsigned i = 0; vm && i < SIM_AMDGPU_VM_FAIL_PAGES; i++)
+		atomic_store(&vm->fail[i], 0);
+}
+
+static bool failing(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr)
+{
+	struct sim_amdgpu_vm *vm = sim_amdgpu_engine(ctx->m, SIM_AMDGPU_ENGINE_VM);
+	uint64_t key = fail_key(ctx->vmid, addr);
+	for (unsigned i = 0; vm && i < SIM_AMDGPU_VM_FAIL_PAGES; i++)
+		if (atomic_load(&vm->fail[i]) == key)
+			return true;
+	return false;
 }
 
 static uint64_t reg64(const struct sim_regs *r, uint32_t lo)
@@ -197,6 +252,8 @@ int sim_amdgpu_vm_translate(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, 
 {
 	addr &= 0x0000FFFFFFFFFFFFull; /* 48-bit GPU address space */
 	uint64_t page = addr >> PAGE_SHIFT;
+	if (failing(ctx, addr))
+		return fault(ctx);
 
 	if (ctx->pt_enabled && page >= ctx->pt_start && page <= ctx->pt_end) {
 		if (walk(ctx, addr - (ctx->pt_start << PAGE_SHIFT), write, pa, system))

@@ -34,6 +34,8 @@ enum {
 #define SIM_AMDGPU_MM_INDEX_HI 0x0018u /* VRAM offset bits above 31 */
 #define SIM_AMDGPU_RCC_DEV0_EPF0_STRAP0 0x34BCu /* dword 0xD2F: device id [15:0], ATI rev id [27:24] */
 #define SIM_AMDGPU_RCC_CONFIG_MEMSIZE 0x378Cu   /* dword 0xDE3: VRAM size in MiB */
+#define SIM_AMDGPU_HDP_FLUSH_REQ 0x3898u        /* GPU_HDP_FLUSH_REQ: a bit per client */
+#define SIM_AMDGPU_HDP_FLUSH_DONE 0x389Cu       /* mirrors REQ: the model's HDP has nothing to flush */
 
 /* GC 9.0 (seg0 0x2000, seg1 0xA000 dwords). */
 #define SIM_AMDGPU_GRBM_STATUS 0x8010u
@@ -69,17 +71,29 @@ struct sim_regs *sim_amdgpu_mmio(struct sim_model *m); /* BAR5 register file (lo
 uint8_t *sim_amdgpu_vram(struct sim_model *m);         /* all SIM_AMDGPU_VRAM_SIZE bytes */
 
 /* Per-engine state, owned by the engine's init/fini. */
-enum sim_amdgpu_engine { SIM_AMDGPU_ENGINE_VM, SIM_AMDGPU_ENGINE_IH, SIM_AMDGPU_ENGINE_DCE, SIM_AMDGPU_ENGINE_COUNT };
+enum sim_amdgpu_engine {
+	SIM_AMDGPU_ENGINE_VM, SIM_AMDGPU_ENGINE_IH, SIM_AMDGPU_ENGINE_DCE, SIM_AMDGPU_ENGINE_CP, SIM_AMDGPU_ENGINE_SDMA,
+	SIM_AMDGPU_ENGINE_COUNT
+};
 void *sim_amdgpu_engine(struct sim_model *m, enum sim_amdgpu_engine e);
 void sim_amdgpu_set_engine(struct sim_model *m, enum sim_amdgpu_engine e, void *state);
 
+/*
+ * Command engines (CP, SDMA) sleep on one model-wide condition with the lock
+ * held. Every BAR2/BAR5 write and every engine's memory or register write
+ * wakes them to re-check their rings and polls. deadline_ns: CLOCK_MONOTONIC,
+ * UINT64_MAX = none.
+ */
+void sim_amdgpu_engines_wake(struct sim_model *m);
+void sim_amdgpu_engines_sleep(struct sim_model *m, uint64_t deadline_ns);
+
 /* ------------------------------------------------------------------------
  * GPU VM (GFX9 GMC, facts §5): the one address translation every engine that
- * masters memory uses. Only the MMHUB 1.0 instance is modelled so far (the
- * display, IH and SDMA are its clients); the GFXHUB gets its register table
- * when the GFX engine arrives. Byte offsets, MMHUB base 0x1A000 dwords.
+ * masters memory uses. Two instances with the same layout: the MMHUB 1.0
+ * (display, IH and SDMA are its clients; base 0x1A000 dwords) and the GFXHUB
+ * of GC 9.0 (the CP's; base 0x2000 dwords). Byte offsets.
  */
-enum sim_amdgpu_hub { SIM_AMDGPU_MMHUB = 0, SIM_AMDGPU_NUM_HUBS };
+enum sim_amdgpu_hub { SIM_AMDGPU_MMHUB = 0, SIM_AMDGPU_GFXHUB, SIM_AMDGPU_NUM_HUBS };
 
 #define SIM_AMDGPU_MMHUB_VM_CONTEXT0_CNTL 0x69B00u        /* +4 per VMID: ENABLE b0, DEPTH [2:1], BLOCK_SIZE [6:3] */
 #define SIM_AMDGPU_MMHUB_VM_INVALIDATE_ENG0_REQ 0x69B8Cu   /* +4 per engine (18) */
@@ -96,6 +110,20 @@ enum sim_amdgpu_hub { SIM_AMDGPU_MMHUB = 0, SIM_AMDGPU_NUM_HUBS };
 #define SIM_AMDGPU_MMHUB_MC_VM_SYSTEM_APERTURE_LOW 0x6A0C4u  /* >> 18 */
 #define SIM_AMDGPU_MMHUB_MC_VM_SYSTEM_APERTURE_HIGH 0x6A0C8u /* >> 18, inclusive */
 #define SIM_AMDGPU_VM_NUM_INVALIDATE_ENGS 18u
+#define SIM_AMDGPU_GFXHUB_VM_CONTEXT0_CNTL 0xA200u
+#define SIM_AMDGPU_GFXHUB_VM_INVALIDATE_ENG0_REQ 0xA28Cu
+#define SIM_AMDGPU_GFXHUB_VM_INVALIDATE_ENG0_ACK 0xA2D4u
+#define SIM_AMDGPU_GFXHUB_VM_CONTEXT0_PT_BASE_LO32 0xA3ACu
+#define SIM_AMDGPU_GFXHUB_VM_CONTEXT0_PT_START_LO32 0xA42Cu
+#define SIM_AMDGPU_GFXHUB_VM_CONTEXT0_PT_END_LO32 0xA4ACu
+#define SIM_AMDGPU_GFXHUB_MC_VM_FB_OFFSET 0xA5ACu
+#define SIM_AMDGPU_GFXHUB_MC_VM_FB_LOCATION_BASE 0xA600u
+#define SIM_AMDGPU_GFXHUB_MC_VM_FB_LOCATION_TOP 0xA604u
+#define SIM_AMDGPU_GFXHUB_MC_VM_AGP_TOP 0xA608u
+#define SIM_AMDGPU_GFXHUB_MC_VM_AGP_BOT 0xA60Cu
+#define SIM_AMDGPU_GFXHUB_MC_VM_AGP_BASE 0xA610u
+#define SIM_AMDGPU_GFXHUB_MC_VM_SYSTEM_APERTURE_LOW 0xA614u
+#define SIM_AMDGPU_GFXHUB_MC_VM_SYSTEM_APERTURE_HIGH 0xA618u
 
 /* PTE/PDE bits (GFX9). */
 #define SIM_AMDGPU_PTE_VALID (1ull << 0)
@@ -137,6 +165,14 @@ int sim_amdgpu_vm_read(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, void 
 int sim_amdgpu_vm_write(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, const void *src, size_t len);
 /* Translation faults seen so far (no fault registers are modelled yet). */
 uint64_t sim_amdgpu_vm_faults(struct sim_model *m);
+/*
+ * Misbehaviour: translation of the 4 KiB page holding va fails for vmid (on
+ * both hubs, for every engine) as if it were unmapped. Up to
+ * SIM_AMDGPU_VM_FAIL_PAGES at once; 0, or -ENOSPC. Clear drops them all.
+ */
+#define SIM_AMDGPU_VM_FAIL_PAGES 8u
+int sim_amdgpu_vm_fail_page(struct sim_model *m, unsigned vmid, uint64_t va);
+void sim_amdgpu_vm_fail_page_clear(struct sim_model *m);
 
 /* ------------------------------------------------------------------------
  * IH ring (OSSSYS 4.0, facts §4). Byte offsets.
@@ -310,5 +346,142 @@ void sim_amdgpu_dce_fini(struct sim_model *m);
 /* sim_model_ops.scanout_capture: pipe = CRTC index. */
 int sim_amdgpu_dce_capture(struct sim_model *m, unsigned int pipe, uint32_t *pixels, uint32_t width,
 			   uint32_t height);
+
+/* ------------------------------------------------------------------------
+ * Command engines: the GFX command processor (GC 9.0 ME0 pipe 0, the one GFX
+ * ring; facts §1-2) and SDMA0/SDMA1 (SDMA 4.0; facts §3). Each runs on its
+ * own thread, woken by its WPTR registers and doorbell. Shaders are never
+ * executed: state, draw and dispatch packets are parsed, counted and skipped.
+ * Byte offsets in BAR5 unless said otherwise.
+ */
+#define SIM_AMDGPU_GRBM_SOFT_RESET 0x8020u      /* SOFT_RESET_CP b0, SOFT_RESET_GFX b16, CPF/CPC/CPG b17-19 */
+#define SIM_AMDGPU_CP_ME_HEADER_DUMP 0x8684u    /* header of the packet the ME is on */
+#define SIM_AMDGPU_CP_PFP_HEADER_DUMP 0x8688u
+#define SIM_AMDGPU_CP_RB0_RPTR 0x8700u          /* read only: dword offset in the ring */
+#define SIM_AMDGPU_CP_RB_WPTR_DELAY 0x8704u
+#define SIM_AMDGPU_CP_RB0_BASE 0xC100u          /* address >> 8 */
+#define SIM_AMDGPU_CP_RB0_CNTL 0xC104u
+#define SIM_AMDGPU_CP_RB_RPTR_WR 0xC108u        /* loaded into RPTR while CNTL.RB_RPTR_WR_ENA */
+#define SIM_AMDGPU_CP_RB0_RPTR_ADDR 0xC10Cu     /* rptr writeback, dword aligned */
+#define SIM_AMDGPU_CP_RB0_RPTR_ADDR_HI 0xC110u  /* [15:0] */
+#define SIM_AMDGPU_CP_RB_WPTR_POLL_ADDR_LO 0xC118u
+#define SIM_AMDGPU_CP_RB_WPTR_POLL_ADDR_HI 0xC11Cu
+#define SIM_AMDGPU_CP_RB_VMID 0xC144u           /* RB0_VMID [3:0]: the VMID ring fetches use */
+#define SIM_AMDGPU_CP_RB0_WPTR 0xC150u          /* 64-bit free-running dword count, low half */
+#define SIM_AMDGPU_CP_RB0_WPTR_HI 0xC154u
+#define SIM_AMDGPU_CP_RB_DOORBELL_CONTROL 0xC164u /* DOORBELL_OFFSET [27:2] (dword index), DOORBELL_EN b30 */
+#define SIM_AMDGPU_CP_RB_DOORBELL_RANGE_LOWER 0xC168u
+#define SIM_AMDGPU_CP_RB_DOORBELL_RANGE_UPPER 0xC16Cu
+#define SIM_AMDGPU_CP_INT_CNTL_RING0 0xC1A8u
+#define SIM_AMDGPU_CP_INT_STATUS_RING0 0xC1B4u  /* the *_INT_STAT bits sit where CNTL has the enables */
+#define SIM_AMDGPU_CP_RB0_BASE_HI 0xC2C4u       /* address >> 40 */
+#define SIM_AMDGPU_GFX_DOORBELL 0x458u          /* BAR2: the kernel's GFX ring doorbell, dword 0x8B << 1 */
+
+#define SIM_AMDGPU_GRBM_SOFT_RESET_CP (1u << 0)
+#define SIM_AMDGPU_GRBM_SOFT_RESET_GFX (1u << 16)
+#define SIM_AMDGPU_GRBM_STATUS_CP_BUSY (1u << 29)
+#define SIM_AMDGPU_GRBM_STATUS_GUI_ACTIVE (1u << 31)
+#define SIM_AMDGPU_CP_STAT_PFP_BUSY (1u << 15)
+#define SIM_AMDGPU_CP_STAT_ME_BUSY (1u << 17)
+#define SIM_AMDGPU_CP_STAT_CP_BUSY (1u << 31)
+#define SIM_AMDGPU_CP_ME_CNTL_CE_HALT (1u << 24)
+#define SIM_AMDGPU_CP_ME_CNTL_PFP_HALT (1u << 26)
+#define SIM_AMDGPU_CP_ME_CNTL_ME_HALT (1u << 28)
+#define SIM_AMDGPU_CP_RB_CNTL_BUFSZ_MASK 0x3Fu       /* log2(bytes / 8) */
+#define SIM_AMDGPU_CP_RB_CNTL_BLKSZ_SHIFT 8
+#define SIM_AMDGPU_CP_RB_CNTL_RB_NO_UPDATE (1u << 27) /* no rptr writeback */
+#define SIM_AMDGPU_CP_RB_CNTL_RB_RPTR_WR_ENA (1u << 31)
+#define SIM_AMDGPU_CP_DOORBELL_OFFSET_SHIFT 2
+#define SIM_AMDGPU_CP_DOORBELL_EN (1u << 30)
+#define SIM_AMDGPU_CP_INT_PRIV_REG (1u << 23)     /* PRIV_REG_INT_ENABLE / _STAT */
+#define SIM_AMDGPU_CP_INT_OPCODE_ERROR (1u << 24) /* OPCODE_ERROR_INT_ENABLE / _STAT */
+#define SIM_AMDGPU_CP_INT_TIME_STAMP (1u << 26)   /* TIME_STAMP_INT_ENABLE / _STAT: the EOP interrupt */
+
+/* IH sources the engines raise (client SOC15_IH_CLIENTID_GRBM_CP; SDMA0/1). */
+#define SIM_AMDGPU_IH_CLIENT_GRBM_CP 0x14
+#define SIM_AMDGPU_IH_CLIENT_SDMA0 0x08
+#define SIM_AMDGPU_IH_CLIENT_SDMA1 0x09
+#define SIM_AMDGPU_SRCID_CP_EOP 181u
+#define SIM_AMDGPU_SRCID_CP_BAD_OPCODE 183u
+#define SIM_AMDGPU_SRCID_CP_PRIV_REG_FAULT 184u
+#define SIM_AMDGPU_SRCID_SDMA_TRAP 224u
+#define SIM_AMDGPU_SRCID_SDMA_SRBM_WRITE 247u
+
+/* SDMA 4.0: SDMA0 registers; SDMA1 is SIM_AMDGPU_SDMA_STRIDE bytes above. */
+#define SIM_AMDGPU_SDMA_STRIDE 0x800u
+#define SIM_AMDGPU_SDMA0_CNTL 0x49F0u              /* TRAP_ENABLE b0 */
+#define SIM_AMDGPU_SDMA0_STATUS_REG 0x4A14u        /* IDLE b0, RB_EMPTY b2, RB_CMD_IDLE b4 ... */
+#define SIM_AMDGPU_SDMA0_F32_CNTL 0x4A28u          /* HALT b0: set at reset */
+#define SIM_AMDGPU_SDMA0_GFX_RB_CNTL 0x4B80u       /* RB_ENABLE b0, RB_SIZE [6:1] log2(dwords), RPTR_WRITEBACK_ENABLE b12 */
+#define SIM_AMDGPU_SDMA0_GFX_RB_BASE 0x4B84u       /* address >> 8 */
+#define SIM_AMDGPU_SDMA0_GFX_RB_BASE_HI 0x4B88u    /* address >> 40 */
+#define SIM_AMDGPU_SDMA0_GFX_RB_RPTR 0x4B8Cu       /* 64-bit byte offset, free running */
+#define SIM_AMDGPU_SDMA0_GFX_RB_RPTR_HI 0x4B90u
+#define SIM_AMDGPU_SDMA0_GFX_RB_WPTR 0x4B94u
+#define SIM_AMDGPU_SDMA0_GFX_RB_WPTR_HI 0x4B98u
+#define SIM_AMDGPU_SDMA0_GFX_RB_RPTR_ADDR_HI 0x4BA0u
+#define SIM_AMDGPU_SDMA0_GFX_RB_RPTR_ADDR_LO 0x4BA4u
+#define SIM_AMDGPU_SDMA0_GFX_IB_CNTL 0x4BA8u       /* IB_ENABLE b0 */
+#define SIM_AMDGPU_SDMA0_GFX_DOORBELL 0x4BC8u      /* ENABLE b28 */
+#define SIM_AMDGPU_SDMA0_GFX_DOORBELL_OFFSET 0x4C2Cu /* OFFSET [27:2] (dword index) */
+#define SIM_AMDGPU_SDMA0_GFX_MINOR_PTR_UPDATE 0x4C54u /* b0: WPTR writes take effect when it returns to 0 */
+#define SIM_AMDGPU_SDMA0_DOORBELL 0x780u           /* BAR2: dword 0xF0 << 1 (SDMA1: 0xF2 << 1 = 0x790) */
+#define SIM_AMDGPU_SDMA1_DOORBELL 0x790u
+#define SIM_AMDGPU_SDMA_CNTL_TRAP_ENABLE (1u << 0)
+#define SIM_AMDGPU_SDMA_F32_HALT (1u << 0)
+#define SIM_AMDGPU_SDMA_RB_ENABLE (1u << 0)
+#define SIM_AMDGPU_SDMA_RB_SIZE_SHIFT 1
+#define SIM_AMDGPU_SDMA_RB_RPTR_WRITEBACK_ENABLE (1u << 12)
+#define SIM_AMDGPU_SDMA_IB_ENABLE (1u << 0)
+#define SIM_AMDGPU_SDMA_DOORBELL_ENABLE (1u << 28)
+#define SIM_AMDGPU_SDMA_STATUS_IDLE (1u << 0)
+/* STATUS_REG when idle [plausible]: the documented *_IDLE / *_EMPTY bits set. */
+#define SIM_AMDGPU_SDMA_STATUS_IDLE_VALUE 0x465EE557u
+
+/* The rings the engines serve. */
+enum sim_amdgpu_ring { SIM_AMDGPU_RING_GFX, SIM_AMDGPU_RING_SDMA0, SIM_AMDGPU_RING_SDMA1, SIM_AMDGPU_NUM_RINGS };
+
+/* Misbehaviour switches for one ring (bit mask). */
+enum sim_amdgpu_ring_fault {
+	SIM_AMDGPU_RING_FAULT_NONE = 0,
+	SIM_AMDGPU_RING_HANG = 1u << 0,      /* stops consuming at the next packet, busy, until the engine is reset */
+	SIM_AMDGPU_RING_DROP_IRQ = 1u << 1,  /* EOP / trap IV entries are lost (fences are still written) */
+	SIM_AMDGPU_RING_DELAY_IRQ = 1u << 2, /* EOP / trap IV entries reach the IH delay_us late */
+};
+int sim_amdgpu_ring_set_fault(struct sim_model *m, enum sim_amdgpu_ring ring, unsigned faults, uint32_t delay_us);
+
+/* Why an engine stopped its ring (reset clears it). */
+enum sim_amdgpu_ring_error {
+	SIM_AMDGPU_RING_OK,
+	SIM_AMDGPU_RING_BAD_OPCODE,  /* unknown opcode or packet type */
+	SIM_AMDGPU_RING_BAD_PACKET,  /* count wrong for its opcode, past the end of its buffer, bad IB nesting */
+	SIM_AMDGPU_RING_FETCH_FAULT, /* the ring or an IB could not be read through the VM */
+	SIM_AMDGPU_RING_PRIV_FAULT,  /* a privileged register write from an unprivileged IB */
+};
+
+/* What a test can see of an engine beyond its registers (lock taken inside). */
+struct sim_amdgpu_ring_status {
+	bool busy, halted, hung;
+	enum sim_amdgpu_ring_error error;
+	uint32_t error_header;  /* the packet it stopped at */
+	uint64_t error_addr;    /* its GPU address */
+	uint64_t packets;       /* packets executed, fillers included */
+	uint64_t skipped;       /* accepted but not modelled: state, draw, dispatch, GDS ... */
+	uint32_t last_skipped;  /* header of the latest one */
+	uint64_t op_count[256]; /* per PM4 opcode (GFX) or SDMA op */
+	uint64_t irqs, irqs_dropped, irqs_delayed;
+	uint64_t faults;        /* data accesses that failed translation (writes dropped, reads 0) */
+};
+int sim_amdgpu_ring_status(struct sim_model *m, enum sim_amdgpu_ring ring, struct sim_amdgpu_ring_status *st);
+
+int sim_amdgpu_cp_init(struct sim_model *m);
+void sim_amdgpu_cp_fini(struct sim_model *m);
+int sim_amdgpu_sdma_init(struct sim_model *m);
+void sim_amdgpu_sdma_fini(struct sim_model *m);
+/* Per-engine halves of the ring API (SDMA takes instance 0/1). */
+int sim_amdgpu_cp_set_fault(struct sim_model *m, unsigned faults, uint32_t delay_us);
+int sim_amdgpu_cp_status(struct sim_model *m, struct sim_amdgpu_ring_status *st);
+int sim_amdgpu_sdma_set_fault(struct sim_model *m, unsigned inst, unsigned faults, uint32_t delay_us);
+int sim_amdgpu_sdma_status(struct sim_model *m, unsigned inst, struct sim_amdgpu_ring_status *st);
 
 #endif

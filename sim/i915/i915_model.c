@@ -1,8 +1,8 @@
 /*
  * Skylake GT2 device model: PCI identity, BARs, the BAR0 register file
- * (forcewake, fuses, GT interrupt banks, engine register blocks) and the
- * GGTT. The display engine is i915_display.c; engines (execlists, command
- * parsers) attach later through hooks.
+ * (forcewake, fuses, GT interrupt banks) and the GGTT. The display engine is
+ * i915_display.c; the RCS and BCS command streamers (their register blocks,
+ * execlists, command parser, PPGTT) are i915_engine.c and its companions.
  */
 #include "sim_i915.h"
 
@@ -27,6 +27,7 @@ struct sim_i915 {
 	unsigned faults;
 	struct fw_domain fw[3];
 	struct sim_i915_display *display;
+	struct sim_i915_engines *engines;
 };
 
 static struct sim_i915 *to_i915(struct sim_model *m)
@@ -45,11 +46,6 @@ static void write_ignore(struct sim_regs *r, uint32_t off, uint32_t val, void *c
 {
 }
 
-static void write_masked(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
-{
-	sim_regs_set(r, off, sim_masked_update(sim_regs_get(r, off), val));
-}
-
 static void forcewake_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
 {
 	struct fw_domain *d = ctx;
@@ -58,18 +54,6 @@ static void forcewake_write(struct sim_regs *r, uint32_t off, uint32_t val, void
 	/* The power well answers at once: the ack shows exactly the requested bits. */
 	if (!(d->i->faults & SIM_I915_FAULT_NO_FORCEWAKE_ACK))
 		sim_regs_set(r, d->ack, req);
-}
-
-/* MODE_IDLE reports the engine's state, not a stored bit; with no engine running it is idle. */
-static uint32_t mi_mode_read(struct sim_regs *r, uint32_t off, void *ctx)
-{
-	return sim_regs_get(r, off) | SIM_I915_MI_MODE_IDLE;
-}
-
-static void mi_mode_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
-{
-	uint32_t v = sim_masked_update(sim_regs_get(r, off), val);
-	sim_regs_set(r, off, v & ~SIM_I915_MI_MODE_IDLE);
 }
 
 /* Banks with an enabled, latched bit, in GEN8_MASTER_IRQ's layout. */
@@ -122,26 +106,6 @@ static int add_hooks(struct sim_regs *r, const struct sim_reg_hook *h, size_t n)
 	return 0;
 }
 
-static int install_engine(struct sim_regs *r, uint32_t base)
-{
-	const struct sim_reg_hook hooks[] = {
-		{.off = base + SIM_I915_RING_MI_MODE, .read = mi_mode_read, .write = mi_mode_write},
-		{.off = base + SIM_I915_RING_CONTEXT_CONTROL, .write = write_masked},
-		{.off = base + SIM_I915_RING_GFX_MODE, .write = write_masked},
-		{.off = base + SIM_I915_RING_CSB_PTR, .write = write_masked},
-		{.off = base + SIM_I915_RING_EXECLIST_STATUS_LO, .write = write_ignore},
-		{.off = base + SIM_I915_RING_EXECLIST_STATUS_HI, .write = write_ignore},
-	};
-	int ret = add_hooks(r, hooks, sizeof(hooks) / sizeof(hooks[0]));
-	if (ret)
-		return ret;
-	/* Interrupt masks come up all-masked [plausible]; the ring registers start empty, STOP_RING clear. */
-	sim_regs_set(r, base + SIM_I915_RING_HWSTAM, 0xFFFFFFFFu);
-	sim_regs_set(r, base + SIM_I915_RING_IMR, 0xFFFFFFFFu);
-	sim_regs_set(r, base + SIM_I915_RING_CSB_PTR, SIM_I915_CSB_PTR_RESET);
-	return 0;
-}
-
 static int install_registers(struct sim_i915 *i)
 {
 	struct sim_regs *r = &i->mmio;
@@ -177,10 +141,7 @@ static int install_registers(struct sim_i915 *i)
 			return ret;
 		sim_regs_set(r, SIM_I915_GT_IMR(n), 0xFFFFFFFFu);
 	}
-	ret = install_engine(r, SIM_I915_RCS_BASE);
-	if (!ret)
-		ret = install_engine(r, SIM_I915_BCS_BASE);
-	return ret;
+	return 0;
 }
 
 /* ---- GGTT and aperture ---- */
@@ -325,7 +286,8 @@ static void i915_destroy(struct sim_model *m)
 	struct sim_i915 *i = to_i915(m);
 	if (!i)
 		return;
-	sim_i915_display_destroy(i->display); /* its thread first: it uses the registers */
+	sim_i915_engines_destroy(i->engines); /* threads first: they use the registers and the GGTT */
+	sim_i915_display_destroy(i->display);
 	sim_regs_fini(&i->mmio);
 	if (i->ggtt && (void *)i->ggtt != MAP_FAILED)
 		munmap(i->ggtt, SIM_I915_GGTT_ENTRIES * sizeof(uint64_t));
@@ -378,6 +340,11 @@ struct sim_i915_display *sim_i915_display_of(struct sim_model *m)
 	return m ? to_i915(m)->display : NULL;
 }
 
+struct sim_i915_engines *sim_i915_engines_of(struct sim_model *m)
+{
+	return m ? to_i915(m)->engines : NULL;
+}
+
 int sim_i915_hook_mmio(struct sim_model *m, const struct sim_reg_hook *hook)
 {
 	struct sim_i915 *i = to_i915(m);
@@ -425,6 +392,9 @@ struct sim_model *sim_i915_create(struct sim_bus *bus, uint8_t pci_bus)
 		goto fail;
 	i->display = sim_i915_display_create(m, &i->lock, &i->mmio);
 	if (!i->display)
+		goto fail;
+	i->engines = sim_i915_engines_create(m, &i->lock, &i->mmio);
+	if (!i->engines)
 		goto fail;
 	return m;
 

@@ -101,6 +101,68 @@ int sim_i915_ggtt_translate(struct sim_model *m, uint64_t gfx_addr, uint64_t *bu
 int sim_i915_hook_mmio(struct sim_model *m, const struct sim_reg_hook *hook);
 
 /*
+ * ---- Engines: the RCS and BCS command streamers (i915_engine.c, i915_cmd.c, i915_ppgtt.c) ----
+ * Execlists submission (ELSP, LRC, CSB), the MI command parser and PPGTT walks, one thread per
+ * engine. 3D, media and blit commands are parsed and skipped: shaders never run.
+ */
+enum { SIM_I915_RCS = 0, SIM_I915_BCS = 1, SIM_I915_ENGINES = 2 };
+#define SIM_I915_RING_ACTHD_UDW 0x5Cu
+#define SIM_I915_RING_IPEHR 0x68u       /* header of the command that raised the CS error */
+#define SIM_I915_RING_ACTHD 0x74u       /* address of the command being executed */
+#define SIM_I915_RING_NOPID 0x94u
+#define SIM_I915_RING_EIR 0xB0u         /* error identity, write 1s to clear: INSTRUCTION b0, PRIV b2 */
+#define SIM_I915_RING_EMR 0xB4u         /* error mask (all masked at reset) */
+#define SIM_I915_RING_ESR 0xB8u         /* error status */
+#define SIM_I915_RING_RESET_CTL 0xD0u   /* masked: REQUEST_RESET b0; READY_TO_RESET b1 is status */
+#define SIM_I915_RING_BBADDR 0x140u
+#define SIM_I915_RING_BBADDR_UDW 0x168u
+#define SIM_I915_RING_TIMESTAMP 0x358u  /* live 12 MHz counter, and its upper dword */
+#define SIM_I915_RING_TIMESTAMP_UDW 0x35Cu
+#define SIM_I915_RING_CSB(n) (0x370u + 8u * (n)) /* 6 entries: status, context ID */
+#define SIM_I915_RING_CTX_TIMESTAMP 0x3A8u
+#define SIM_I915_RING_GPR(n) (0x600u + 8u * (n)) /* 16 64-bit general purpose registers */
+/* Engine events in GT bank 0: RCS [15:0], BCS [31:16]. */
+#define SIM_I915_GT_USER_INTERRUPT 0x001u
+#define SIM_I915_GT_CS_MASTER_ERROR 0x008u
+#define SIM_I915_GT_NOTIFY 0x010u        /* PIPE_CONTROL / MI_FLUSH_DW notify */
+#define SIM_I915_GT_CONTEXT_SWITCH 0x100u
+/* Reset: FULL b0, RENDER b1, BLT b3; a bit reads back set until its reset is done. */
+#define SIM_I915_GDRST 0x941Cu
+/* Page faults, the first kept until VALID is cleared. FAULT_REG: VALID b0, type [2:1], engine
+ * [14:12] (RCS 0, BCS 2); TLB_DATA0: address [43:12]; TLB_DATA1: [47:44] in [3:0], GGTT b4. */
+#define SIM_I915_FAULT_REG 0x4094u
+#define SIM_I915_FAULT_TLB_DATA0 0x4B10u
+#define SIM_I915_FAULT_TLB_DATA1 0x4B14u
+
+/* Engine misbehaviour switches (bit mask, per engine). */
+enum sim_i915_engine_fault {
+	SIM_I915_ENGINE_FAULT_NONE = 0,
+	SIM_I915_ENGINE_FAULT_HANG = 1u << 0,           /* stop at the next command until an engine reset, which clears it */
+	SIM_I915_ENGINE_FAULT_DROP_USER_IRQ = 1u << 1,  /* user interrupts and notifies never reach IIR */
+	SIM_I915_ENGINE_FAULT_DROP_CTX_IRQ = 1u << 2,   /* context-switch interrupts never reach IIR */
+	SIM_I915_ENGINE_FAULT_DELAY_USER_IRQ = 1u << 3, /* they reach IIR delay_us late */
+	SIM_I915_ENGINE_FAULT_DELAY_CTX_IRQ = 1u << 4,
+};
+void sim_i915_set_engine_fault(struct sim_model *m, unsigned engine, unsigned faults, uint32_t delay_us);
+/* The page of gfx_addr (in the GGTT, or in every PPGTT) faults on every access while on. */
+int sim_i915_fault_page(struct sim_model *m, bool ppgtt, uint64_t gfx_addr, bool on);
+
+/* What an engine did. Skipped commands (3D, media, blit, inert MI) are only counted and recorded. */
+#define SIM_I915_STATS_RECENT 8
+struct sim_i915_engine_stats {
+	uint64_t commands, skipped, draws, dispatches, blits;
+	uint64_t switches, preemptions, lite_restores, cs_errors, page_faults, resets;
+	uint32_t last_skipped[SIM_I915_STATS_RECENT]; /* headers; skip number n went to [n % RECENT] */
+};
+int sim_i915_engine_stats(struct sim_model *m, unsigned engine, struct sim_i915_engine_stats *out);
+
+/* For i915_model.c: the engines' life. */
+struct sim_i915_engines;
+struct sim_i915_engines *sim_i915_engines_create(struct sim_model *m, pthread_mutex_t *lock, struct sim_regs *regs);
+void sim_i915_engines_destroy(struct sim_i915_engines *g);
+struct sim_i915_engines *sim_i915_engines_of(struct sim_model *m);
+
+/*
  * ---- Display engine (i915_display.c) ----
  * Pipes/transcoders A and B of Skylake's three (C's registers are plain
  * storage), universal planes 1-3 and the cursor on each, DDI B and C with

@@ -86,20 +86,36 @@ static unsigned parse_freqs(const char *text, double *v, unsigned max)
 	return n;
 }
 
-static void check_rates(const char *tool, const char *text)
+/*
+ * The rates a client measured: true if every one after the first is within
+ * 2% of the mode's (the first starts before the first event: no whole
+ * period). Too few lines fail the test at once.
+ */
+static bool rates_ok(const char *tool, const char *text)
 {
 	double f[64];
 	unsigned n = parse_freqs(text, f, 64);
 	if (n < 3)
 		fail_msg("%s printed %u freq lines (want >= 3):\n%s", tool, n, text);
-	/* The first measurement starts before the first event: it is not a whole period. */
 	for (unsigned i = 1; i < n; i++) {
-		if (fabs(f[i] - refresh_hz) > refresh_hz * 0.02)
-			fail_msg("%s: freq %.2f Hz is not within 2%% of the mode's %.3f Hz", tool, f[i], refresh_hz);
+		if (fabs(f[i] - refresh_hz) > refresh_hz * 0.02) {
+			print_message("%s: freq %.2f Hz is not within 2%% of the mode's %.3f Hz\n", tool, f[i],
+				      refresh_hz);
+			return false;
+		}
 	}
 	print_message("%s: %u rates within 2%% of %.3f Hz (first %.2f, last %.2f)\n", tool, n - 1, refresh_hz, f[1],
 		      f[n - 1]);
+	return true;
 }
+
+/*
+ * A client only keeps up with the display when it is scheduled every frame;
+ * on a machine busy with other work it misses some and measures less. So a
+ * measurement is repeated: a wrong display rate fails every attempt, a
+ * passing burst of load only some.
+ */
+#define RATE_ATTEMPTS 3
 
 static void setting_arg(char *buf, size_t len)
 {
@@ -332,18 +348,24 @@ static void modetest_flips_at_refresh_rate(void **state)
 	char set[64];
 	setting_arg(set, sizeof(set));
 	const char *argv[] = {"modetest", "-M", driver, "-v", "-s", set, NULL};
-	struct disp_proc p;
-	assert_int_equal(disp_spawn(&p, argv, NULL), 0);
-	int r = disp_wait_active(drmd.dir, card, out.crtc_id, 20000);
-	if (!r)
-		disp_sleep_ms(5500);
-	int rc = disp_finish(&p, 10000);
-	char *text = disp_output(&p);
-	disp_cleanup(&p);
-	if (r || rc != 0)
-		fail_msg("modetest -v: CRTC %s, exit %d:\n%s", r ? strerror(-r) : "on", rc, text);
-	check_rates("modetest -v", text);
-	free(text);
+	bool ok = false;
+	for (int attempt = 0; attempt < RATE_ATTEMPTS && !ok; attempt++) {
+		struct disp_proc p;
+		assert_int_equal(disp_spawn(&p, argv, NULL), 0);
+		int r = disp_wait_active(drmd.dir, card, out.crtc_id, 20000);
+		if (!r)
+			disp_sleep_ms(5500);
+		int rc = disp_finish(&p, 10000);
+		char *text = disp_output(&p);
+		disp_cleanup(&p);
+		if (r || rc != 0)
+			fail_msg("modetest -v: CRTC %s, exit %d:\n%s", r ? strerror(-r) : "on", rc, text);
+		ok = rates_ok("modetest -v", text);
+		free(text);
+		/* The CRTC goes off with modetest's framebuffers before the next attempt lights it. */
+		assert_int_equal(disp_wait_inactive(drmd.dir, card, out.crtc_id, 5000), 0);
+	}
+	assert_true(ok);
 }
 
 static void vbltest_at_refresh_rate(void **state)
@@ -363,18 +385,26 @@ static void vbltest_at_refresh_rate(void **state)
 		fail_msg("CRTC never came on: %s\n%s", strerror(-r), disp_output(&mt));
 	}
 	const char *vargv[] = {"vbltest", "-M", driver, out.crtc_index ? "-s" : NULL, NULL};
-	struct disp_proc vt;
-	assert_int_equal(disp_spawn(&vt, vargv, NULL), 0);
-	disp_sleep_ms(5500);
-	int vrc = disp_finish(&vt, 10000);
-	char *text = disp_output(&vt);
-	disp_cleanup(&vt);
+	bool ok = false;
+	for (int attempt = 0; attempt < RATE_ATTEMPTS && !ok; attempt++) {
+		struct disp_proc vt;
+		assert_int_equal(disp_spawn(&vt, vargv, NULL), 0);
+		disp_sleep_ms(5500);
+		int vrc = disp_finish(&vt, 10000);
+		char *text = disp_output(&vt);
+		disp_cleanup(&vt);
+		if (vrc != 0)
+			fail_msg("vbltest exited %d:\n%s", vrc, text);
+		ok = rates_ok("vbltest", text);
+		free(text);
+	}
 	int mrc = disp_finish(&mt, 10000);
+	char *mtext = disp_output(&mt);
 	disp_cleanup(&mt);
-	if (vrc != 0 || mrc != 0)
-		fail_msg("vbltest exited %d, modetest %d:\n%s", vrc, mrc, text);
-	check_rates("vbltest", text);
-	free(text);
+	if (mrc != 0)
+		fail_msg("modetest exited %d:\n%s", mrc, mtext);
+	free(mtext);
+	assert_true(ok);
 }
 
 /* Distinct colours in a square around the centre. */

@@ -41,8 +41,17 @@ static int start(void **state)
 	return 0;
 }
 
+static struct drm_sw_sync_timeline *timeline;
+
+static void sw_destroy(struct fence_server *s, void *arg)
+{
+	drm_sw_sync_timeline_destroy(timeline);
+	timeline = NULL;
+}
+
 static int stop(void **state)
 {
+	fence_server_run(&srv, sw_destroy, NULL);
 	fence_client_close(&ca);
 	fence_client_close(&cb);
 	fence_server_stop(&srv);
@@ -142,7 +151,7 @@ struct sw_req {
 	int fd;
 };
 
-static struct drm_sw_sync_timeline *timeline;
+static uint32_t sw_next = 1000; /* the shared timeline only moves forward: every test takes new values */
 
 static void sw_make(struct fence_server *s, void *arg)
 {
@@ -172,8 +181,7 @@ static int sw_fence_fd(uint32_t value)
 /* A syncobj of client c holding a pending fence; returns the sw_sync value that signals it. */
 static uint32_t pending_syncobj(struct fence_client *c, uint32_t *h)
 {
-	static uint32_t next = 1000;
-	uint32_t v = ++next;
+	uint32_t v = ++sw_next;
 	int fd = sw_fence_fd(v);
 	assert_true(fd >= 0);
 	*h = create(c, 0);
@@ -314,8 +322,8 @@ static void wait_any_all_and_poll(void **state)
 	assert_int_equal(wait_(&ca, h, 2, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, -5, &first), -ETIME);
 	/* All, parked: answered when the pending one signals. */
 	struct later l;
-	later_start(&l, 30, later_sw_signal, (void *)(uintptr_t)v);
 	int64_t t0 = now_ns();
+	later_start(&l, 30, later_sw_signal, (void *)(uintptr_t)v);
 	assert_int_equal(wait_(&ca, h, 2, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, now_ns() + 5000 * MS, &first), 0);
 	int64_t dt = now_ns() - t0;
 	later_join(&l);
@@ -342,25 +350,44 @@ static void wait_any_parked(void **state)
 	assert_int_equal(first, 0);
 	destroy(&ca, a);
 	destroy(&ca, b);
+
+	/* All, with none signalled when it began: the kernel reports ~0 as the first. */
+	pending_syncobj(&ca, &a);
+	vb = pending_syncobj(&ca, &b);
+	h[0] = a;
+	h[1] = b;
+	later_start(&l, 20, later_sw_signal, (void *)(uintptr_t)vb);
+	assert_int_equal(wait_(&ca, h, 2, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, now_ns() + 5000 * MS, &first), 0);
+	later_join(&l);
+	assert_int_equal(first, ~0u);
+	destroy(&ca, a);
+	destroy(&ca, b);
 }
 
 static void timeouts_are_precise(void **state)
 {
+	/*
+	 * Never early, and on time: the best of a few tries is within 3 ms of the
+	 * deadline (the others only show how busy the machine is: bounded loosely).
+	 */
 	uint32_t p;
 	pending_syncobj(&ca, &p);
-	for (int ms = 20; ms <= 80; ms += 30) {
-		int64_t t0 = now_ns();
-		int64_t deadline = t0 + ms * MS;
-		assert_int_equal(wait_(&ca, &p, 1, 0, deadline, NULL), -ETIME);
+	uint32_t e = create(&ca, 0);
+	int64_t best = INT64_MAX;
+	for (int i = 0; i < 6; i++) {
+		int64_t deadline = now_ns() + (15 + 10 * i) * MS;
+		/* Half of them wait for a submission that never comes: they time out the same way. */
+		if (i & 1)
+			assert_int_equal(wait_(&ca, &e, 1, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT, deadline, NULL), -ETIME);
+		else
+			assert_int_equal(wait_(&ca, &p, 1, 0, deadline, NULL), -ETIME);
 		int64_t late = now_ns() - deadline;
 		assert_true(late >= 0);
-		assert_true(late < 8 * MS);
+		assert_true(late < 200 * MS);
+		if (late < best)
+			best = late;
 	}
-	/* Waiting for a submission that never comes times out the same way. */
-	uint32_t e = create(&ca, 0);
-	int64_t deadline = now_ns() + 40 * MS;
-	assert_int_equal(wait_(&ca, &e, 1, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT, deadline, NULL), -ETIME);
-	assert_true(now_ns() - deadline >= 0 && now_ns() - deadline < 8 * MS);
+	assert_true(best < 3 * MS);
 	assert_int_equal(wait_(&ca, &e, 1, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT, 0, NULL), -ETIME);
 	destroy(&ca, e);
 	destroy(&ca, p);
@@ -395,8 +422,8 @@ static void wait_for_submit_from_another_client(void **state)
 
 	struct later l;
 	struct submit_arg sa = {.handle = hb};
-	later_start(&l, 30, later_submit, &sa);
 	int64_t t0 = now_ns();
+	later_start(&l, 30, later_submit, &sa);
 	uint32_t first;
 	assert_int_equal(wait_(&ca, &ha, 1, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT, now_ns() + 5000 * MS, &first), 0);
 	assert_true(now_ns() - t0 >= 25 * MS);
@@ -405,8 +432,8 @@ static void wait_for_submit_from_another_client(void **state)
 
 	/* Submitted but pending: the wait goes on until that fence signals. */
 	assert_int_equal(array_op(&ca, DRM_IOCTL_SYNCOBJ_RESET, &ha, 1), 0);
-	static uint32_t v = 5000;
-	sa = (struct submit_arg){.handle = hb, .pending = true, .sw_value = ++v};
+	uint32_t v = ++sw_next;
+	sa = (struct submit_arg){.handle = hb, .pending = true, .sw_value = v};
 	later_start(&l, 20, later_submit, &sa);
 	assert_int_equal(wait_(&ca, &ha, 1, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT, now_ns() + 60 * MS, &first), -ETIME);
 	later_join(&l);
@@ -562,8 +589,8 @@ static void transfer_both_ways(void **state)
 	close(fd);
 	assert_int_equal(array_op(&ca, DRM_IOCTL_SYNCOBJ_RESET, &bin2, 1), 0);
 	struct later l;
-	later_start(&l, 20, later_tsignal_src, &src_b);
 	int64_t t0 = now_ns();
+	later_start(&l, 20, later_tsignal_src, &src_b);
 	assert_int_equal(transfer(&ca, src, 7, bin2, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT), 0);
 	assert_true(now_ns() - t0 >= 15 * MS);
 	later_join(&l);
@@ -729,6 +756,14 @@ static void cancelled_waits_clean_up(void **state)
 				     .timeout_nsec = INT64_MAX};
 	assert_int_equal(fence_send(chan, DRM_IOCTL_SYNCOBJ_WAIT, &w, sizeof(w), h, sizeof(h), NULL, 0), 0);
 	assert_int_equal(fence_recv(chan, &w, sizeof(w), 30), -ETIMEDOUT);
+	/* A transfer waiting for its source point, abandoned the same way. */
+	uint32_t dst = create(&ca, 0);
+	int chan2 = fence_client_channel(&ca);
+	struct drm_syncobj_transfer t = {.src_handle = e, .src_point = 9, .dst_handle = dst,
+					 .flags = DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT};
+	assert_int_equal(fence_send(chan2, DRM_IOCTL_SYNCOBJ_TRANSFER, &t, sizeof(t), NULL, 0, NULL, 0), 0);
+	assert_int_equal(fence_recv(chan2, &t, sizeof(t), 30), -ETIMEDOUT);
+	close(chan2);
 	close(chan);
 	/* Make sure the daemon saw the close before the fence and syncobj move. */
 	uint32_t first;
@@ -736,8 +771,12 @@ static void cancelled_waits_clean_up(void **state)
 	sw_signal_to(v);
 	assert_int_equal(array_op(&ca, DRM_IOCTL_SYNCOBJ_SIGNAL, &e, 1), 0);
 	assert_int_equal(wait_(&ca, h, 2, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, 0, &first), 0);
+	uint64_t nine = 9;
+	assert_int_equal(tarray_op(&ca, DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, &e, &nine, 1, 0), 0);
+	assert_int_equal(wait_(&ca, &dst, 1, 0, 0, &first), -EINVAL); /* the abandoned transfer did nothing */
 	destroy(&ca, p);
 	destroy(&ca, e);
+	destroy(&ca, dst);
 }
 
 struct waiter_rec {

@@ -2,7 +2,9 @@
 # libudev (as weston and intel_gpu_top use it) must find the simulated GPUs
 # by enumerating sysfs: four drm minors with device nodes, each with a PCI
 # parent that has the right vendor, and both PCI devices in the "pci"
-# subsystem. libudev is driven through python3's ctypes.
+# subsystem, and each drm minor with its udev database entry (initialized,
+# ID_PATH, seat tags on card nodes). libudev is driven through python3's
+# ctypes.
 set -u
 
 : "${REDOX_DRM_RUN:?REDOX_DRM_RUN must name the redox-drm-run executable}"
@@ -32,6 +34,9 @@ from_syspath = fn("udev_device_new_from_syspath", P, P, S)
 devnode = fn("udev_device_get_devnode", S, P)
 parent_with = fn("udev_device_get_parent_with_subsystem_devtype", P, P, S, S)
 sysattr = fn("udev_device_get_sysattr_value", S, P, S)
+initialized = fn("udev_device_get_is_initialized", ctypes.c_int, P)
+prop = fn("udev_device_get_property_value", S, P, S)
+has_tag = fn("udev_device_has_tag", ctypes.c_int, P, S)
 
 ud = udev_new()
 def enumerate(subsystem):
@@ -56,6 +61,20 @@ for path in enumerate(b"drm"):
     vendor = pci and sysattr(pci, b"vendor")
     nodes[node.decode()] = vendor.decode() if vendor else None
     print("%s -> %s (vendor %s)" % (path, node.decode(), nodes[node.decode()]))
+    # udev's database entry: initialized, path_id's ID_PATH, seat tags on primary nodes, the default seat
+    slot = pci and sysattr(pci, b"uevent")
+    want_path = None
+    for line in (slot or b"").decode().splitlines():
+        if line.startswith("PCI_SLOT_NAME="):
+            want_path = "pci-" + line.split("=", 1)[1]
+    id_path = prop(d, b"ID_PATH")
+    card = "/card" in node.decode()
+    if not initialized(d) or id_path is None or id_path.decode() != want_path:
+        print("FAIL: %s: initialized %d, ID_PATH %s (want %s)" % (node.decode(), initialized(d), id_path, want_path))
+        bad = True
+    if bool(has_tag(d, b"seat")) != card or prop(d, b"ID_SEAT") is not None:
+        print("FAIL: %s: seat tag %d, ID_SEAT %s" % (node.decode(), has_tag(d, b"seat"), prop(d, b"ID_SEAT")))
+        bad = True
 if sorted(nodes) != ["/dev/dri/card0", "/dev/dri/card1", "/dev/dri/renderD128", "/dev/dri/renderD129"]:
     print("FAIL: drm device nodes are %s" % sorted(nodes))
     bad = True

@@ -3,7 +3,8 @@
  * a live daemon with nothing but libc calls, as an unmodified client makes
  * them. Covers node stat, ioctl on dups, one file shared by dup/F_DUPFD,
  * separate files for separate opens, threads, fork, fds inherited across
- * exec, /proc/self/fd, read/write/poll on the node fd, and foreign ioctls.
+ * exec, /proc/self/fd, read/write/poll on the node fd, foreign ioctls, and
+ * uevent sockets that never deliver.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -291,6 +294,49 @@ static void test_passthrough(void)
 	free(real);
 }
 
+/* The groups a netlink socket is bound to, as the kernel reports them; -1 on error. */
+static long bound_groups(int fd)
+{
+	struct sockaddr_nl nl;
+	socklen_t len = sizeof(nl);
+	memset(&nl, 0, sizeof(nl));
+	if (getsockname(fd, (struct sockaddr *)&nl, &len) < 0 || nl.nl_family != AF_NETLINK)
+		return -1;
+	return (long)nl.nl_groups;
+}
+
+/* Uevent sockets bind as libudev binds them and join no group; other netlink families are untouched. */
+static void test_uevent_sockets(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT);
+	if (fd < 0) {
+		printf("no uevent netlink sockets here (%s): not checked\n", strerror(errno));
+		return;
+	}
+	struct sockaddr_nl nl = { .nl_family = AF_NETLINK, .nl_groups = 2 };
+	CHECK(bind(fd, (struct sockaddr *)&nl, sizeof(nl)) == 0);
+	CHECK(bound_groups(fd) == 0);
+	int group = 1;
+	CHECK(setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) == 0);
+	CHECK(bound_groups(fd) == 0);
+	char buf[256];
+	CHECK(recv(fd, buf, sizeof(buf), 0) < 0 && errno == EAGAIN);
+	/* a short address is still the kernel's to refuse */
+	int fd2 = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+	CHECK(fd2 >= 0);
+	CHECK(bind(fd2, (struct sockaddr *)&nl, 4) < 0 && errno == EINVAL);
+	close(fd2);
+	close(fd);
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return;
+	struct sockaddr_nl rt = { .nl_family = AF_NETLINK, .nl_groups = 1 /* RTMGRP_LINK */ };
+	CHECK(bind(fd, (struct sockaddr *)&rt, sizeof(rt)) == 0);
+	CHECK(bound_groups(fd) == 1);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--exec-child") == 0)
@@ -303,6 +349,7 @@ int main(int argc, char **argv)
 	test_exec();
 	test_mmap();
 	test_passthrough();
+	test_uevent_sockets();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;

@@ -145,6 +145,29 @@ static void test_map_sys(void **state)
 	expect_public("/system/x");
 }
 
+/* udev's database: the entries naming our nodes and PCI functions, nothing else. */
+static void test_map_udev(void **state)
+{
+	(void)state;
+	expect_map("/run/udev/data/c226:0", RDRM_PATH_SYSROOT, SR "/run/udev/data/c226:0", "");
+	expect_map("/run/udev/data/c226:129", RDRM_PATH_SYSROOT, SR "/run/udev/data/c226:129", "");
+	expect_map("//run/udev/./data/c226:128", RDRM_PATH_SYSROOT, SR "/run/udev/data/c226:128", "");
+	expect_map("/run/udev/data/+pci:0000:00:02.0", RDRM_PATH_SYSROOT, SR "/run/udev/data/+pci:0000:00:02.0", "");
+	expect_public("/run/udev/data/+pci:0000:00:01.0");
+	expect_public("/run/udev/data/+pci:0000:00:02.00");
+	expect_public("/run/udev/data/c226:");
+	expect_public("/run/udev/data/c226:0x");
+	expect_public("/run/udev/data/c13:64");
+	expect_public("/run/udev/data/c2260:1");
+	expect_public("/run/udev/data/+drm:card0");
+	expect_public("/run/udev/data");
+	expect_public("/run/udev/control");
+	expect_public("/run/user/1000/wayland-0");
+	/* ".." after an entry (a file) is for the kernel to refuse, in the tree */
+	expect_map("/run/udev/data/c226:0/../c13:64", RDRM_PATH_SYSROOT, SR "/run/udev/data/c226:0/../c13:64", "");
+	expect_map("/run/udev/data/../data/c226:1", RDRM_PATH_SYSROOT, SR "/run/udev/data/c226:1", "");
+}
+
 static void test_map_other(void **state)
 {
 	(void)state;
@@ -279,7 +302,7 @@ int main(void)
 		cmocka_unit_test(test_init),      cmocka_unit_test(test_normalize), cmocka_unit_test(test_map_nodes),
 		cmocka_unit_test(test_map_sys),   cmocka_unit_test(test_map_other), cmocka_unit_test(test_unmap),
 		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_node_minor), cmocka_unit_test(test_ancestors),
-		cmocka_unit_test(test_join),
+		cmocka_unit_test(test_join),      cmocka_unit_test(test_map_udev),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -207,6 +207,38 @@ static void test_dev_dri(void **state)
 	unlink(sock);
 }
 
+/* libudev's database: a card's entry carries the seat tags; render nodes and PCI functions are only initialized. */
+static void test_udev_db(void **state)
+{
+	(void)state;
+	char want[512];
+	const char *card = slurp("run/udev/data/c226:1");
+	unsigned long long usec = 0;
+	assert_int_equal(sscanf(card, "S:dri/by-path/pci-0001:04:02.0-card\nI:%llu\n", &usec), 1);
+	assert_true(usec > 0);
+	snprintf(want, sizeof(want),
+		 "S:dri/by-path/pci-0001:04:02.0-card\nI:%llu\nE:ID_PATH=pci-0001:04:02.0\n"
+		 "E:ID_PATH_TAG=pci-0001_04_02_0\nE:ID_FOR_SEAT=drm-pci-0001_04_02_0\n"
+		 "G:seat\nG:uaccess\nG:master-of-seat\nQ:seat\nQ:uaccess\nQ:master-of-seat\nV:1\n",
+		 usec);
+	assert_string_equal(card, want);
+	/* One initialisation time for every entry. */
+	snprintf(want, sizeof(want),
+		 "S:dri/by-path/pci-0000:03:00.0-render\nI:%llu\nE:ID_PATH=pci-0000:03:00.0\n"
+		 "E:ID_PATH_TAG=pci-0000_03_00_0\nV:1\n",
+		 usec);
+	assert_string_equal(slurp("run/udev/data/c226:128"), want);
+	assert_non_null(strstr(slurp("run/udev/data/c226:0"), "E:ID_FOR_SEAT=drm-pci-0000_03_00_0\n"));
+	assert_null(strstr(slurp("run/udev/data/c226:0"), "ID_SEAT"));
+	snprintf(want, sizeof(want), "I:%llu\nV:1\n", usec);
+	assert_string_equal(slurp("run/udev/data/+pci:0000:03:00.0"), want);
+	assert_string_equal(slurp("run/udev/data/+pci:0001:04:02.0"), want);
+	/* every by-path link an entry names exists */
+	struct stat st;
+	assert_int_equal(lstat(path("dev/dri/by-path/pci-0001:04:02.0-card"), &st), 0);
+	assert_int_equal(lstat(path("dev/dri/by-path/pci-0000:03:00.0-render"), &st), 0);
+}
+
 static void test_modes(void **state)
 {
 	(void)state;
@@ -272,7 +304,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_subsystem), cmocka_unit_test(test_device_dir), cmocka_unit_test(test_pci_attrs),
 		cmocka_unit_test(test_config),    cmocka_unit_test(test_minors),     cmocka_unit_test(test_dev_dri),
-		cmocka_unit_test(test_modes),     cmocka_unit_test(test_recreate),   cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_udev_db),   cmocka_unit_test(test_modes),      cmocka_unit_test(test_recreate),
+		cmocka_unit_test(test_empty),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

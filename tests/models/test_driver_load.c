@@ -44,7 +44,8 @@ static void test_driver_descriptions(void **state)
 	assert_int_equal(amdgpu_driver.major, 3);
 	assert_int_equal(amdgpu_driver.minor, 42);
 	assert_int_equal(amdgpu_driver.patchlevel, 0);
-	assert_int_equal(amdgpu_driver.features, DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME);
+	assert_int_equal(amdgpu_driver.features, DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME |
+						 DRIVER_SYNCOBJ | DRIVER_SYNCOBJ_TIMELINE);
 	assert_non_null(amdgpu_driver.irq_handler);
 	assert_non_null(amdgpu_driver.kms);
 
@@ -54,7 +55,8 @@ static void test_driver_descriptions(void **state)
 	assert_int_equal(i915_driver.major, 1);
 	assert_int_equal(i915_driver.minor, 6);
 	assert_int_equal(i915_driver.patchlevel, 0);
-	assert_int_equal(i915_driver.features, DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME);
+	assert_int_equal(i915_driver.features, DRIVER_GEM | DRIVER_RENDER | DRIVER_MODESET | DRIVER_ATOMIC | DRIVER_PRIME |
+						 DRIVER_SYNCOBJ | DRIVER_SYNCOBJ_TIMELINE);
 	assert_non_null(i915_driver.kms);
 
 	struct hw_pci_id vega = {.vendor = 0x1002, .device = 0x687F};

@@ -4,7 +4,8 @@
  * prepare_fb → commit, vblank on/off, completion bookkeeping): bring-up and
  * EDID, modesets and flips seen on the captured monitor, completion from
  * flip-done and vblank interrupts, vblank timestamps, atomic_check's
- * refusals, hot-plug, the GGTT allocator, and the lost-interrupt watchdog.
+ * refusals, hot-plug, the gamma table, the GGTT allocator, and the
+ * lost-interrupt watchdog.
  */
 #include <errno.h>
 #include <poll.h>
@@ -79,6 +80,13 @@ struct drm_crtc *drm_crtc_create(struct drm_device *dev, struct drm_plane *prima
 	c->cursor = cursor;
 	c->state = calloc(1, sizeof(*c->state));
 	c->state->crtc = c;
+	/* The table starts as the linear ramp; the real core also calls gamma_set now, before the
+	 * driver has bound the CRTC, so drivers load it themselves once bound. */
+	c->gamma_size = gamma_size;
+	c->gamma = gamma_size ? calloc(3 * gamma_size, sizeof(uint16_t)) : NULL;
+	for (uint32_t i = 0; i < gamma_size && gamma_size > 1; i++)
+		c->gamma[i] = c->gamma[gamma_size + i] = c->gamma[2 * gamma_size + i] =
+			(uint16_t)(i * 0xFFFFu / (gamma_size - 1));
 	core.crtcs[core.ncrtcs++] = c;
 	return c;
 }
@@ -146,6 +154,7 @@ static void core_reset(void)
 	}
 	for (unsigned i = 0; i < core.ncrtcs; i++) {
 		free(core.crtcs[i]->state);
+		free(core.crtcs[i]->gamma);
 		free(core.crtcs[i]);
 	}
 	for (unsigned i = 0; i < core.nencoders; i++)
@@ -509,6 +518,65 @@ static void test_vblank_timestamps(void **state)
 	fb_free(fx, a);
 }
 
+static void set_gamma(struct drm_crtc *c, uint16_t (*entry)(unsigned ch, unsigned i))
+{
+	for (unsigned ch = 0; ch < 3; ch++)
+		for (unsigned i = 0; i < c->gamma_size; i++)
+			c->gamma[ch * c->gamma_size + i] = entry(ch, i);
+	i915_kms_funcs.gamma_set(c);
+}
+
+static uint16_t modetest_ramp(unsigned ch, unsigned i)
+{
+	(void)ch;
+	return (uint16_t)(i << 8);
+}
+
+/* Red inverted, green zeroed, blue kept; low bits set to show they are dropped. */
+static uint16_t invert_red_zero_green(unsigned ch, unsigned i)
+{
+	return (uint16_t)(ch == 0 ? (255 - i) << 8 | 0xFF : ch == 1 ? 0xFF : i * 257);
+}
+
+/* The legacy gamma table: loaded at bring-up, its top 8 bits in the palette, every plane through it. */
+static void test_gamma(void **state)
+{
+	struct fixture *fx = *state;
+	struct hw_device *hw = fx->hw;
+	for (unsigned p = 0; p < 2; p++) {
+		assert_int_equal(core.crtcs[p]->gamma_size, 256);
+		for (unsigned i = 0; i < 256; i++)
+			assert_int_equal(hw_read32(hw, 0, SIM_I915_LGC_PALETTE(p, i)), i * 0x010101u);
+		assert_int_equal(hw_read32(hw, 0, SIM_I915_GAMMA_MODE(p)) & SIM_I915_GAMMA_MODE_MASK,
+				 SIM_I915_GAMMA_MODE_8BIT);
+		assert_int_equal(hw_read32(hw, 0, SIM_I915_SKL_BOTTOM_COLOR(p)), SIM_I915_BOTTOM_COLOR_GAMMA_ENABLE);
+	}
+	struct fb *a = fb_new(fx, DRM_FORMAT_XRGB8888, 1920, 1080, 4, 0x00336699);
+	light_up(fx, a);
+	assert_true(hw_read32(hw, 0, PLANE_CTL(0, 1)) & SIM_I915_PLANE_CTL_PIPE_GAMMA_ENABLE);
+	uint32_t *px = capture(fx, 0, 1920, 1080);
+	assert_int_equal(px[0], 0x336699);
+	free(px);
+
+	/* modetest's linear table (i << 8) is the identity too. */
+	set_gamma(core.crtcs[0], modetest_ramp);
+	for (unsigned i = 0; i < 256; i++)
+		assert_int_equal(hw_read32(hw, 0, SIM_I915_LGC_PALETTE(0, i)), i * 0x010101u);
+	px = capture(fx, 0, 1920, 1080);
+	assert_int_equal(px[0], 0x336699);
+	assert_int_equal(px[1920 * 1080 - 1], 0x336699);
+	free(px);
+
+	set_gamma(core.crtcs[0], invert_red_zero_green);
+	px = capture(fx, 0, 1920, 1080);
+	assert_int_equal(px[0], 0xCC0099);
+	assert_int_equal(px[1920 * 1080 - 1], 0xCC0099);
+	free(px);
+	/* Pipe B's palette is its own. */
+	assert_int_equal(hw_read32(hw, 0, SIM_I915_LGC_PALETTE(1, 0x33)), 0x333333u);
+	fb_free(fx, a);
+}
+
 static void test_planes_on_screen(void **state)
 {
 	struct fixture *fx = *state;
@@ -806,6 +874,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_modeset_flip_disable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vblank_timestamps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_planes_on_screen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gamma, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_check_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hotplug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_interrupt_watchdog, setup, teardown),

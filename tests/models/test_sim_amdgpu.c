@@ -171,15 +171,17 @@ static void test_engine_seams(void **state)
 	/* Neighbours are untouched. */
 	assert_int_equal(hw_read32(hw, MMIO, 0xC154), 0);
 
-	/* The GFX doorbell (dword 0x8B<<1, byte 0x458): one 64-bit write, seen whole. */
+	/* A doorbell hook (a free one: the GFX ring owns 0x458): one 64-bit write, seen whole. */
 	struct hook_log db = {0};
-	struct sim_reg_hook dh = {.off = 0x458, .write = hook_write, .write64 = hook_write64, .ctx = &db};
+	struct sim_reg_hook dh = {.off = 0x800, .write = hook_write, .write64 = hook_write64, .ctx = &db};
 	assert_int_equal(sim_amdgpu_hook_doorbell(m, &dh), 0);
-	hw_write64(hw, DOORBELL, 0x458, 0x0000000100000040ull);
+	dh.off = 0x458;
+	assert_int_equal(sim_amdgpu_hook_doorbell(m, &dh), -EEXIST);
+	hw_write64(hw, DOORBELL, 0x800, 0x0000000100000040ull);
 	assert_int_equal(db.writes64, 1);
 	assert_int_equal(db.writes, 0);
 	assert_int_equal(db.last64, 0x0000000100000040ull);
-	assert_int_equal(hw_read64(hw, DOORBELL, 0x458), 0x0000000100000040ull);
+	assert_int_equal(hw_read64(hw, DOORBELL, 0x800), 0x0000000100000040ull);
 	/* Unhooked doorbells store. */
 	hw_write32(hw, DOORBELL, 0x1E0 * 4, 7);
 	assert_int_equal(hw_read32(hw, DOORBELL, 0x1E0 * 4), 7);

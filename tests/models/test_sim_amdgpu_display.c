@@ -525,6 +525,150 @@ static void test_cursor_blend(void **state)
 	free(px);
 }
 
+static uint32_t lut_r(uint32_t v)
+{
+	return (v >> 16) & 0xFF;
+}
+
+static uint32_t lut_g(uint32_t v)
+{
+	return (v >> 8) & 0xFF;
+}
+
+static uint32_t lut_b(uint32_t v)
+{
+	return v & 0xFF;
+}
+
+/* Every primary pixel is want(pattern) and the 4x2 cursor at (10, 5) stays cur. */
+static void check_lut_picture(struct fixture *f, uint32_t w, uint32_t h, uint32_t (*want)(uint32_t), uint32_t cur)
+{
+	uint32_t *px = malloc(w * h * 4);
+	assert_non_null(px);
+	assert_int_equal(capture(f, 0, px, w, h), 0);
+	for (uint32_t y = 0; y < h; y++) {
+		for (uint32_t x = 0; x < w; x++) {
+			bool in_cursor = x >= 10 && x < 14 && y >= 5 && y < 7;
+			uint32_t expect = in_cursor ? cur : want(pattern(x, y) & 0xFFFFFF);
+			if (px[y * w + x] != expect)
+				fail_msg("pixel (%u,%u): 0x%06x != 0x%06x", x, y, px[y * w + x], expect);
+		}
+	}
+	free(px);
+}
+
+static uint32_t same(uint32_t v)
+{
+	return v;
+}
+
+static uint32_t red_inverted_green_zeroed(uint32_t v)
+{
+	return (255 - lut_r(v)) << 16 | lut_b(v);
+}
+
+static uint32_t green_inverted_blue_zeroed(uint32_t v)
+{
+	return lut_r(v) << 16 | (255 - lut_g(v)) << 8;
+}
+
+static uint32_t red_zeroed_green_inverted(uint32_t v)
+{
+	return (255 - lut_g(v)) << 8;
+}
+
+/* The GRPH legacy LUT: bypassed at reset, 30-bit and sequential writes, write masks, PWL mode,
+ * the 10-bit bypass; it changes the primary and never the cursor. */
+static void test_legacy_lut(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t w = 64, h = 48;
+	struct mode m = small_mode(w, h, 60);
+	crtc_program(f, 0, &m);
+	struct hw_dma prim = surface_alloc(f, w * h * 4);
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++)
+			((uint32_t *)prim.cpu)[y * w + x] = pattern(x, y);
+	uint64_t paddr = gart_map(f, &prim);
+	primary_program(f, 0, FMT_XRGB8888, paddr, w, w, h);
+	struct hw_dma cur = surface_alloc(f, 4096);
+	for (unsigned i = 0; i < 8; i++)
+		((uint32_t *)cur.cpu)[i] = 0xFF102030u;
+	uint64_t caddr = gart_map(f, &cur);
+	wr(f, SIM_AMDGPU_CUR_SURFACE_ADDRESS_HIGH, (uint32_t)(caddr >> 32));
+	wr(f, SIM_AMDGPU_CUR_SURFACE_ADDRESS, (uint32_t)caddr);
+	wr(f, SIM_AMDGPU_CUR_SIZE, 3u << 16 | 1u);
+	wr(f, SIM_AMDGPU_CUR_POSITION, 10u << 16 | 5u);
+	wr(f, SIM_AMDGPU_CUR_CONTROL, 1u | 2u << 8);
+	crtc_enable(f, 0, true);
+
+	/* Reset: the LUT is bypassed (and holds the identity): the picture is the surface. */
+	for (unsigned p = 0; p < SIM_AMDGPU_DCE_PIPES; p++)
+		assert_int_equal(rd(f, SIM_AMDGPU_INPUT_GAMMA_CONTROL + p * SIM_AMDGPU_DCE_PIPE_STRIDE),
+				 SIM_AMDGPU_INPUT_GAMMA_BYPASS);
+	check_lut_picture(f, w, h, same, 0x102030);
+	wr(f, SIM_AMDGPU_INPUT_GAMMA_CONTROL, 0);
+	check_lut_picture(f, w, h, same, 0x102030);
+
+	/* 10-bit entries, one write each: the output keeps their top 8 bits. Written while selected:
+	 * the RAM is not double buffered, so the next capture shows it. */
+	wr(f, SIM_AMDGPU_DC_LUT_RW_MODE, 0);
+	wr(f, SIM_AMDGPU_DC_LUT_WRITE_EN_MASK, 7);
+	wr(f, SIM_AMDGPU_DC_LUT_RW_INDEX, 0);
+	for (uint32_t i = 0; i < 256; i++)
+		wr(f, SIM_AMDGPU_DC_LUT_30_COLOR, (255 - i) << 22 | 0u << 10 | (i << 2 | 3u));
+	assert_int_equal(rd(f, SIM_AMDGPU_DC_LUT_RW_INDEX), 0); /* 256 entries: back at 0 */
+	check_lut_picture(f, w, h, red_inverted_green_zeroed, 0x102030);
+	wr(f, SIM_AMDGPU_INPUT_GAMMA_CONTROL, SIM_AMDGPU_INPUT_GAMMA_BYPASS);
+	check_lut_picture(f, w, h, same, 0x102030);
+	wr(f, SIM_AMDGPU_INPUT_GAMMA_CONTROL, 0);
+
+	/* 16-bit channels in turn (red, green, blue), as DC's dce_ipp writes them. */
+	wr(f, SIM_AMDGPU_DC_LUT_RW_INDEX, 0);
+	for (uint32_t i = 0; i < 256; i++) {
+		wr(f, SIM_AMDGPU_DC_LUT_SEQ_COLOR, i * 257u);
+		wr(f, SIM_AMDGPU_DC_LUT_SEQ_COLOR, 0xFFFFu - i * 257u);
+		wr(f, SIM_AMDGPU_DC_LUT_SEQ_COLOR, 0);
+		assert_int_equal(rd(f, SIM_AMDGPU_DC_LUT_RW_INDEX), (i + 1) & 0xFF);
+	}
+	check_lut_picture(f, w, h, green_inverted_blue_zeroed, 0x102030);
+
+	/* The write mask: red only (b2); green and blue keep their entries. */
+	wr(f, SIM_AMDGPU_DC_LUT_WRITE_EN_MASK, 4);
+	wr(f, SIM_AMDGPU_DC_LUT_RW_INDEX, 0);
+	for (uint32_t i = 0; i < 256; i++)
+		wr(f, SIM_AMDGPU_DC_LUT_30_COLOR, 0x3FFu << 10 | 0x3FFu);
+	check_lut_picture(f, w, h, red_zeroed_green_inverted, 0x102030);
+
+	/* PWL mode (not modelled) takes no 256-entry writes. */
+	wr(f, SIM_AMDGPU_DC_LUT_WRITE_EN_MASK, 7);
+	wr(f, SIM_AMDGPU_DC_LUT_RW_MODE, 1);
+	wr(f, SIM_AMDGPU_DC_LUT_RW_INDEX, 0);
+	for (uint32_t i = 0; i < 256; i++)
+		wr(f, SIM_AMDGPU_DC_LUT_30_COLOR, 0x3FFFFFFFu);
+	check_lut_picture(f, w, h, red_zeroed_green_inverted, 0x102030);
+	wr(f, SIM_AMDGPU_DC_LUT_RW_MODE, 0);
+
+	/* A 10-bit surface goes through it too, unless GRPH_LUT_10BIT_BYPASS_EN. */
+	struct hw_dma ten = surface_alloc(f, w * h * 4);
+	for (uint32_t i = 0; i < w * h; i++)
+		((uint32_t *)ten.cpu)[i] = 0x3FFu << 20 | 0x200u << 10; /* 255, 128, 0 at 8 bits */
+	primary_program(f, 0, FMT_XRGB2101010, gart_map(f, &ten), w, w, h);
+	wait_vblank(f, 0);
+	uint32_t *px = malloc(w * h * 4);
+	assert_non_null(px);
+	assert_int_equal(capture(f, 0, px, w, h), 0);
+	assert_int_equal(px[0], 127u << 8);
+	wr(f, SIM_AMDGPU_GRPH_LUT_10BIT_BYPASS, SIM_AMDGPU_GRPH_LUT_10BIT_BYPASS_EN);
+	assert_int_equal(capture(f, 0, px, w, h), 0);
+	assert_int_equal(px[0], 0xFF8000u);
+	assert_int_equal(px[5 * w + 10], 0x102030); /* the cursor as ever */
+	free(px);
+	f->hw->ops->dma_free(f->hw, &ten);
+	f->hw->ops->dma_free(f->hw, &cur);
+	f->hw->ops->dma_free(f->hw, &prim);
+}
+
 static void test_flip_latches_at_vblank(void **state)
 {
 	struct fixture *f = *state;
@@ -972,6 +1116,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gart_scanout_formats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_viewport_and_fb_aperture, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_blend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_legacy_lut, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flip_latches_at_vblank, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vblank_rate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ih_wrap_and_writeback, setup, teardown),

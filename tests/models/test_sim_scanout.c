@@ -350,6 +350,82 @@ static void test_scaling(void **state)
 	mem_free(big);
 }
 
+/* Invert red, zero green, keep blue. */
+static void lut_invert_r_zero_g(struct sim_lut *l)
+{
+	for (unsigned i = 0; i < 256; i++) {
+		l->r[i] = (uint8_t)(255 - i);
+		l->g[i] = 0;
+		l->b[i] = (uint8_t)i;
+	}
+}
+
+static uint32_t ref_lut(uint32_t v)
+{
+	return (255 - ((v >> 16) & 0xFF)) << 16 | (v & 0xFF);
+}
+
+/* A plane's own lookup acts before it blends; the pipe's after, per the topmost plane shown. */
+static void test_luts(void **state)
+{
+	struct mem *bg = mem_new(16, 1), *fg = mem_new(8, 1);
+	fill32(bg, 4, 1, 0x00204080);
+	put32(fg, 0, 0, 0x80808080); /* premultiplied half white */
+	put32(fg, 1, 0, 0x00000000); /* fully transparent */
+	struct sim_lut lut;
+	lut_invert_r_zero_g(&lut);
+	/* bg on x 0..2, fg on x 0..1; x 3 has no plane. */
+	struct sim_plane_view v[2] = {view(bg, DRM_FORMAT_XRGB8888, 3, 1, 0, 0), view(fg, DRM_FORMAT_ARGB8888, 2, 1, 0, 0)};
+	uint32_t out[4];
+
+	/* Before blending, on the bottom plane only. */
+	v[0].lut = &lut;
+	assert_int_equal(sim_scanout_compose(v, 2, out, 4, 1), 0);
+	assert_int_equal(out[0], ref_premul(ref_lut(0x204080), 0x80808080));
+	assert_int_equal(out[1], ref_lut(0x204080));
+	assert_int_equal(out[2], ref_lut(0x204080));
+	assert_int_equal(out[3], 0);
+	/* On the top plane only: its colour changes before it mixes with what is below. */
+	v[0].lut = NULL;
+	v[1].lut = &lut;
+	assert_int_equal(sim_scanout_compose(v, 2, out, 4, 1), 0);
+	assert_int_equal(out[0], ref_premul(0x204080, ref_lut(0x808080) | 0x80000000u));
+	assert_int_equal(out[2], 0x204080);
+
+	/* After blending: the blend result goes through it where the top plane takes it. */
+	v[1].lut = NULL;
+	v[0].pipe_lut = v[1].pipe_lut = true;
+	assert_int_equal(sim_scanout_compose_lut(v, 2, out, 4, 1, &lut, false), 0);
+	assert_int_equal(out[0], ref_lut(ref_premul(0x204080, 0x80808080)));
+	assert_int_equal(out[1], ref_lut(0x204080));
+	assert_int_equal(out[3], 0); /* background without it */
+	assert_int_equal(sim_scanout_compose_lut(v, 2, out, 4, 1, &lut, true), 0);
+	assert_int_equal(out[3], ref_lut(0)); /* black inverted: red */
+	assert_int_equal(out[3], 0xFF0000);
+	/* The top plane opting out decides where it shows; where it is transparent, the plane below does. */
+	v[1].pipe_lut = false;
+	assert_int_equal(sim_scanout_compose_lut(v, 2, out, 4, 1, &lut, false), 0);
+	assert_int_equal(out[0], ref_premul(0x204080, 0x80808080));
+	assert_int_equal(out[1], ref_lut(0x204080));
+	assert_int_equal(out[2], ref_lut(0x204080));
+	/* No pipe lookup: compose as ever, whatever the planes ask. */
+	assert_int_equal(sim_scanout_compose_lut(v, 2, out, 4, 1, NULL, true), 0);
+	assert_int_equal(out[1], 0x204080);
+	assert_int_equal(out[3], 0);
+
+	/* An identity lookup changes nothing. */
+	for (unsigned i = 0; i < 256; i++)
+		lut.r[i] = lut.g[i] = lut.b[i] = (uint8_t)i;
+	v[0].lut = &lut;
+	v[1].pipe_lut = true;
+	uint32_t plain[4];
+	assert_int_equal(sim_scanout_compose(v, 2, plain, 4, 1), 0);
+	assert_int_equal(sim_scanout_compose_lut(v, 2, out, 4, 1, &lut, true), 0);
+	assert_memory_equal(out, plain, sizeof(out));
+	mem_free(bg);
+	mem_free(fg);
+}
+
 static void test_bad_arguments(void **state)
 {
 	uint32_t out[4];
@@ -383,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_clipping),
 		cmocka_unit_test(test_read_failure),
 		cmocka_unit_test(test_scaling),
+		cmocka_unit_test(test_luts),
 		cmocka_unit_test(test_bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
