@@ -641,3 +641,10 @@ void rdrm_node_stat(struct stat *st, const struct stat *sock, int minor)
 	st->st_blocks = 0;
 	st->st_blksize = 4096;
 }
+
+void fdt_mark_channel(int fd)
+{
+	pthread_mutex_lock(&lock);
+	set_slot_locked(fd, FDF_CHANNEL, NULL);
+	pthread_mutex_unlock(&lock);
+}

@@ -17,6 +17,12 @@
 #include <unistd.h>
 
 #include <drm.h>
+#include <linux/dma-buf.h>
+#include <linux/sync_file.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "redox-drm/client.h"
 
@@ -175,6 +181,81 @@ static int drm_ioctl(int fd, unsigned long request, void *arg)
 	return r;
 }
 
+/*
+ * sync_files the daemon made are sockets; their SYNC_IOC_* go to the daemon
+ * with the fd attached, over one channel this process keeps for that (on
+ * the sw_sync node, which every daemon serves).
+ */
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static int sync_file_fd = -1, sync_chan = -1;
+static pid_t sync_pid;
+
+static int sync_channel_locked(void)
+{
+	if (sync_chan >= 0 && sync_pid == getpid())
+		return sync_chan;
+	/* A forked child reopens: the parent's channel is not for it. */
+	if (sync_chan >= 0) {
+		close(sync_chan);
+		close(sync_file_fd);
+		sync_chan = sync_file_fd = -1;
+	}
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/sw_sync", rdrm_pm()->runtime);
+	sync_file_fd = rdrm_connect(path, O_CLOEXEC);
+	if (sync_file_fd < 0)
+		return sync_file_fd;
+	struct rdrm_wire_hello hello;
+	sync_chan = rdrm_channel_open(sync_file_fd, &hello);
+	if (sync_chan < 0) {
+		close(sync_file_fd);
+		sync_file_fd = -1;
+		return sync_chan;
+	}
+	sync_pid = getpid();
+	/* Never mistaken for the client's own fds, and never read by the read() hook. */
+	fdt_mark_channel(sync_file_fd);
+	fdt_mark_channel(sync_chan);
+	return sync_chan;
+}
+
+static int sync_file_ioctl(int fd, unsigned long request, void *arg)
+{
+	pthread_mutex_lock(&sync_lock);
+	rdrm_guard++;
+	int ch = sync_channel_locked();
+	int r = ch < 0 ? ch : rdrm_call_target(ch, fd, request, arg);
+	rdrm_guard--;
+	pthread_mutex_unlock(&sync_lock);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return r;
+}
+
+/* Buffers the daemon exports are its memfds ("rdrm-..."); the kernel syncs CPU access on them. */
+static bool is_rdrm_dmabuf(int fd)
+{
+	char path[64], link[128];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	return strncmp(link, "/memfd:rdrm-", 12) == 0;
+}
+
+static int dmabuf_sync(const struct dma_buf_sync *s)
+{
+	/* The memory is coherent shared memory: nothing to flush, but the flags are the kernel's to check. */
+	if (!s || (s->flags & ~DMA_BUF_SYNC_VALID_FLAGS_MASK) || !(s->flags & DMA_BUF_SYNC_RW)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
 RDRM_VISIBLE int ioctl(int fd, unsigned long request, ...)
 {
 	va_list ap;
@@ -183,6 +264,13 @@ RDRM_VISIBLE int ioctl(int fd, unsigned long request, ...)
 	va_end(ap);
 	if (is_drm(fd))
 		return drm_ioctl(fd, request, arg);
+	if (!rdrm_guard && (request == SYNC_IOC_MERGE || request == SYNC_IOC_FILE_INFO)) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && !(rdrm_fd_flags_get(fd) & FDF_CHANNEL))
+			return sync_file_ioctl(fd, request, arg);
+	}
+	if (!rdrm_guard && request == DMA_BUF_IOCTL_SYNC && is_rdrm_dmabuf(fd))
+		return dmabuf_sync(arg);
 	/* A DRM fd this process did not open itself (inherited, received) is recognised here. */
 	if (_IOC_TYPE(request) == DRM_IOCTL_BASE && !rdrm_guard && !(rdrm_fd_flags_get(fd) & FDF_CHANNEL) &&
 	    fdt_identify(fd))

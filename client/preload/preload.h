@@ -146,6 +146,8 @@ void rfile_info(struct rfile *f, struct rfile_info *info);
  * Returns the channel fd or -errno.
  */
 int rfile_channel_get(struct rfile *f, int fd, char driver[32]);
+/* Marks one of the interposer's own sockets (never the client's, never a DRM file). */
+void fdt_mark_channel(int fd);
 /* Gives a channel back; broken ones (the call saw the connection fail) are closed. */
 void rfile_channel_put(struct rfile *f, int ch, bool broken);
 
