@@ -130,9 +130,10 @@ static void serve_mmap(struct channel *ch, struct rdrm_wire_msg *msg)
 		return;
 	}
 	memcpy(&req, msg->payload, sizeof(req));
-	struct drm_gem_object *obj = drm_gem_mmap_lookup(ch->conn->file, req.offset, req.length);
+	int err;
+	struct drm_gem_object *obj = drm_gem_mmap_lookup(ch->conn->file, req.offset, req.length, &err);
 	if (!obj) {
-		reply_error(ch, 0, -EINVAL); /* what mmap(2) of an unknown offset gives */
+		reply_error(ch, 0, err);
 		return;
 	}
 	req.fd_offset = req.offset - obj->mmap_offset;

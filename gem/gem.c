@@ -391,9 +391,10 @@ bool drm_gem_file_has(struct drm_file *file, struct drm_gem_object *obj)
 	return drm_gem_file_handle_of(file, obj) != 0;
 }
 
-struct drm_gem_object *drm_gem_mmap_lookup(struct drm_file *file, uint64_t offset, uint64_t length)
+struct drm_gem_object *drm_gem_mmap_lookup(struct drm_file *file, uint64_t offset, uint64_t length, int *err)
 {
 	struct drm_gem_offsets *t = file->dev->gem_offsets;
+	*err = -EINVAL;
 	if (!t || !length)
 		return NULL;
 	size_t i = offset_index(t, offset);
@@ -404,8 +405,10 @@ struct drm_gem_object *drm_gem_mmap_lookup(struct drm_file *file, uint64_t offse
 	if (delta >= obj->size || length > obj->size - delta)
 		return NULL;
 	/* Only files that hold a handle may map it (the kernel's drm_vma_node_is_allowed). */
-	if (!drm_gem_file_has(file, obj))
+	if (!drm_gem_file_has(file, obj)) {
+		*err = -EACCES;
 		return NULL;
+	}
 	drm_gem_object_get(obj);
 	return obj;
 }

@@ -485,6 +485,12 @@ void drm_crtc_commit_done(struct drm_crtc *crtc)
 	if (!s)
 		return; /* already finished (a driver may report a disable twice) */
 	kc->commit = NULL;
+	/* Cursor updates made while it was in flight were latched by the same frame. */
+	while (kc->riders) {
+		struct drm_atomic_state *r = kc->riders;
+		kc->riders = r->next_rider;
+		commit_finish(r);
+	}
 	struct drm_pending_vblank_event *e = s->events[crtc->index];
 	s->events[crtc->index] = NULL;
 	if (e) {
@@ -556,10 +562,6 @@ static int stall_on(struct drm_atomic_state *s, struct drm_call *call, bool reru
 	return DRM_CALL_PARKED;
 }
 
-int drm_atomic_stall(struct drm_atomic_state *state, struct drm_call *call)
-{
-	return stall_on(state, call, true);
-}
 
 /* Commits that the hardware never confirmed: finish them a frame later rather than never. */
 void kms_crtc_vblank_commit_check(struct drm_crtc *crtc, uint64_t count)
@@ -578,7 +580,11 @@ int drm_atomic_commit(struct drm_atomic_state *s, bool nonblock, struct drm_call
 	int r = drm_atomic_check(s);
 	if (r)
 		return r;
-	if (drm_atomic_busy(s)) {
+	/*
+	 * Legacy cursor moves never wait (as the kernel's legacy_cursor_update):
+	 * they ride along with a commit in flight and are latched with it.
+	 */
+	if (drm_atomic_busy(s) && !s->legacy_cursor_update) {
 		if (nonblock)
 			return -EBUSY;
 		if (call) {
@@ -654,10 +660,16 @@ int drm_atomic_commit(struct drm_atomic_state *s, bool nonblock, struct drm_call
 		struct kms_crtc *kc = kms_crtc(crtc);
 		if (crtc->state->active && !s->crtcs_old[i]->active)
 			drm_crtc_vblank_on(crtc);
+		s->pending++;
+		if (kc->commit) {
+			/* Only a legacy cursor update gets here with a commit in flight. */
+			s->next_rider = kc->riders;
+			kc->riders = s;
+			continue;
+		}
 		kc->commit = s;
 		kc->commit_time_ns = monotonic_ns();
 		kc->commit_frames = 0;
-		s->pending++;
 	}
 	s->pending++; /* held until the driver has programmed everything */
 	mc->funcs->atomic_commit(dev, s);

@@ -66,6 +66,7 @@ struct kms_crtc {
 	struct vblank_waiter *waiters;
 	/* The commit in flight on this CRTC (its hardware has not latched it yet). */
 	struct drm_atomic_state *commit;
+	struct drm_atomic_state *riders; /* cursor updates latched with it */
 	uint64_t commit_time_ns;    /* when it was programmed */
 	unsigned int commit_frames; /* vblanks seen since then (interrupts queued before do not count) */
 	struct stall_link *stalls;  /* blocking callers waiting for it to finish */
@@ -179,8 +180,6 @@ int drm_atomic_check(struct drm_atomic_state *state);
 int drm_atomic_commit(struct drm_atomic_state *state, bool nonblock, struct drm_call *call);
 /* -EBUSY-style check for NONBLOCK: a commit is still in flight on a CRTC of state. */
 bool drm_atomic_busy(struct drm_atomic_state *state);
-/* Parks call until every CRTC of state is idle, then re-runs it. */
-int drm_atomic_stall(struct drm_atomic_state *state, struct drm_call *call);
 /* At each vblank: finish a commit the driver never confirmed (two frames late). */
 void kms_crtc_vblank_commit_check(struct drm_crtc *crtc, uint64_t count);
 /* Disables every plane showing fb (RMFB, file close). */

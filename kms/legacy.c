@@ -149,10 +149,11 @@ int drm_mode_setcrtc(struct drm_device *dev, void *data, struct drm_file *file, 
 	return commit(s, false, call);
 }
 
+/* cursor: a legacy cursor update, which never waits (see drm_atomic_commit). */
 static int setplane(struct drm_device *dev, struct drm_file *file, struct drm_call *call, struct drm_plane *plane,
 		    struct drm_crtc *crtc, struct drm_framebuffer *fb, int32_t crtc_x, int32_t crtc_y,
 		    uint32_t crtc_w, uint32_t crtc_h, uint32_t src_x, uint32_t src_y, uint32_t src_w,
-		    uint32_t src_h, bool nonblock)
+		    uint32_t src_h, bool cursor)
 {
 	if (fb) {
 		if (!(plane->possible_crtcs & (1u << crtc->index)))
@@ -182,15 +183,8 @@ static int setplane(struct drm_device *dev, struct drm_file *file, struct drm_ca
 	ps->src_w = src_w;
 	ps->src_h = src_h;
 	s->allow_modeset = false;
-	if (nonblock && drm_atomic_busy(s)) {
-		/* Cursor updates wait behind a flip rather than fail. */
-		int r = drm_atomic_check(s);
-		if (!r)
-			r = drm_atomic_stall(s, call);
-		drm_atomic_state_free(s);
-		return r;
-	}
-	return commit(s, nonblock, call);
+	s->legacy_cursor_update = cursor;
+	return commit(s, cursor, call);
 }
 
 int drm_mode_setplane(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)

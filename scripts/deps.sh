@@ -6,7 +6,7 @@ packages=(
 	gcc clang libclang-rt-14-dev meson ninja-build pkg-config python3
 	libdrm-dev libpciaccess-dev libcmocka-dev libpng-dev
 	# real clients the tests and the demo run through the interposer
-	libdrm-tests drm-info kmscube
+	libdrm-tests drm-info kmscube weston
 )
 
 missing=()

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	char dir[PATH_MAX], node[PATH_MAX + 16];
+	char dir[PATH_MAX], node[PATH_MAX + 32];
 	const char *env = getenv("REDOX_DRM_RUNTIME_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
 	if (env && *env)
 		snprintf(dir, sizeof(dir), "%s", env);
@@ -107,7 +107,8 @@ int main(int argc, char **argv)
 		snprintf(dir, sizeof(dir), "%s/redox-drm", xdg);
 	else
 		snprintf(dir, sizeof(dir), "/run/redox-drm");
-	snprintf(node, sizeof(node), "%s/card%d", dir, card);
+	/* The render node: looking must not make this tool the master of the primary one. */
+	snprintf(node, sizeof(node), "%s/renderD%d", dir, 128 + card);
 	int file = rdrm_connect(node, O_CLOEXEC);
 	if (file < 0) {
 		fprintf(stderr, "redox-drm-capture: %s: %s\n", node, strerror(-file));

@@ -61,8 +61,12 @@ struct drm_gem_object *drm_gem_object_lookup(struct drm_file *file, uint32_t han
 
 /* A fake offset clients pass to mmap() on the DRM fd to map obj (kernel: drm_gem_create_mmap_offset). */
 int drm_gem_create_mmap_offset(struct drm_gem_object *obj);
-/* The object behind [offset, offset+length) if file holds a handle to it (new reference), else NULL. */
-struct drm_gem_object *drm_gem_mmap_lookup(struct drm_file *file, uint64_t offset, uint64_t length);
+/*
+ * The object behind [offset, offset+length), a new reference, if file holds a
+ * handle to it; else NULL with *err = -EINVAL (no such range) or -EACCES (not
+ * this file's), as drm_gem_mmap answers.
+ */
+struct drm_gem_object *drm_gem_mmap_lookup(struct drm_file *file, uint64_t offset, uint64_t length, int *err);
 /* True if file has a handle to obj. */
 bool drm_gem_file_has(struct drm_file *file, struct drm_gem_object *obj);
 

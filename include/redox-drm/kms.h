@@ -144,9 +144,12 @@ struct drm_atomic_state {
 	struct drm_file *file;
 	uint32_t flags; /* DRM_MODE_ATOMIC_*, DRM_MODE_PAGE_FLIP_* */
 	bool allow_modeset;
+	/* A legacy cursor update: it rides along with a commit in flight instead of waiting for it. */
+	bool legacy_cursor_update;
 	/* Set by the core: CRTCs whose hardware has not latched this state yet, and their events. */
 	unsigned int pending;
 	struct drm_pending_vblank_event *events[KMS_MAX_CRTCS];
+	struct drm_atomic_state *next_rider;
 	/* Indexed by object index; NULL where the request does not touch the object. */
 	struct drm_plane_state *planes_old[KMS_MAX_PLANES], *planes_new[KMS_MAX_PLANES];
 	struct drm_crtc_state *crtcs_old[KMS_MAX_CRTCS], *crtcs_new[KMS_MAX_CRTCS];

@@ -365,6 +365,12 @@ static void fail(struct sim_amdgpu_cp *cp, enum sim_amdgpu_ring_error err, const
 
 /* ---- packets ---- */
 
+static enum exec bad(struct sim_amdgpu_cp *cp, enum sim_amdgpu_ring_error err, const struct exec_ctx *x)
+{
+	fail(cp, err, x);
+	return EX_ERROR;
+}
+
 static bool skipped_op(uint8_t op)
 {
 	for (size_t i = 0; i < sizeof(skipped_ops); i++)
@@ -448,7 +454,7 @@ static void end_of_pipe(struct sim_amdgpu_cp *cp, const struct exec_ctx *x, uint
 static enum exec do_write_data(struct sim_amdgpu_cp *cp, const struct exec_ctx *x, const uint32_t *b, uint32_t count)
 {
 	if (count < 3)
-		return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+		return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 	uint32_t dst_sel = (b[0] >> 8) & 0xFu, n = count - 2;
 	bool one_addr = b[0] & (1u << 16);
 	const uint32_t *data = &b[3];
@@ -480,7 +486,7 @@ static enum exec do_write_data(struct sim_amdgpu_cp *cp, const struct exec_ctx *
 static enum exec do_copy_data(struct sim_amdgpu_cp *cp, const struct exec_ctx *x, const uint32_t *b, uint32_t count)
 {
 	if (count != 4)
-		return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+		return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 	uint32_t src_sel = b[0] & 0xFu, dst_sel = (b[0] >> 8) & 0xFu;
 	bool wide = b[0] & (1u << 16);
 	uint64_t v;
@@ -527,7 +533,7 @@ static enum exec do_copy_data(struct sim_amdgpu_cp *cp, const struct exec_ctx *x
 static enum exec do_dma_data(struct sim_amdgpu_cp *cp, const struct exec_ctx *x, const uint32_t *b, uint32_t count)
 {
 	if (count != 5)
-		return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+		return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 	uint32_t dst_sel = (b[0] >> 20) & 3u, src_sel = (b[0] >> 29) & 3u, cmd = b[5];
 	uint32_t bytes = cmd & 0x3FFFFFFu; /* radeonsi's GFX9 BYTE_COUNT is 26 bits wide */
 	bool sas = cmd & (1u << 26), das = cmd & (1u << 27), saic = cmd & (1u << 28), daic = cmd & (1u << 29);
@@ -579,10 +585,10 @@ static enum exec do_wait_reg_mem(struct sim_amdgpu_cp *cp, const struct exec_ctx
 				 uint32_t count, uint32_t len)
 {
 	if (count != 5)
-		return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+		return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 	uint32_t func = b[0] & 7u, mem_space = (b[0] >> 4) & 3u, op = (b[0] >> 6) & 3u;
 	if (func == 7 || op == 3 || mem_space > 1 || (op == 1 && mem_space))
-		return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+		return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 	struct cp_wait w = {
 		.len = len, .mem = mem_space == 1, .func = func, .ref = b[3], .mask = b[4], .vmid = x->vmid,
 	};
@@ -616,7 +622,7 @@ static enum exec do_set_reg(struct sim_amdgpu_cp *cp, const struct exec_ctx *x, 
 	default: base = 0xC000u; break; /* uconfig */
 	}
 	if (count < 1)
-		return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+		return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 	uint32_t reg = base + (b[0] & 0xFFFFu);
 	for (uint32_t i = 0; i < count; i++)
 		if (!reg_write(cp, x, ((uint64_t)reg + i) * 4, b[1 + i]))
@@ -628,7 +634,7 @@ static enum exec do_indirect(struct sim_amdgpu_cp *cp, const struct exec_ctx *x,
 			     uint32_t count, uint32_t len)
 {
 	if (count != 2)
-		return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+		return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 	uint32_t ctl = b[2], size = ctl & 0xFFFFFu;
 	bool chain = ctl & (1u << 20), valid = ctl & (1u << 23), ce = op == OP_INDIRECT_BUFFER_CONST;
 	if (ce && (sim_regs_get(sim_amdgpu_mmio(cp->m), SIM_AMDGPU_CP_ME_CNTL) & SIM_AMDGPU_CP_ME_CNTL_CE_HALT)) {
@@ -658,7 +664,7 @@ static enum exec do_indirect(struct sim_amdgpu_cp *cp, const struct exec_ctx *x,
 		return EX_MOVED;
 	}
 	if (cp->depth == 2) /* IB2 is the deepest level */
-		return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+		return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 	cp->ib[0].pos += len;
 	cp->ib[1] = s;
 	cp->depth = 2;
@@ -669,7 +675,7 @@ static enum exec do_cond_exec(struct sim_amdgpu_cp *cp, const struct ring_cfg *r
 			      const uint32_t *b, uint32_t count, uint32_t len)
 {
 	if (count != 3)
-		return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+		return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 	uint32_t n = b[3] & 0x3FFFu;
 	if (mem_read32(cp, x->vmid, addr64(b[0] & ~3u, b[1])) != 0)
 		return EX_DONE;
@@ -681,7 +687,7 @@ static enum exec do_cond_exec(struct sim_amdgpu_cp *cp, const struct ring_cfg *r
 	}
 	struct stream *s = &cp->ib[cp->depth - 1];
 	if ((uint64_t)s->pos + len + n > s->size)
-		return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+		return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 	s->pos += len + n;
 	return EX_MOVED;
 }
@@ -707,12 +713,12 @@ static enum exec execute(struct sim_amdgpu_cp *cp, const struct ring_cfg *rc, co
 		return do_indirect(cp, x, op, b, count, len);
 	case OP_RELEASE_MEM:
 		if (count != 6) /* the GFX9 form */
-			return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+			return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 		end_of_pipe(cp, x, b[1] >> 29, (b[1] >> 24) & 7u, addr64(b[2], b[3]), addr64(b[4], b[5]), b[6]);
 		return EX_DONE;
 	case OP_EVENT_WRITE_EOP:
 		if (count != 4)
-			return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+			return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 		end_of_pipe(cp, x, b[2] >> 29, (b[2] >> 24) & 3u, addr64(b[1], b[2] & 0xFFFFu), addr64(b[3], b[4]), 0);
 		return EX_DONE;
 	case OP_SET_CONFIG_REG:
@@ -724,13 +730,13 @@ static enum exec execute(struct sim_amdgpu_cp *cp, const struct ring_cfg *rc, co
 		return do_set_reg(cp, x, op, b, count);
 	case OP_CONTEXT_REG_RMW: {
 		if (count != 2)
-			return fail(cp, SIM_AMDGPU_RING_BAD_PACKET, x), EX_ERROR;
+			return bad(cp, SIM_AMDGPU_RING_BAD_PACKET, x);
 		uint64_t off = (0xA000ull + (b[0] & 0xFFFFu)) * 4;
 		uint32_t v = (reg_read(cp, off) & ~b[1]) | (b[2] & b[1]);
 		return reg_write(cp, x, off, v) ? EX_DONE : EX_ERROR;
 	}
 	default:
-		return fail(cp, SIM_AMDGPU_RING_BAD_OPCODE, x), EX_ERROR;
+		return bad(cp, SIM_AMDGPU_RING_BAD_OPCODE, x);
 	}
 }
 
@@ -1002,18 +1008,25 @@ int sim_amdgpu_cp_init(struct sim_model *m)
 	return 0;
 }
 
+void sim_amdgpu_cp_stop(struct sim_model *m)
+{
+	struct sim_amdgpu_cp *cp = get_cp(m);
+	if (!cp || !cp->started)
+		return;
+	pthread_mutex_lock(sim_amdgpu_lock(m));
+	cp->stop = true;
+	sim_amdgpu_engines_wake(m);
+	pthread_mutex_unlock(sim_amdgpu_lock(m));
+	pthread_join(cp->thread, NULL);
+	cp->started = false;
+}
+
 void sim_amdgpu_cp_fini(struct sim_model *m)
 {
 	struct sim_amdgpu_cp *cp = get_cp(m);
 	if (!cp)
 		return;
-	if (cp->started) {
-		pthread_mutex_lock(sim_amdgpu_lock(m));
-		cp->stop = true;
-		sim_amdgpu_engines_wake(m);
-		pthread_mutex_unlock(sim_amdgpu_lock(m));
-		pthread_join(cp->thread, NULL);
-	}
+	sim_amdgpu_cp_stop(m);
 	sim_amdgpu_set_engine(m, SIM_AMDGPU_ENGINE_CP, NULL);
 	free(cp);
 }

@@ -226,6 +226,8 @@ static void amdgpu_destroy(struct sim_model *m)
 	if (!a)
 		return;
 	/* Engine threads go first: they post to the IH and reach memory through the VM. */
+	sim_amdgpu_cp_stop(m);
+	sim_amdgpu_sdma_stop(m);
 	sim_amdgpu_cp_fini(m);
 	sim_amdgpu_sdma_fini(m);
 	sim_amdgpu_dce_fini(m);

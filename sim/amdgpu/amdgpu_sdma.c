@@ -51,7 +51,7 @@ struct sdma_wait {
 	bool mem;
 	uint64_t addr; /* memory address, or register byte offset */
 	uint32_t func, ref, mask;
-	uint32_t retries, tries; /* 0xFFF: forever */
+	uint64_t give_up_ns; /* after RETRY_COUNT intervals; UINT64_MAX for 0xFFF: forever */
 	uint64_t poll_ns;
 	uint8_t vmid;
 };
@@ -449,10 +449,10 @@ static enum exec execute(struct sdma_inst *s, const struct ring_cfg *rc, uint8_t
 		bool mem = h >> 31, hdp = h & (1u << 26);
 		struct sdma_wait w = {
 			.len = len, .mem = mem, .func = (h >> 28) & 7u, .ref = b[2], .mask = b[3], .vmid = vmid,
-			.retries = (b[4] >> 16) & 0xFFFu,
 		};
-		uint64_t us = b[4] & 0xFFFFu;
+		uint64_t us = b[4] & 0xFFFFu, retries = (b[4] >> 16) & 0xFFFu;
 		w.poll_ns = (us < 100 ? 100 : us > 2000 ? 2000 : us) * 1000u;
+		w.give_up_ns = retries == 0xFFF ? UINT64_MAX : now_ns() + (retries + 1) * w.poll_ns;
 		if (mem) {
 			w.addr = addr64(b[0] & ~3u, b[1]);
 		} else {
@@ -506,13 +506,14 @@ static bool step(struct sdma_inst *s, uint64_t now, uint64_t *deadline)
 	}
 	if (s->waiting) {
 		if (!wait_met(s)) {
-			if (s->w.retries != 0xFFFu && ++s->w.tries > s->w.retries) {
+			if (now >= s->w.give_up_ns) {
 				s->waiting = false; /* out of retries: the poll gives up and the ring goes on */
 				retire(s, s->w.len);
 				return true;
 			}
-			if (now + s->w.poll_ns < *deadline)
-				*deadline = now + s->w.poll_ns;
+			uint64_t next = now + s->w.poll_ns < s->w.give_up_ns ? now + s->w.poll_ns : s->w.give_up_ns;
+			if (next < *deadline)
+				*deadline = next;
 			return false;
 		}
 		s->waiting = false;
@@ -740,7 +741,7 @@ int sim_amdgpu_sdma_init(struct sim_model *m)
 	return 0;
 }
 
-void sim_amdgpu_sdma_fini(struct sim_model *m)
+void sim_amdgpu_sdma_stop(struct sim_model *m)
 {
 	struct sim_amdgpu_sdma *sdma = get_sdma(m);
 	if (!sdma)
@@ -749,9 +750,19 @@ void sim_amdgpu_sdma_fini(struct sim_model *m)
 	sdma->stop = true;
 	sim_amdgpu_engines_wake(m);
 	pthread_mutex_unlock(sim_amdgpu_lock(m));
-	for (unsigned i = 0; i < NINST; i++)
+	for (unsigned i = 0; i < NINST; i++) {
 		if (sdma->inst[i].started)
 			pthread_join(sdma->inst[i].thread, NULL);
+		sdma->inst[i].started = false;
+	}
+}
+
+void sim_amdgpu_sdma_fini(struct sim_model *m)
+{
+	struct sim_amdgpu_sdma *sdma = get_sdma(m);
+	if (!sdma)
+		return;
+	sim_amdgpu_sdma_stop(m);
 	sim_amdgpu_set_engine(m, SIM_AMDGPU_ENGINE_SDMA, NULL);
 	free(sdma);
 }

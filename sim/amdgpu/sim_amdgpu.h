@@ -475,8 +475,12 @@ struct sim_amdgpu_ring_status {
 int sim_amdgpu_ring_status(struct sim_model *m, enum sim_amdgpu_ring ring, struct sim_amdgpu_ring_status *st);
 
 int sim_amdgpu_cp_init(struct sim_model *m);
-void sim_amdgpu_cp_fini(struct sim_model *m);
 int sim_amdgpu_sdma_init(struct sim_model *m);
+/* Stop joins the thread (the model stops every engine before freeing any: one's
+ * packets may reach another's register hooks); fini stops too, then frees. */
+void sim_amdgpu_cp_stop(struct sim_model *m);
+void sim_amdgpu_sdma_stop(struct sim_model *m);
+void sim_amdgpu_cp_fini(struct sim_model *m);
 void sim_amdgpu_sdma_fini(struct sim_model *m);
 /* Per-engine halves of the ring API (SDMA takes instance 0/1). */
 int sim_amdgpu_cp_set_fault(struct sim_model *m, unsigned faults, uint32_t delay_us);

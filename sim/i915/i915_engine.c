@@ -488,6 +488,7 @@ static void ctx_save(struct i915_engine *e)
 	uint32_t ts = (uint32_t)(e->ctx_ts_base + ns_to_ticks(i915_now_ns() - e->ctx_t_in_ns));
 	e->ctx_running = false;
 	wr(e, SIM_I915_RING_CTX_TIMESTAMP, ts);
+	wr(e, SIM_I915_RING_HEAD, c->head);
 	unlock(e);
 
 	lrc_put(e, I915_LRC_RING_HEAD, c->head);

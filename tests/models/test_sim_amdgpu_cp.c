@@ -1075,6 +1075,41 @@ static void test_sdma(void **state)
 	gfx_submit(f, &g);
 	assert_true(sdma_idle(f, 1, 1000));
 	assert_int_equal(*wb32(f, WB_DATA + 52), 1);
+
+	/* A poll with a retry count gives up and the ring goes on; SRBM_WRITE (byte enables),
+	 * PTEPDE and TIMESTAMP from the ring. */
+	wr(f, SCRATCH(0), 0x11223344);
+	c.n = 0;
+	c1(&c, 8u | 1u << 31 | 3u << 28);
+	c1(&c, (uint32_t)(f->wb.va + WB_DATA + 48));
+	c1(&c, (uint32_t)((f->wb.va + WB_DATA + 48) >> 32));
+	c1(&c, 123);
+	c1(&c, 0xFFFFFFFF);
+	c1(&c, 3u << 16 | 100);
+	c1(&c, 14u | 0x5u << 28); /* SRBM_WRITE, bytes 0 and 2 */
+	c1(&c, SCRATCH(0) / 4);
+	c1(&c, 0xAABBCCDD);
+	c1(&c, 12u); /* PTEPDE: 3 entries */
+	c1(&c, (uint32_t)(f->wb.va + WB_DATA + 64));
+	c1(&c, (uint32_t)((f->wb.va + WB_DATA + 64) >> 32));
+	c1(&c, 0x73);
+	c1(&c, 0);
+	c1(&c, 0x10000);
+	c1(&c, 0);
+	c1(&c, 0x1000);
+	c1(&c, 0);
+	c1(&c, 2);
+	c1(&c, 13u | 2u << 8); /* TIMESTAMP GET_GLOBAL */
+	c1(&c, (uint32_t)(f->wb.va + WB_DATA + 96));
+	c1(&c, (uint32_t)((f->wb.va + WB_DATA + 96) >> 32));
+	sdma_submit(f, 1, &c);
+	assert_true(sdma_idle(f, 1, 1000));
+	assert_int_equal(rd(f, SCRATCH(0)), 0x11BB33DD);
+	const uint64_t pte[3] = {0x10073, 0x11073, 0x12073};
+	assert_memory_equal(wb32(f, WB_DATA + 64), pte, sizeof(pte));
+	uint64_t ts;
+	memcpy(&ts, wb32(f, WB_DATA + 96), 8);
+	assert_true(ts != 0);
 }
 
 /* An IB in VMID 1 writes an address mapped only in VMID 2: a fault, nothing changes. */
@@ -1136,6 +1171,26 @@ static void test_vm_isolation(void **state)
 		assert_int_equal(got, vmid == 1 ? 0x5C5C5C5Cu : 0x5D5D5D5Du);
 	}
 	assert_int_equal(status(f, SIM_AMDGPU_RING_SDMA0).faults, 1);
+	/* A user IB's SRBM_WRITE is dropped and reported. */
+	s.n = 0;
+	c1(&s, 14u | 0xFu << 28);
+	c1(&s, SCRATCH(7) / 4);
+	c1(&s, 0xE);
+	ib_put(&ib2, 0, &s);
+	struct cmd rs = {0};
+	c1(&rs, 4u | 2u << 16);
+	c1(&rs, (uint32_t)ib_va);
+	c1(&rs, 0);
+	c1(&rs, s.n);
+	c1(&rs, 0);
+	c1(&rs, 0);
+	sdma_submit(f, 0, &rs);
+	uint32_t e[8];
+	assert_true(ih_next(f, e, 1000));
+	assert_int_equal(e[0] & 0xFF, SIM_AMDGPU_IH_CLIENT_SDMA0);
+	assert_int_equal((e[0] >> 8) & 0xFF, SIM_AMDGPU_SRCID_SDMA_SRBM_WRITE);
+	assert_true(sdma_idle(f, 0, 1000));
+	assert_int_equal(rd(f, SCRATCH(7)), 0);
 
 	/* A user IB cannot reach the VM's registers: a privileged register fault stops the ring. */
 	c.n = 0;
@@ -1146,7 +1201,6 @@ static void test_vm_isolation(void **state)
 	r.n = 0;
 	ib(&r, ib_va, c.n, 1, false, false);
 	gfx_submit(f, &r);
-	uint32_t e[8];
 	assert_true(ih_next(f, e, 1000));
 	assert_int_equal((e[0] >> 8) & 0xFF, SIM_AMDGPU_SRCID_CP_PRIV_REG_FAULT);
 	assert_int_equal(rd(f, SCRATCH(5)), 0x55);
