@@ -1,7 +1,8 @@
 /*
- * Which descriptors are DRM files, and the state of each file.
+ * Which descriptors are node files (DRM files, and sw_sync timelines kept
+ * the same way), and the state of each file.
  *
- * A DRM file is one connection to a node socket. dup(), fork() and
+ * A node file is one connection to a node socket. dup(), fork() and
  * SCM_RIGHTS give more descriptors for the same connection, and the kernel
  * semantics (GEM handles, master, events) belong to the connection, so the
  * state is keyed by the socket's inode and shared by every descriptor of
@@ -32,6 +33,14 @@ REAL_DECL(int, fcntl, (int, int, ...))
 REAL_DECL(DIR *, opendir, (const char *))
 
 #define DRM_MAJOR 226
+/*
+ * /dev/sw_sync as Android made it: a misc device (major 10). Its minor was
+ * dynamic, so no number is the true one; 254 is in the range the kernel's
+ * devices.txt keeps for local use, at the end new assignments reach last,
+ * so it names no mainline device.
+ */
+#define MISC_MAJOR 10
+#define SW_SYNC_MINOR 254
 #define MAX_IDLE 4 /* idle channels kept per file; more concurrent callers get fresh ones */
 
 struct rfile {
@@ -40,7 +49,8 @@ struct rfile {
 	ino_t ino;
 	int nfds; /* descriptors of this process that refer to the file */
 	int refs; /* nfds + calls in flight */
-	int minor;
+	enum rdrm_node_type type;
+	int minor; /* -1 for sw_sync */
 	int accmode;
 	char node[32];
 	char driver[32]; /* from the first HELLO */
@@ -276,8 +286,10 @@ void fdt_forget_range(unsigned first, unsigned last)
 
 static int attach_locked(int fd, struct rfile *f)
 {
-	uint8_t fl = flags_locked(fd) & FDF_DIRPATH;
-	int r = set_slot_locked(fd, (uint8_t)(fl | FDF_DRM), f);
+	uint8_t fl = (uint8_t)((flags_locked(fd) & FDF_DIRPATH) | FDF_DRM);
+	if (f->type != RDRM_NODE_DRM)
+		fl |= FDF_SW_SYNC;
+	int r = set_slot_locked(fd, fl, f);
 	if (r < 0)
 		return r;
 	f->nfds++;
@@ -286,13 +298,13 @@ static int attach_locked(int fd, struct rfile *f)
 	return 0;
 }
 
-static int register_file(int fd, const char *node, int accmode)
+static int register_file(int fd, const char *node, enum rdrm_node_type type, int accmode)
 {
 	struct stat st;
 	if (real_fstat()(fd, &st) < 0)
 		return -errno;
-	int minor = rdrm_node_minor(node);
-	if (minor < 0 || strlen(node) >= sizeof(((struct rfile *)0)->node))
+	int minor = type == RDRM_NODE_DRM ? rdrm_node_minor(node) : -1;
+	if ((type == RDRM_NODE_DRM && minor < 0) || strlen(node) >= sizeof(((struct rfile *)0)->node))
 		return -EINVAL;
 
 	/* The node socket's own stat gives stat() and fstat() one identity. */
@@ -317,6 +329,7 @@ static int register_file(int fd, const char *node, int accmode)
 		}
 		f->dev = st.st_dev;
 		f->ino = st.st_ino;
+		f->type = type;
 		f->minor = minor;
 		f->accmode = accmode;
 		strcpy(f->node, node);
@@ -335,13 +348,17 @@ out:
 	return r;
 }
 
-int fdt_register(int fd, const char *node, int accmode)
+int fdt_register(int fd, const char *node, enum rdrm_node_type type, int accmode)
 {
-	return register_file(fd, node, accmode);
+	return register_file(fd, node, type, accmode);
 }
 
-/* dir is the runtime directory (either spelling) and name is a node name. */
-static bool node_socket_path(const char *path, char *node, size_t size)
+/*
+ * dir is the runtime directory (either spelling) and name is a node name.
+ * A sw_sync connection does not say which name opened it: it gets the
+ * /dev one.
+ */
+static bool node_socket_path(const char *path, char *node, size_t size, enum rdrm_node_type *type)
 {
 	const struct rdrm_pathmap *pm = rdrm_pm();
 	const char *dirs[2] = { pm->runtime, pm->runtime_canon };
@@ -350,9 +367,11 @@ static bool node_socket_path(const char *path, char *node, size_t size)
 		if (!n || strncmp(path, dirs[i], n) != 0 || path[n] != '/')
 			continue;
 		const char *name = path + n + 1;
-		if (rdrm_node_minor(name) < 0 || strlen(name) >= size)
+		bool sw_sync = strcmp(name, RDRM_SW_SYNC_NODE) == 0;
+		if ((!sw_sync && rdrm_node_minor(name) < 0) || strlen(name) >= size)
 			continue;
 		strcpy(node, name);
+		*type = sw_sync ? RDRM_NODE_SW_SYNC : RDRM_NODE_DRM;
 		return true;
 	}
 	return false;
@@ -384,9 +403,10 @@ bool fdt_identify(int fd)
 	memcpy(path, sa.sun_path, plen);
 	path[plen] = '\0';
 	char node[32];
-	if (!node_socket_path(path, node, sizeof(node)))
+	enum rdrm_node_type type;
+	if (!node_socket_path(path, node, sizeof(node), &type))
 		return false;
-	return register_file(fd, node, O_RDWR) == 0;
+	return register_file(fd, node, type, O_RDWR) == 0;
 }
 
 struct rfile *fdt_get(int fd)
@@ -511,6 +531,7 @@ void fdt_scan_inherited(void)
 void rfile_info(struct rfile *f, struct rfile_info *info)
 {
 	pthread_mutex_lock(&lock);
+	info->type = f->type;
 	info->minor = f->minor;
 	info->accmode = f->accmode;
 	memcpy(info->node, f->node, sizeof(info->node));
@@ -631,11 +652,25 @@ void fdt_atfork_child(void)
 	pthread_mutex_unlock(&lock);
 }
 
-void rdrm_node_stat(struct stat *st, const struct stat *sock, int minor)
+void rdrm_node_stat(struct stat *st, const struct stat *sock, enum rdrm_node_type type, int minor)
 {
 	*st = *sock;
-	st->st_mode = S_IFCHR | 0666;
-	st->st_rdev = makedev(DRM_MAJOR, (unsigned)minor);
+	switch (type) {
+	case RDRM_NODE_SW_SYNC:
+		/* Anyone may open the socket, as anyone may open a DRM node. */
+		st->st_mode = S_IFCHR | 0666;
+		st->st_rdev = makedev(MISC_MAJOR, SW_SYNC_MINOR);
+		break;
+	case RDRM_NODE_SW_SYNC_DEBUGFS:
+		/* The kernel creates it as a plain debugfs file, mode 0644, with no device number. */
+		st->st_mode = S_IFREG | 0644;
+		st->st_rdev = 0;
+		break;
+	default:
+		st->st_mode = S_IFCHR | 0666;
+		st->st_rdev = makedev(DRM_MAJOR, (unsigned)minor);
+		break;
+	}
 	st->st_nlink = 1;
 	st->st_size = 0;
 	st->st_blocks = 0;

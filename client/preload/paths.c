@@ -178,6 +178,22 @@ int rdrm_node_minor(const char *name)
 	return -1;
 }
 
+/* Where each system keeps the sw_sync node: Android's misc device, and Linux's debugfs file. */
+static const char sw_sync_dev[] = "/dev/sw_sync";
+static const char sw_sync_debugfs[] = "/sys/kernel/debug/sync/sw_sync";
+
+int rdrm_node_path(enum rdrm_node_type type, const char *node, char *out, size_t size)
+{
+	switch (type) {
+	case RDRM_NODE_SW_SYNC:
+		return copy_str(out, size, sw_sync_dev);
+	case RDRM_NODE_SW_SYNC_DEBUGFS:
+		return copy_str(out, size, sw_sync_debugfs);
+	default:
+		return concat(out, size, "/dev/dri/", node);
+	}
+}
+
 /* rest is what follows the node directory: "/card0" names a node, "/by-path/x" a link. */
 static enum rdrm_path_kind classify_dri(const char *rest, char *node, size_t size)
 {
@@ -245,6 +261,7 @@ int rdrm_path_map(const struct rdrm_pathmap *m, const char *path, struct rdrm_ma
 	out->kind = RDRM_PATH_PUBLIC;
 	out->path[0] = '\0';
 	out->node[0] = '\0';
+	out->type = RDRM_NODE_DRM;
 	/* Fast exit for everything that cannot be ours. */
 	if (!path || path[0] != '/' || !m->sysroot[0])
 		return 0;
@@ -262,7 +279,14 @@ int rdrm_path_map(const struct rdrm_pathmap *m, const char *path, struct rdrm_ma
 
 	const char *rest;
 	enum rdrm_path_kind kind;
-	if ((rest = under(norm, "/dev/dri")) != NULL) {
+	bool sw_sync = strcmp(norm, sw_sync_dev) == 0;
+	if (sw_sync || strcmp(norm, sw_sync_debugfs) == 0) {
+		/* Both names lead to the one socket; whether the daemon serves it is the caller's to check. */
+		kind = RDRM_PATH_NODE;
+		out->type = sw_sync ? RDRM_NODE_SW_SYNC : RDRM_NODE_SW_SYNC_DEBUGFS;
+		strcpy(out->node, RDRM_SW_SYNC_NODE);
+		r = concat(out->path, sizeof(out->path), m->runtime, "/" RDRM_SW_SYNC_NODE);
+	} else if ((rest = under(norm, "/dev/dri")) != NULL) {
 		kind = classify_dri(rest, out->node, sizeof(out->node));
 		r = concat(out->path, sizeof(out->path), m->sysroot, norm);
 	} else if ((rest = under(norm, "/scheme/drm")) != NULL) {
@@ -291,6 +315,7 @@ int rdrm_path_map(const struct rdrm_pathmap *m, const char *path, struct rdrm_ma
 	if (r < 0) {
 		out->path[0] = '\0';
 		out->node[0] = '\0';
+		out->type = RDRM_NODE_DRM;
 		return r;
 	}
 	out->kind = kind;
@@ -317,7 +342,13 @@ int rdrm_path_unmap(const struct rdrm_pathmap *m, const char *path, char *out, s
 		if (!rts[i][0])
 			continue;
 		const char *rest = under(path, rts[i]);
-		if (!rest || rest[0] != '/' || strchr(rest + 1, '/') || rdrm_node_minor(rest + 1) < 0)
+		if (!rest || rest[0] != '/' || strchr(rest + 1, '/'))
+			continue;
+		if (strcmp(rest + 1, RDRM_SW_SYNC_NODE) == 0) {
+			int r = copy_str(out, size, sw_sync_dev);
+			return r < 0 ? r : 1;
+		}
+		if (rdrm_node_minor(rest + 1) < 0)
 			continue;
 		char name[64];
 		if (copy_str(name, sizeof(name), rest + 1) < 0)

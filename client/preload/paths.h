@@ -1,8 +1,9 @@
 /*
  * Path mapping between what a client names (/dev/dri/card0,
- * /sys/dev/char/226:0/device, ...) and the daemon's synthetic tree
- * (<runtime>/sysroot/...). Pure string functions: no file system access,
- * so they can be tested alone and called from any interposed function.
+ * /sys/dev/char/226:0/device, /dev/sw_sync, ...) and the daemon's synthetic
+ * tree (<runtime>/sysroot/...) and node sockets. Pure string functions: no
+ * file system access, so they can be tested alone and called from any
+ * interposed function.
  */
 #ifndef REDOX_DRM_PRELOAD_PATHS_H
 #define REDOX_DRM_PRELOAD_PATHS_H
@@ -32,14 +33,25 @@ struct rdrm_pathmap {
 enum rdrm_path_kind {
 	RDRM_PATH_PUBLIC = 0, /* not ours: use the path as given */
 	RDRM_PATH_SYSROOT,    /* a file or directory of the synthetic tree */
-	RDRM_PATH_NODE,       /* a device node: node names it ("card0") */
+	RDRM_PATH_NODE,       /* a device node: node names its socket ("card0", "sw_sync") */
 	RDRM_PATH_NODE_LINK,  /* /dev/dri/by-path/...: a symlink that may lead to a node */
 };
 
+/* Which node a RDRM_PATH_NODE path names, which decides how it presents itself. */
+enum rdrm_node_type {
+	RDRM_NODE_DRM = 0,         /* /dev/dri/<node>: socket <runtime>/<node> */
+	RDRM_NODE_SW_SYNC,         /* /dev/sw_sync, Android's name for the sw_sync node */
+	RDRM_NODE_SW_SYNC_DEBUGFS, /* /sys/kernel/debug/sync/sw_sync, where Linux keeps it */
+};
+
+/* The sw_sync node's socket in the runtime directory, beside the DRM nodes'. */
+#define RDRM_SW_SYNC_NODE "sw_sync"
+
 struct rdrm_mapped {
 	enum rdrm_path_kind kind;
-	char path[PATH_MAX]; /* the path to use (the sysroot path unless PUBLIC) */
+	char path[PATH_MAX]; /* the path to use: the sysroot path (a DRM node's too), the sw_sync socket */
 	char node[32];
+	enum rdrm_node_type type; /* for RDRM_PATH_NODE */
 };
 
 /* Fills m->sysroot from m->runtime (and the canonical forms). */
@@ -65,13 +77,21 @@ int rdrm_path_map(const struct rdrm_pathmap *m, const char *path, struct rdrm_ma
 
 /*
  * Maps a path the kernel returned (realpath, readlink) back to what a
- * client should see: <sysroot>/X -> /X, <runtime>/cardN -> /dev/dri/cardN.
+ * client should see: <sysroot>/X -> /X, <runtime>/cardN -> /dev/dri/cardN,
+ * <runtime>/sw_sync -> /dev/sw_sync (the socket cannot tell which of its
+ * two names was used).
  * out may equal path. Returns 1 if mapped, 0 if not, -ENAMETOOLONG.
  */
 int rdrm_path_unmap(const struct rdrm_pathmap *m, const char *path, char *out, size_t size);
 
 /* "card3" -> 3, "renderD130" -> 130, "controlD64" -> 64; -1 if not a node name. */
 int rdrm_node_minor(const char *name);
+
+/*
+ * The public path of a node, as /proc/self/fd/N of an open one reads:
+ * "/dev/dri/card0", "/dev/sw_sync", ... Returns 0 or -ENAMETOOLONG.
+ */
+int rdrm_node_path(enum rdrm_node_type type, const char *node, char *out, size_t size);
 
 /*
  * True if path (absolute) is a directory above a mapped region, such as "/",

@@ -273,7 +273,7 @@ bool rdrm_maybe_ours(int dirfd, const char *path)
 	return dirfd != AT_FDCWD && path[0] && (rdrm_fd_flags_get(dirfd) & FDF_DIRPATH);
 }
 
-bool rdrm_proc_fd_node(const char *path, char *node, size_t size)
+bool rdrm_proc_fd_node(const char *path, char *pub, size_t size)
 {
 	const char *p;
 	if (!path)
@@ -311,27 +311,41 @@ bool rdrm_proc_fd_node(const char *path, char *node, size_t size)
 	struct rfile_info info;
 	rfile_info(f, &info);
 	fdt_put(f);
-	if (strlen(info.node) >= size)
-		return false;
-	strcpy(node, info.node);
-	return true;
+	return rdrm_node_path(info.type, info.node, pub, size) == 0;
 }
 
-/* /proc/self/fd/N of a DRM fd: followed, it is the node (opening it opens the device anew). */
-static enum rdrm_res_kind resolve_proc_fd(const char *path, bool nofollow, bool want_stat, struct rdrm_res *res)
+/* /proc/self/fd/N of a node fd: followed, it is the node (opening it opens the device anew). */
+static enum rdrm_res_kind resolve_proc_fd(const char *pub, bool nofollow, bool want_stat, struct rdrm_res *res)
 {
 	if (nofollow)
 		return RES_PUBLIC;
-	const struct rdrm_pathmap *pm = rdrm_pm();
-	if (snprintf(res->m.path, sizeof(res->m.path), "%s/dev/dri/%s", pm->sysroot, res->m.node) >=
-	    (int)sizeof(res->m.path))
+	if (rdrm_path_map(rdrm_pm(), pub, &res->m) < 0 || res->m.kind != RDRM_PATH_NODE) {
+		res->m.kind = RDRM_PATH_PUBLIC;
+		res->m.path[0] = '\0';
 		return RES_PUBLIC;
-	res->m.kind = RDRM_PATH_NODE;
-	res->minor = rdrm_node_minor(res->m.node);
+	}
+	res->minor = res->m.type == RDRM_NODE_DRM ? rdrm_node_minor(res->m.node) : -1;
 	if (want_stat && real_stat()(res->m.path, &res->sock) < 0) {
 		res->err = errno;
 		return RES_ERR;
 	}
+	return RES_NODE;
+}
+
+/*
+ * The sw_sync names stay the host's unless this daemon serves the node, so
+ * its socket is looked at every time (stat'ed even without want_stat).
+ */
+static enum rdrm_res_kind resolve_sw_sync(struct rdrm_res *res)
+{
+	if (real_stat()(res->m.path, &res->sock) < 0 || !S_ISSOCK(res->sock.st_mode)) {
+		res->m.kind = RDRM_PATH_PUBLIC;
+		res->m.path[0] = '\0';
+		res->m.node[0] = '\0';
+		res->m.type = RDRM_NODE_DRM;
+		return RES_PUBLIC;
+	}
+	res->minor = -1;
 	return RES_NODE;
 }
 
@@ -343,6 +357,7 @@ enum rdrm_res_kind rdrm_resolve(int dirfd, const char *path, bool nofollow, bool
 	res->m.kind = RDRM_PATH_PUBLIC;
 	res->m.path[0] = '\0';
 	res->m.node[0] = '\0';
+	res->m.type = RDRM_NODE_DRM;
 	if (!path)
 		return RES_PUBLIC;
 	if (path[0] == '/') {
@@ -358,9 +373,10 @@ enum rdrm_res_kind rdrm_resolve(int dirfd, const char *path, bool nofollow, bool
 			return RES_PUBLIC;
 		res->m.path[0] = '\0';
 	}
+	char pub[64];
 	if (res->abs[1] != 's' && atomic_load_explicit(&rdrm_drm_fds, memory_order_relaxed) > 0 &&
-	    rdrm_proc_fd_node(res->abs, res->m.node, sizeof(res->m.node)))
-		return resolve_proc_fd(res->abs, nofollow, want_stat, res);
+	    rdrm_proc_fd_node(res->abs, pub, sizeof(pub)))
+		return resolve_proc_fd(pub, nofollow, want_stat, res);
 	if (rdrm_hidden(res->abs)) {
 		res->err = ENOENT;
 		return RES_ERR;
@@ -391,6 +407,8 @@ enum rdrm_res_kind rdrm_resolve(int dirfd, const char *path, bool nofollow, bool
 		break;
 	}
 	case RDRM_PATH_NODE:
+		if (res->m.type != RDRM_NODE_DRM)
+			return resolve_sw_sync(res);
 		break;
 	}
 	res->minor = rdrm_node_minor(res->m.node);

@@ -74,8 +74,8 @@ bool rdrm_maybe_ours(int dirfd, const char *path);
  */
 enum rdrm_res_kind rdrm_resolve(int dirfd, const char *path, bool nofollow, bool want_stat, struct rdrm_res *res);
 
-/* For /proc/self/fd/N, /dev/fd/N and the like naming a DRM fd: its node name. */
-bool rdrm_proc_fd_node(const char *path, char *node, size_t size);
+/* For /proc/self/fd/N, /dev/fd/N and the like naming a node fd: the node's public path. */
+bool rdrm_proc_fd_node(const char *path, char *pub, size_t size);
 
 /* Remembers fd if abs names a directory above the mapped regions (see FDF_DIRPATH). */
 void rdrm_note_dir(int fd, const char *abs);
@@ -85,17 +85,23 @@ void rdrm_dir_lock(bool take);
 
 /* ---- fd table (fdtable.c) ---- */
 
+/*
+ * A file on the sw_sync node is kept like a DRM file (the same connection,
+ * channels, dup/fork/exec rules) and carries FDF_DRM too; FDF_SW_SYNC tells
+ * the hot paths, without a lock, that it answers sw_sync's calls, not DRM's.
+ */
 enum {
-	FDF_DRM = 1,      /* a DRM file (a connection to a node socket) */
+	FDF_DRM = 1,      /* a node file (a connection to a node socket): DRM, or sw_sync with FDF_SW_SYNC */
 	FDF_CHANNEL = 2,  /* one of the interposer's request channels */
 	FDF_DIRPATH = 4,  /* a directory above the mapped regions; its path is remembered */
+	FDF_SW_SYNC = 8,  /* with FDF_DRM: the file is a sw_sync timeline */
 };
 
 #define RDRM_FAST_FDS 65536
 
 extern _Atomic uint8_t rdrm_fd_flags[RDRM_FAST_FDS];
 extern atomic_int rdrm_slow_fds;
-extern atomic_int rdrm_drm_fds; /* DRM descriptors open: /proc/self/fd/N paths matter only then */
+extern atomic_int rdrm_drm_fds; /* node descriptors open: /proc/self/fd/N paths matter only then */
 uint8_t rdrm_fd_flags_slow(int fd);
 
 /* Lock-free: the hot read()/mmap()/close() paths test this first. */
@@ -111,10 +117,10 @@ static inline uint8_t rdrm_fd_flags_get(int fd)
 struct rfile;
 
 /* Registers a freshly connected node fd. accmode: the O_ACCMODE of the open. 0 or -errno. */
-int fdt_register(int fd, const char *node, int accmode);
+int fdt_register(int fd, const char *node, enum rdrm_node_type type, int accmode);
 /* Checks whether an unknown fd is a connection to one of our nodes (inherited, received); registers it. */
 bool fdt_identify(int fd);
-/* The file behind a DRM fd, referenced; NULL if fd is not one. */
+/* The file behind a node fd, referenced; NULL if fd is not one. */
 struct rfile *fdt_get(int fd);
 void fdt_put(struct rfile *f);
 /* fd is being closed (or replaced by dup2): forget everything known about it. */
@@ -126,14 +132,15 @@ void fdt_dup(int oldfd, int newfd);
 /* Remembers the public path of a directory fd above the mapped regions. */
 void fdt_set_dirpath(int fd, const char *path);
 bool fdt_dirpath(int fd, char *out, size_t size);
-/* Scans /proc/self/fd for DRM fds inherited across exec. */
+/* Scans /proc/self/fd for node fds inherited across exec. */
 void fdt_scan_inherited(void);
 void fdt_atfork_prepare(void);
 void fdt_atfork_parent(void);
 void fdt_atfork_child(void);
 
 struct rfile_info {
-	int minor;
+	enum rdrm_node_type type;
+	int minor; /* -1 for sw_sync */
 	int accmode;
 	char node[32];
 	struct stat node_st; /* the node socket's stat (identity and times) */
@@ -151,7 +158,11 @@ void fdt_mark_channel(int fd);
 /* Gives a channel back; broken ones (the call saw the connection fail) are closed. */
 void rfile_channel_put(struct rfile *f, int ch, bool broken);
 
-/* fstat()-shaped description of a node: a character device 226:minor. */
-void rdrm_node_stat(struct stat *st, const struct stat *sock, int minor);
+/*
+ * fstat()-shaped description of a node from its socket's stat: a DRM node
+ * is the character device 226:minor; sw_sync is what its name is on the
+ * system that uses that name (see fdtable.c).
+ */
+void rdrm_node_stat(struct stat *st, const struct stat *sock, enum rdrm_node_type type, int minor);
 
 #endif

@@ -364,7 +364,7 @@ int sim_amdgpu_dce_capture(struct sim_model *m, unsigned int pipe, uint32_t *pix
 #define SIM_AMDGPU_CP_RB_RPTR_WR 0xC108u        /* loaded into RPTR while CNTL.RB_RPTR_WR_ENA */
 #define SIM_AMDGPU_CP_RB0_RPTR_ADDR 0xC10Cu     /* rptr writeback, dword aligned */
 #define SIM_AMDGPU_CP_RB0_RPTR_ADDR_HI 0xC110u  /* [15:0] */
-#define SIM_AMDGPU_CP_RB_WPTR_POLL_ADDR_LO 0xC118u
+#define SIM_AMDGPU_CP_RB_WPTR_POLL_ADDR_LO 0xC118u /* stored only: WPTR comes from the doorbell or register */
 #define SIM_AMDGPU_CP_RB_WPTR_POLL_ADDR_HI 0xC11Cu
 #define SIM_AMDGPU_CP_RB_VMID 0xC144u           /* RB0_VMID [3:0]: the VMID ring fetches use */
 #define SIM_AMDGPU_CP_RB0_WPTR 0xC150u          /* 64-bit free-running dword count, low half */

@@ -370,7 +370,8 @@ static enum i915_step semaphore_wait(struct i915_engine *e, const uint32_t *dw, 
 
 /* PIPE_CONTROL / MI_FLUSH_DW post-sync: 1 immediate data, 2 depth count (nothing is rasterised:
  * zero), 3 timestamp. */
-static void post_sync(struct i915_engine *e, unsigned op, bool ppgtt, uint64_t addr, const uint32_t *imm, size_t imm_len)
+static void post_sync(struct i915_engine *e, unsigned op, bool ppgtt, uint64_t addr, const uint32_t *imm,
+		      size_t imm_len)
 {
 	uint64_t v = 0;
 	switch (op) {
