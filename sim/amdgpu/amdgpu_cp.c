@@ -70,7 +70,6 @@ static const uint8_t skipped_ops[] = {
 };
 
 #define PKT_MAX_DW (0x3FFFu + 2u) /* header + the largest body */
-#define MAX_DELAYED 64u
 #define CHUNK 16384u
 /* Register ranges an unprivileged IB may write (SH, context, uconfig). */
 #define USER_SH_LO 0xB000u
@@ -84,11 +83,6 @@ struct stream {
 	uint32_t size, pos; /* dwords */
 	uint8_t vmid;
 	bool priv, ce;
-};
-
-struct delayed_iv {
-	uint64_t due_ns;
-	struct sim_amdgpu_iv iv;
 };
 
 /* A WAIT_REG_MEM waiting for its condition. */
@@ -122,8 +116,7 @@ struct sim_amdgpu_cp {
 	bool hung;
 	unsigned faults;
 	uint64_t delay_ns;
-	struct delayed_iv delayed[MAX_DELAYED];
-	unsigned ndelayed;
+	struct sim_amdgpu_iv_queue delayed;
 	struct sim_amdgpu_ring_status st;
 
 	uint32_t pkt[PKT_MAX_DW];
@@ -269,9 +262,7 @@ static void post_irq(struct sim_amdgpu_cp *cp, const struct sim_amdgpu_iv *iv)
 		cp->st.irqs_dropped++;
 		return;
 	}
-	if ((cp->faults & SIM_AMDGPU_RING_DELAY_IRQ) && cp->ndelayed < MAX_DELAYED) {
-		/* It reaches the IH late and is stamped then. */
-		cp->delayed[cp->ndelayed++] = (struct delayed_iv){.due_ns = now_ns() + cp->delay_ns, .iv = *iv};
+	if ((cp->faults & SIM_AMDGPU_RING_DELAY_IRQ) && sim_amdgpu_iv_queue_push(&cp->delayed, now_ns() + cp->delay_ns, iv)) {
 		cp->st.irqs_delayed++;
 		return;
 	}
@@ -281,18 +272,7 @@ static void post_irq(struct sim_amdgpu_cp *cp, const struct sim_amdgpu_iv *iv)
 
 static void post_delayed(struct sim_amdgpu_cp *cp, uint64_t now, uint64_t *deadline)
 {
-	unsigned kept = 0;
-	for (unsigned i = 0; i < cp->ndelayed; i++) {
-		if (cp->delayed[i].due_ns <= now) {
-			sim_amdgpu_ih_post(cp->m, &cp->delayed[i].iv);
-			cp->st.irqs++;
-		} else {
-			if (cp->delayed[i].due_ns < *deadline)
-				*deadline = cp->delayed[i].due_ns;
-			cp->delayed[kept++] = cp->delayed[i];
-		}
-	}
-	cp->ndelayed = kept;
+	cp->st.irqs += sim_amdgpu_iv_queue_flush(&cp->delayed, cp->m, now, deadline);
 }
 
 /* ---- ring state ---- */

@@ -57,7 +57,6 @@
 
 #define NPIPES SIM_AMDGPU_DCE_PIPES
 #define NS_PER_S 1000000000ull
-#define MAX_DELAYED 32
 #define MAX_CATCH_UP 64
 
 struct dce_grph {
@@ -96,11 +95,6 @@ struct ddc_line {
 	bool ack_phase, addressed, rw_read, first_write, acked;
 };
 
-struct delayed_iv {
-	uint64_t due_ns;
-	struct sim_amdgpu_iv iv;
-};
-
 struct sim_amdgpu_dce;
 
 /* Which pipe a hooked register belongs to: hooks carry (dce, pipe) in their ctx. */
@@ -117,8 +111,7 @@ struct sim_amdgpu_dce {
 	uint8_t edid[SIM_EDID_SIZE];
 	unsigned faults;
 	uint64_t delay_ns;
-	struct delayed_iv delayed[MAX_DELAYED];
-	unsigned ndelayed;
+	struct sim_amdgpu_iv_queue delayed;
 	pthread_cond_t cond;
 	pthread_t thread;
 	bool thread_started, stop;
@@ -181,10 +174,7 @@ static uint32_t frame_count(const struct dce_pipe *p, uint64_t t)
 /* Stamped with the event's time: the IH sees the source when it fired, however late we run. */
 static void deliver(struct sim_amdgpu_dce *d, struct sim_amdgpu_iv *iv, uint64_t event_ns)
 {
-	if ((d->faults & SIM_AMDGPU_DISPLAY_DELAY_IRQ) && d->ndelayed < MAX_DELAYED) {
-		/* A delayed entry reaches the IH late and is stamped then. */
-		d->delayed[d->ndelayed++] = (struct delayed_iv){.due_ns = event_ns + d->delay_ns, .iv = *iv};
-		d->delayed[d->ndelayed - 1].iv.time_ns = 0;
+	if ((d->faults & SIM_AMDGPU_DISPLAY_DELAY_IRQ) && sim_amdgpu_iv_queue_push(&d->delayed, event_ns + d->delay_ns, iv)) {
 		pthread_cond_signal(&d->cond);
 		return;
 	}
@@ -194,14 +184,7 @@ static void deliver(struct sim_amdgpu_dce *d, struct sim_amdgpu_iv *iv, uint64_t
 
 static void post_delayed(struct sim_amdgpu_dce *d, uint64_t now)
 {
-	unsigned kept = 0;
-	for (unsigned i = 0; i < d->ndelayed; i++) {
-		if (d->delayed[i].due_ns <= now)
-			sim_amdgpu_ih_post(d->m, &d->delayed[i].iv);
-		else
-			d->delayed[kept++] = d->delayed[i];
-	}
-	d->ndelayed = kept;
+	sim_amdgpu_iv_queue_flush(&d->delayed, d->m, now, NULL);
 }
 
 static void pflip_fire(struct sim_amdgpu_dce *d, unsigned pipe, uint64_t t)
@@ -357,9 +340,9 @@ static uint64_t next_deadline(const struct sim_amdgpu_dce *d)
 				t = nvi;
 		}
 	}
-	for (unsigned i = 0; i < d->ndelayed; i++)
-		if (d->delayed[i].due_ns < t)
-			t = d->delayed[i].due_ns;
+	for (unsigned i = 0; i < d->delayed.n; i++)
+		if (d->delayed.items[i].due_ns < t)
+			t = d->delayed.items[i].due_ns;
 	return t;
 }
 

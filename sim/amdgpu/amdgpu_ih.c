@@ -123,3 +123,31 @@ int sim_amdgpu_ih_post(struct sim_model *m, const struct sim_amdgpu_iv *iv)
 		m->bus->raise_irq(m->bus);
 	return ret;
 }
+
+bool sim_amdgpu_iv_queue_push(struct sim_amdgpu_iv_queue *q, uint64_t due_ns, const struct sim_amdgpu_iv *iv)
+{
+	if (q->n == SIM_AMDGPU_IV_QUEUE_MAX)
+		return false;
+	q->items[q->n].due_ns = due_ns;
+	q->items[q->n].iv = *iv;
+	q->items[q->n].iv.time_ns = 0;
+	q->n++;
+	return true;
+}
+
+unsigned sim_amdgpu_iv_queue_flush(struct sim_amdgpu_iv_queue *q, struct sim_model *m, uint64_t now, uint64_t *next)
+{
+	unsigned kept = 0, posted = 0;
+	for (unsigned i = 0; i < q->n; i++) {
+		if (q->items[i].due_ns <= now) {
+			sim_amdgpu_ih_post(m, &q->items[i].iv);
+			posted++;
+		} else {
+			if (next && q->items[i].due_ns < *next)
+				*next = q->items[i].due_ns;
+			q->items[kept++] = q->items[i];
+		}
+	}
+	q->n = kept;
+	return posted;
+}

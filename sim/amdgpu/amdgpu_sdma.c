@@ -36,15 +36,9 @@ enum {
 };
 
 #define NINST 2u
-#define MAX_DELAYED 64u
 #define CHUNK 16384u
 #define PKT_MAX_DW 16u /* the longest fixed-size packet (PTEPDE: 10) */
 #define REG(inst, off) ((off) + (inst)->idx * SIM_AMDGPU_SDMA_STRIDE)
-
-struct delayed_iv {
-	uint64_t due_ns;
-	struct sim_amdgpu_iv iv;
-};
 
 struct sdma_wait {
 	uint32_t len;
@@ -80,8 +74,7 @@ struct sdma_inst {
 	bool hung;
 	unsigned faults;
 	uint64_t delay_ns;
-	struct delayed_iv delayed[MAX_DELAYED];
-	unsigned ndelayed;
+	struct sim_amdgpu_iv_queue delayed;
 	struct sim_amdgpu_ring_status st;
 
 	uint32_t pkt[PKT_MAX_DW];
@@ -186,8 +179,7 @@ static void post_irq(struct sdma_inst *s, const struct sim_amdgpu_iv *iv)
 		s->st.irqs_dropped++;
 		return;
 	}
-	if ((s->faults & SIM_AMDGPU_RING_DELAY_IRQ) && s->ndelayed < MAX_DELAYED) {
-		s->delayed[s->ndelayed++] = (struct delayed_iv){.due_ns = now_ns() + s->delay_ns, .iv = *iv};
+	if ((s->faults & SIM_AMDGPU_RING_DELAY_IRQ) && sim_amdgpu_iv_queue_push(&s->delayed, now_ns() + s->delay_ns, iv)) {
 		s->st.irqs_delayed++;
 		return;
 	}
@@ -197,18 +189,7 @@ static void post_irq(struct sdma_inst *s, const struct sim_amdgpu_iv *iv)
 
 static void post_delayed(struct sdma_inst *s, uint64_t now, uint64_t *deadline)
 {
-	unsigned kept = 0;
-	for (unsigned i = 0; i < s->ndelayed; i++) {
-		if (s->delayed[i].due_ns <= now) {
-			sim_amdgpu_ih_post(s->m, &s->delayed[i].iv);
-			s->st.irqs++;
-		} else {
-			if (s->delayed[i].due_ns < *deadline)
-				*deadline = s->delayed[i].due_ns;
-			s->delayed[kept++] = s->delayed[i];
-		}
-	}
-	s->ndelayed = kept;
+	s->st.irqs += sim_amdgpu_iv_queue_flush(&s->delayed, s->m, now, deadline);
 }
 
 static uint8_t client(const struct sdma_inst *s)

@@ -224,6 +224,24 @@ void sim_amdgpu_ih_fini(struct sim_model *m);
  */
 int sim_amdgpu_ih_post(struct sim_model *m, const struct sim_amdgpu_iv *iv);
 
+/*
+ * Interrupts an engine holds back (the "delay interrupts" misbehaviour):
+ * queued with the time they are due, posted to the IH ring when it comes.
+ * Stamped when posted (time_ns 0), as a late entry would be.
+ */
+#define SIM_AMDGPU_IV_QUEUE_MAX 64u
+struct sim_amdgpu_iv_queue {
+	struct {
+		uint64_t due_ns;
+		struct sim_amdgpu_iv iv;
+	} items[SIM_AMDGPU_IV_QUEUE_MAX];
+	unsigned n;
+};
+/* false if the queue is full (the caller then posts at once). */
+bool sim_amdgpu_iv_queue_push(struct sim_amdgpu_iv_queue *q, uint64_t due_ns, const struct sim_amdgpu_iv *iv);
+/* Posts what is due by now (model lock held); lowers *next to the earliest still waiting. Returns how many. */
+unsigned sim_amdgpu_iv_queue_flush(struct sim_amdgpu_iv_queue *q, struct sim_model *m, uint64_t now, uint64_t *next);
+
 /* ------------------------------------------------------------------------
  * Display: DCE 12 (DCE base seg1 0xC0, seg2 0x34C0 dwords). Two of the six
  * pipes are exposed. Per pipe: CRTC timing and status, the primary (GRPH)
