@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <amdgpu_drm.h>
 #include <drm.h>
 #include <drm_mode.h>
+#include <i915_drm.h>
 
 #include "redox-drm/uapi_extra.h"
 #include <linux/sync_file.h>
@@ -288,6 +290,112 @@ static const struct rdrm_ioctl_info core_table[] = {
 	ENTRY(DRM_IOCTL_MODE_GETFB2, LAYOUT_NONE),
 };
 
+/* ---- amdgpu ---- */
+
+/* INFO answers into a caller's buffer of return_size bytes, whatever the query. */
+static const struct rdrm_array amdgpu_info_arrays[] = {
+	BYTES(struct drm_amdgpu_info, return_pointer, return_size, RDRM_OUT, 1u << 16),
+};
+
+/* GEM_OP's value is a pointer to a create-info struct only for GET_GEM_CREATE_INFO. */
+static uint64_t amdgpu_gem_op_info_count(const void *parent, const void *const *prev_data,
+					 const uint64_t *prev_count)
+{
+	(void)prev_data;
+	(void)prev_count;
+	uint32_t op = (uint32_t)rdrm_field_get(parent, sizeof(struct drm_amdgpu_gem_op),
+					       FIELD(struct drm_amdgpu_gem_op, op), 4);
+	return op == AMDGPU_GEM_OP_GET_GEM_CREATE_INFO;
+}
+
+static const struct rdrm_array amdgpu_gem_op_arrays[] = {
+	{.ptr_off = FIELD(struct drm_amdgpu_gem_op, value), .dir = RDRM_OUT,
+	 .elem_size = sizeof(struct drm_amdgpu_gem_create_in), .max_count = 1,
+	 .count_fn = amdgpu_gem_op_info_count},
+};
+
+/* Only what the daemon's amdgpu driver serves; the rest is refused here already. */
+static const struct rdrm_ioctl_info amdgpu_table[] = {
+	ENTRY(DRM_IOCTL_AMDGPU_GEM_CREATE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_AMDGPU_GEM_MMAP, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_AMDGPU_CTX, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_AMDGPU_INFO, ARRAYS(amdgpu_info_arrays)),
+	ENTRY(DRM_IOCTL_AMDGPU_GEM_METADATA, LAYOUT_NONE), /* the metadata travels inside the struct */
+	ENTRY(DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_AMDGPU_GEM_OP, ARRAYS(amdgpu_gem_op_arrays)),
+};
+
+/* ---- i915 ---- */
+
+/* GETPARAM's value points to one int the daemon fills in. */
+static uint64_t one(const void *parent, const void *const *prev_data, const uint64_t *prev_count)
+{
+	(void)parent;
+	(void)prev_data;
+	(void)prev_count;
+	return 1;
+}
+
+static const struct rdrm_array i915_getparam_arrays[] = {
+	{.ptr_off = FIELD(struct drm_i915_getparam, value), .dir = RDRM_OUT, .elem_size = sizeof(int),
+	 .max_count = 1, .count_fn = one},
+};
+
+/*
+ * Each QUERY item names a buffer of length bytes: header in (checked), answer
+ * out. length is signed; a negative one carries nothing, and the daemon answers
+ * -EINVAL in that item as the kernel does, instead of failing the whole call.
+ */
+static uint64_t i915_query_item_bytes(const void *parent, const void *const *prev_data,
+				      const uint64_t *prev_count)
+{
+	(void)prev_data;
+	(void)prev_count;
+	int32_t len = (int32_t)rdrm_field_get(parent, sizeof(struct drm_i915_query_item),
+					      FIELD(struct drm_i915_query_item, length), 4);
+	return len > 0 ? (uint64_t)len : 0;
+}
+
+static const struct rdrm_array i915_query_item_arrays[] = {
+	{.ptr_off = FIELD(struct drm_i915_query_item, data_ptr), .dir = RDRM_INOUT, .elem_size = 1,
+	 .max_count = MAX_BLOB, .count_fn = i915_query_item_bytes},
+};
+
+static const struct rdrm_layout i915_query_item_layout = {N(i915_query_item_arrays), 0, i915_query_item_arrays,
+							  NULL};
+
+static const struct rdrm_array i915_query_arrays[] = {
+	{.ptr_off = FIELD(struct drm_i915_query, items_ptr), .count_off = FIELD(struct drm_i915_query, num_items),
+	 .count_size = WIDTH(struct drm_i915_query, num_items), .dir = RDRM_INOUT,
+	 .elem_size = sizeof(struct drm_i915_query_item), .max_count = 256, .elem = &i915_query_item_layout},
+};
+
+/* Only what the daemon's i915 driver serves; the rest is refused here already. */
+static const struct rdrm_ioctl_info i915_table[] = {
+	ENTRY(DRM_IOCTL_I915_GETPARAM, ARRAYS(i915_getparam_arrays)),
+	ENTRY(DRM_IOCTL_I915_GEM_CREATE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_MMAP_OFFSET, LAYOUT_NONE), /* also MMAP_GTT: same number, shorter struct */
+	ENTRY(DRM_IOCTL_I915_GEM_GET_APERTURE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_SET_DOMAIN, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_SW_FINISH, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_SET_TILING, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_GET_TILING, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_SET_CACHING, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_GET_CACHING, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_MADVISE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_BUSY, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_WAIT, LAYOUT_NONE),
+	/* CONTEXT_CREATE too; an extension chain is refused by the daemon, so nothing else travels. */
+	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_DESTROY, LAYOUT_NONE),
+	/* Only the scalar parameters are served, whose value is in the struct. */
+	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GET_RESET_STATS, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_REG_READ, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_QUERY, ARRAYS(i915_query_arrays)),
+};
+
 /* ---- not DRM: sync_file fds and the sw_sync timeline device ---- */
 
 static const struct rdrm_fd_field sync_merge_fds[] = {
@@ -321,8 +429,19 @@ const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned lon
 	}
 	unsigned nr = _IOC_NR(cmd);
 	if (nr >= DRM_COMMAND_BASE && nr < DRM_COMMAND_END) {
-		/* Driver tables arrive with the vendor backends. */
-		(void)driver;
+		const struct rdrm_ioctl_info *t = NULL;
+		size_t n = 0;
+		if (driver && !strcmp(driver, "amdgpu")) {
+			t = amdgpu_table;
+			n = sizeof(amdgpu_table) / sizeof(amdgpu_table[0]);
+		} else if (driver && !strcmp(driver, "i915")) {
+			t = i915_table;
+			n = sizeof(i915_table) / sizeof(i915_table[0]);
+		}
+		/* By number and direction, like the core table: the size may differ between header versions. */
+		for (size_t i = 0; i < n; i++)
+			if (_IOC_NR(t[i].cmd) == nr && _IOC_DIR(t[i].cmd) == _IOC_DIR(cmd))
+				return &t[i];
 		return NULL;
 	}
 	/* Match by number and direction; the size may differ (older or newer headers). */

@@ -180,7 +180,8 @@ static void channel_event(void *data, uint32_t events)
 		return;
 	if (r == -EPROTO) {
 		/* Garbage is answered, not trusted; the channel stays usable. */
-		log_debug("%s: malformed message from pid %d", ch->conn->file->minor->name, (int)ch->pid);
+		log_debug("%s: malformed message from pid %d", ch->conn->file ? ch->conn->file->minor->name : "sw_sync",
+			  (int)ch->pid);
 		reply_error(ch, 0, -EPROTO);
 		return;
 	}

@@ -403,10 +403,10 @@ bool fdt_identify(int fd)
 	memcpy(path, sa.sun_path, plen);
 	path[plen] = '\0';
 	char node[32];
-	enum rdrm_node_type type;
-	if (!node_socket_path(path, node, sizeof(node), &type))
+	enum rdrm_node_type ntype;
+	if (!node_socket_path(path, node, sizeof(node), &ntype))
 		return false;
-	return register_file(fd, node, type, O_RDWR) == 0;
+	return register_file(fd, node, ntype, O_RDWR) == 0;
 }
 
 struct rfile *fdt_get(int fd)

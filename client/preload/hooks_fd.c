@@ -1,7 +1,8 @@
 /*
- * Descriptor-based entry points: ioctl, read, write and mmap on DRM fds,
- * and close/dup/fcntl to keep the fd table right. Every hook first tests a
- * lock-free per-fd flag, so non-DRM descriptors cost one load.
+ * Descriptor-based entry points: ioctl, read, write and mmap on node fds
+ * (DRM files and sw_sync timelines), and close/dup/fcntl to keep the fd
+ * table right. Every hook first tests a lock-free per-fd flag, so other
+ * descriptors cost one load.
  */
 #undef _FILE_OFFSET_BITS
 #undef _FORTIFY_SOURCE
@@ -25,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "redox-drm/client.h"
+#include "redox-drm/sw_sync.h"
 
 REAL_DECL(int, close, (int))
 REAL_DECL(int, close_range, (unsigned, unsigned, int))
@@ -42,9 +44,26 @@ REAL_DECL(void *, mmap64, (void *, size_t, int, int, int, off64_t))
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
-static bool is_drm(int fd)
+static bool is_node(int fd)
 {
 	return (rdrm_fd_flags_get(fd) & FDF_DRM) && !rdrm_guard;
+}
+
+static bool is_sw_sync(int fd)
+{
+	return (rdrm_fd_flags_get(fd) & FDF_SW_SYNC) != 0;
+}
+
+/* How the file behind a node fd was opened; O_RDWR if it is gone meanwhile (the call then fails anyway). */
+static int node_accmode(int fd)
+{
+	struct rfile *f = fdt_get(fd);
+	if (!f)
+		return O_RDWR;
+	struct rfile_info info;
+	rfile_info(f, &info);
+	fdt_put(f);
+	return info.accmode;
 }
 
 /* ---- close and dup ---- */
@@ -137,7 +156,7 @@ RDRM_VISIBLE int fcntl64(int fd, int cmd, ...)
 
 /* ---- ioctl ---- */
 
-static int drm_ioctl(int fd, unsigned long request, void *arg)
+static int node_ioctl(int fd, unsigned long request, void *arg)
 {
 	switch (request) {
 	case FIOCLEX:
@@ -148,12 +167,15 @@ static int drm_ioctl(int fd, unsigned long request, void *arg)
 		return real_ioctl()(fd, request, arg);
 	}
 	/*
-	 * Only DRM's own type reaches the daemon. The kernel would pass any
-	 * other number to the DRM driver, which indexes its table by the
-	 * low byte alone and so could run a DRM ioctl under a foreign number;
-	 * refusing them is the honest answer.
+	 * Only the node's own type reaches the daemon: DRM's on a DRM node,
+	 * 'W' on sw_sync. The kernel would pass any other number to the DRM
+	 * driver, which indexes its table by the low byte alone and so could
+	 * run a DRM ioctl under a foreign number; refusing them is the honest
+	 * answer. sw_sync's handler knows its own numbers and nothing else,
+	 * DRM's included.
 	 */
-	if (_IOC_TYPE(request) != DRM_IOCTL_BASE) {
+	unsigned type = is_sw_sync(fd) ? SW_SYNC_IOC_MAGIC : DRM_IOCTL_BASE;
+	if (_IOC_TYPE(request) != type) {
 		errno = ENOTTY;
 		return -1;
 	}
@@ -201,7 +223,7 @@ static int sync_channel_locked(void)
 		sync_chan = sync_file_fd = -1;
 	}
 	char path[PATH_MAX + 16];
-	snprintf(path, sizeof(path), "%s/sw_sync", rdrm_pm()->runtime);
+	snprintf(path, sizeof(path), "%s/" RDRM_SW_SYNC_NODE, rdrm_pm()->runtime);
 	sync_file_fd = rdrm_connect(path, O_CLOEXEC);
 	if (sync_file_fd < 0)
 		return sync_file_fd;
@@ -262,8 +284,8 @@ RDRM_VISIBLE int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	if (is_drm(fd))
-		return drm_ioctl(fd, request, arg);
+	if (is_node(fd))
+		return node_ioctl(fd, request, arg);
 	if (!rdrm_guard && (request == SYNC_IOC_MERGE || request == SYNC_IOC_FILE_INFO)) {
 		struct stat st;
 		if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) && !(rdrm_fd_flags_get(fd) & FDF_CHANNEL))
@@ -271,10 +293,10 @@ RDRM_VISIBLE int ioctl(int fd, unsigned long request, ...)
 	}
 	if (!rdrm_guard && request == DMA_BUF_IOCTL_SYNC && is_rdrm_dmabuf(fd))
 		return dmabuf_sync(arg);
-	/* A DRM fd this process did not open itself (inherited, received) is recognised here. */
-	if (_IOC_TYPE(request) == DRM_IOCTL_BASE && !rdrm_guard && !(rdrm_fd_flags_get(fd) & FDF_CHANNEL) &&
-	    fdt_identify(fd))
-		return drm_ioctl(fd, request, arg);
+	/* A node fd this process did not open itself (inherited, received) is recognised here. */
+	if ((_IOC_TYPE(request) == DRM_IOCTL_BASE || _IOC_TYPE(request) == SW_SYNC_IOC_MAGIC) && !rdrm_guard &&
+	    !(rdrm_fd_flags_get(fd) & FDF_CHANNEL) && fdt_identify(fd))
+		return node_ioctl(fd, request, arg);
 	return real_ioctl()(fd, request, arg);
 }
 
@@ -292,10 +314,20 @@ static ssize_t drm_read(int fd, void *buf, size_t count)
 	return r;
 }
 
+/*
+ * The kernel's sw_sync file has no read or write: the VFS answers EBADF
+ * for a direction the file was not opened for, else EINVAL.
+ */
+static ssize_t sw_sync_rw(int fd, int denied_accmode)
+{
+	errno = node_accmode(fd) == denied_accmode ? EBADF : EINVAL;
+	return -1;
+}
+
 RDRM_VISIBLE ssize_t read(int fd, void *buf, size_t count)
 {
-	if (is_drm(fd))
-		return drm_read(fd, buf, count);
+	if (is_node(fd))
+		return is_sw_sync(fd) ? sw_sync_rw(fd, O_WRONLY) : drm_read(fd, buf, count);
 	return real_read()(fd, buf, count);
 }
 
@@ -311,7 +343,9 @@ RDRM_VISIBLE ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
 /* DRM files have no write(): the kernel answers EINVAL. */
 RDRM_VISIBLE ssize_t write(int fd, const void *buf, size_t count)
 {
-	if (is_drm(fd)) {
+	if (is_node(fd)) {
+		if (is_sw_sync(fd))
+			return sw_sync_rw(fd, O_RDONLY);
 		errno = EINVAL;
 		return -1;
 	}
@@ -364,16 +398,43 @@ static void *drm_mmap(void *addr, size_t len, int prot, int flags, int fd, uint6
 	return p;
 }
 
+/*
+ * The kernel's sw_sync file has no mmap either: a mapping passes the checks
+ * every file mapping gets (a length, access for what it asks), then fails
+ * with ENODEV.
+ */
+static void *sw_sync_mmap(size_t len, int prot, int flags, int fd)
+{
+	int acc = node_accmode(fd);
+	int maptype = flags & MAP_TYPE;
+	if (len == 0)
+		errno = EINVAL;
+	else if ((maptype == MAP_SHARED || maptype == MAP_SHARED_VALIDATE) && (prot & PROT_WRITE) && acc == O_RDONLY)
+		errno = EACCES;
+	else if (acc == O_WRONLY)
+		errno = EACCES;
+	else
+		errno = ENODEV;
+	return MAP_FAILED;
+}
+
+static void *node_mmap(void *addr, size_t len, int prot, int flags, int fd, uint64_t off)
+{
+	if (is_sw_sync(fd))
+		return sw_sync_mmap(len, prot, flags, fd);
+	return drm_mmap(addr, len, prot, flags, fd, off);
+}
+
 RDRM_VISIBLE void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	if (!(flags & MAP_ANONYMOUS) && is_drm(fd))
-		return drm_mmap(addr, len, prot, flags, fd, (uint64_t)off);
+	if (!(flags & MAP_ANONYMOUS) && is_node(fd))
+		return node_mmap(addr, len, prot, flags, fd, (uint64_t)off);
 	return real_mmap()(addr, len, prot, flags, fd, off);
 }
 
 RDRM_VISIBLE void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
 {
-	if (!(flags & MAP_ANONYMOUS) && is_drm(fd))
-		return drm_mmap(addr, len, prot, flags, fd, (uint64_t)off);
+	if (!(flags & MAP_ANONYMOUS) && is_node(fd))
+		return node_mmap(addr, len, prot, flags, fd, (uint64_t)off);
 	return real_mmap64()(addr, len, prot, flags, fd, off);
 }

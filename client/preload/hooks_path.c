@@ -23,6 +23,7 @@
 
 #define SYSFS_MAGIC_ 0x62656572
 #define TMPFS_MAGIC_ 0x01021994 /* devtmpfs reports the tmpfs magic */
+#define DEBUGFS_MAGIC_ 0x64626720
 
 REAL_DECL(int, open, (const char *, int, ...))
 REAL_DECL(int, open64, (const char *, int, ...))
@@ -104,7 +105,7 @@ static int open_node(const struct rdrm_res *res, int flags)
 		errno = fd == -ECONNREFUSED ? ENXIO : -fd;
 		return -1;
 	}
-	int r = fdt_register(fd, res->m.node, flags & O_ACCMODE);
+	int r = fdt_register(fd, res->m.node, res->m.type, flags & O_ACCMODE);
 	if (r < 0) {
 		real_close()(fd);
 		errno = -r;
@@ -335,14 +336,10 @@ RDRM_VISIBLE int eaccess(const char *path, int mode)
 
 /* ---- readlink, realpath: results are mapped back to public paths ---- */
 
-/* "/proc/self/fd/N" of a DRM fd reads as the node's path, as the kernel shows it. */
+/* "/proc/self/fd/N" of a node fd reads as the node's path, as the kernel shows it. */
 static bool proc_fd_node(const char *path, char *out, size_t size)
 {
-	char node[32];
-	if (atomic_load_explicit(&rdrm_drm_fds, memory_order_relaxed) == 0 ||
-	    !rdrm_proc_fd_node(path, node, sizeof(node)))
-		return false;
-	return snprintf(out, size, "/dev/dri/%s", node) < (int)size;
+	return atomic_load_explicit(&rdrm_drm_fds, memory_order_relaxed) > 0 && rdrm_proc_fd_node(path, out, size);
 }
 
 static bool in_runtime(const char *s, size_t n)
@@ -464,6 +461,12 @@ RDRM_VISIBLE char *realpath(const char *path, char *resolved)
 				errno = res.err;
 				return NULL;
 			case RES_NODE:
+				/* The sw_sync socket is one file under two names: the name asked for is the answer. */
+				if (res.m.type != RDRM_NODE_DRM) {
+					r = rdrm_node_path(res.m.type, res.m.node, tmp, sizeof(tmp)) == 0 ? tmp : NULL;
+					break;
+				}
+				/* fall through */
 			case RES_MAPPED:
 				r = real_realpath()(res.m.path, tmp);
 				break;
@@ -547,10 +550,25 @@ static long magic_for_public(const char *pub)
 	return strncmp(pub, "/sys", 4) == 0 && (pub[4] == '/' || pub[4] == '\0') ? SYSFS_MAGIC_ : TMPFS_MAGIC_;
 }
 
+/* The file system a node's name is on: devtmpfs, or debugfs for the kernel's sw_sync file. */
+static long node_magic(enum rdrm_node_type type)
+{
+	return type == RDRM_NODE_SW_SYNC_DEBUGFS ? DEBUGFS_MAGIC_ : TMPFS_MAGIC_;
+}
+
 /* The magic an fd should report, or 0 if it is not ours. */
 static long fd_magic(int fd)
 {
-	if (rdrm_fd_flags_get(fd) & FDF_DRM)
+	uint8_t fl = rdrm_fd_flags_get(fd);
+	if ((fl & FDF_DRM) && (fl & FDF_SW_SYNC)) {
+		struct rfile *f = fdt_get(fd);
+		struct rfile_info info = { .type = RDRM_NODE_SW_SYNC };
+		if (f)
+			rfile_info(f, &info);
+		fdt_put(f);
+		return node_magic(info.type);
+	}
+	if (fl & FDF_DRM)
 		return TMPFS_MAGIC_;
 	const struct rdrm_pathmap *pm = rdrm_pm();
 	if (!pm->sysroot[0])
@@ -579,7 +597,9 @@ RDRM_VISIBLE int statfs(const char *path, struct statfs *buf)
 	case RES_MAPPED:
 		if (real_statfs()(res.m.path, buf) < 0)
 			return -1;
-		if (res.m.kind != RDRM_PATH_PUBLIC)
+		if (res.m.kind == RDRM_PATH_NODE)
+			buf->f_type = node_magic(res.m.type);
+		else if (res.m.kind != RDRM_PATH_PUBLIC)
 			buf->f_type = magic_for_public(res.abs);
 		return 0;
 	default:
@@ -600,7 +620,9 @@ RDRM_VISIBLE int statfs64(const char *path, struct statfs64 *buf)
 	case RES_MAPPED:
 		if (real_statfs64()(res.m.path, buf) < 0)
 			return -1;
-		if (res.m.kind != RDRM_PATH_PUBLIC)
+		if (res.m.kind == RDRM_PATH_NODE)
+			buf->f_type = node_magic(res.m.type);
+		else if (res.m.kind != RDRM_PATH_PUBLIC)
 			buf->f_type = magic_for_public(res.abs);
 		return 0;
 	default:

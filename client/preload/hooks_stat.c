@@ -1,9 +1,10 @@
 /*
- * The stat family. A node (by path or by open fd) reads as the character
- * device 226:minor with mode 0666, which is what libdrm, Mesa and IGT test
- * (S_ISCHR, st_rdev); its inode, owner and times are the node socket's, so
- * stat() of the path and fstat() of an open fd agree. Everything else in
- * the tree is stat'ed where it is.
+ * The stat family. A DRM node (by path or by open fd) reads as the
+ * character device 226:minor with mode 0666, which is what libdrm, Mesa and
+ * IGT test (S_ISCHR, st_rdev); the sw_sync node as what its name is on the
+ * system that uses it (rdrm_node_stat). A node's inode, owner and times are
+ * its socket's, so stat() of the path and fstat() of an open fd agree.
+ * Everything else in the tree is stat'ed where it is.
  */
 #undef _FILE_OFFSET_BITS
 #undef _FORTIFY_SOURCE
@@ -66,7 +67,7 @@ static void to_statx(struct statx *x, const struct stat *s)
 	x->stx_dev_minor = minor(s->st_dev);
 }
 
-/* The node's stat for a DRM fd; false if fd is not one (after trying to recognise an unknown socket). */
+/* The node's stat for a node fd; false if fd is not one (after trying to recognise an unknown socket). */
 static bool fd_node_stat(int fd, struct stat *out, bool known_socket)
 {
 	if (rdrm_guard)
@@ -83,7 +84,7 @@ static bool fd_node_stat(int fd, struct stat *out, bool known_socket)
 	struct rfile_info info;
 	rfile_info(f, &info);
 	fdt_put(f);
-	rdrm_node_stat(out, &info.node_st, info.minor);
+	rdrm_node_stat(out, &info.node_st, info.type, info.minor);
 	return true;
 }
 
@@ -104,7 +105,7 @@ static int stat_resolve(int dirfd, const char *path, int atflags, struct rdrm_re
 		errno = res->err;
 		return -1;
 	case RES_NODE:
-		rdrm_node_stat(node, &res->sock, res->minor);
+		rdrm_node_stat(node, &res->sock, res->m.type, res->minor);
 		return 1;
 	case RES_MAPPED:
 		*use = res->m.path;

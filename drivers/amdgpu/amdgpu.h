@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "redox-drm/drm_ioctl.h"
 #include "redox-drm/hw.h"
 
 struct hw_device;
@@ -103,6 +104,13 @@ struct amdgpu_iv_entry {
 
 struct amdgpu_display;
 
+/* Memory accounting INFO reports: sizes of the heaps and what GEM_CREATE put in them. */
+struct amdgpu_mm {
+	uint64_t vram_size, visible_vram_size, gtt_size;
+	uint64_t vram_usage, vis_vram_usage, gtt_usage;
+	uint64_t bytes_moved, evictions; /* nothing migrates yet: stay 0 */
+};
+
 struct amdgpu_device {
 	struct hw_device *hw;
 	uint32_t family;
@@ -117,6 +125,7 @@ struct amdgpu_device {
 	struct amdgpu_gart gart;
 	struct amdgpu_ih ih;
 	struct amdgpu_display *display;
+	struct amdgpu_mm mm;
 };
 
 static inline uint32_t amdgpu_rreg(struct amdgpu_device *adev, uint32_t off)
@@ -145,6 +154,14 @@ int amdgpu_gmc_flush_tlb(struct amdgpu_device *adev);
 int amdgpu_ih_init(struct amdgpu_device *adev);
 void amdgpu_ih_fini(struct amdgpu_device *adev);
 void amdgpu_irq_handler(struct drm_device *dev);
+
+/* amdgpu_kms.c: the driver's ioctls (indexed by number - DRM_COMMAND_BASE; the last is GEM_OP). */
+#define AMDGPU_KMS_NUM_IOCTLS 0x11u
+struct drm_file;
+extern const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS];
+void amdgpu_mm_init(struct amdgpu_device *adev);
+int amdgpu_driver_open_kms(struct drm_device *dev, struct drm_file *file);
+void amdgpu_driver_postclose_kms(struct drm_device *dev, struct drm_file *file);
 
 /* amdgpu_display.c: the DCE 12 display (KMS). */
 extern const struct drm_kms_funcs amdgpu_kms_funcs;

@@ -100,6 +100,7 @@ static int amdgpu_load(struct drm_device *dev)
 	adev->rev_id = field(hw_read32(hw, AMDGPU_BAR_MMIO, mmRCC_DEV0_EPF0_STRAP0), 24, 4);
 	adev->external_rev = adev->rev_id + 0x1;
 	decode_gb_addr_config(adev, gb);
+	amdgpu_mm_init(adev);
 	dev->dev_private = adev;
 
 	log_info("amdgpu: %s: Vega10 rev 0x%02x (chip rev %u), %u SE x %u RB, %u pipes", hw->name,
@@ -126,5 +127,9 @@ const struct drm_driver amdgpu_driver = {
 	.load = amdgpu_load,
 	.unload = amdgpu_unload,
 	.irq_handler = amdgpu_irq_handler,
+	.open = amdgpu_driver_open_kms,
+	.postclose = amdgpu_driver_postclose_kms,
+	.ioctls = amdgpu_ioctls_kms,
+	.num_ioctls = AMDGPU_KMS_NUM_IOCTLS,
 	.kms = &amdgpu_kms_funcs,
 };

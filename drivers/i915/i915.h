@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "redox-drm/drm_ioctl.h"
+
 struct drm_device;
 struct drm_kms_funcs;
 struct hw_device;
@@ -171,12 +173,30 @@ struct i915_device {
 	uint32_t subslice_mask; /* per slice; gen9 fuses disable the same subslices in every slice */
 	uint32_t slice_total, subslice_total, eu_total;
 	uint32_t eu_per_subslice; /* the most EUs any enabled subslice has */
+	uint8_t eu_mask[GEN9_MAX_SLICES][GEN9_MAX_SUBSLICES]; /* enabled EUs of each subslice, from the fuses */
 	struct i915_ggtt ggtt;
 	struct i915_display *display; /* KMS state (i915_display.c), NULL until modeset_init */
 	/* Serves the display's interrupt banks named in GEN8_MASTER_IRQ's pending bits (set by
 	 * modeset_init; the master handler in i915_drv.c calls it with the master disabled). */
 	void (*display_irq)(struct drm_device *dev, uint32_t master);
 };
+
+/* Render forcewake around register reads the GT must be awake for (i915_drv.c). */
+int i915_forcewake_get(struct hw_device *hw);
+int i915_forcewake_put(struct hw_device *hw);
+
+/* ---- uAPI (i915_uapi.c, i915_gem.c) ---- */
+#define RENDER_RING_BASE 0x2000u
+#define RING_TIMESTAMP(base) ((base) + 0x358u)
+#define RING_TIMESTAMP_UDW(base) ((base) + 0x35Cu)
+/* The command streamer's timestamp: 24 MHz crystal divided by the CTC shift (gen9). */
+#define I915_CS_TIMESTAMP_HZ 12000000u
+/* Driver ioctl numbers 0..DRM_I915_QUERY (0x39); i915_uapi.c checks it against the uAPI header. */
+#define I915_NUM_IOCTLS 0x3Au
+extern const struct drm_ioctl_desc i915_ioctls[I915_NUM_IOCTLS];
+struct drm_file;
+int i915_driver_open(struct drm_device *dev, struct drm_file *file);
+void i915_driver_postclose(struct drm_device *dev, struct drm_file *file);
 
 /* ---- GGTT (i915_ggtt.c) ---- */
 #define I915_GGTT_PTE_PRESENT 0x1ull

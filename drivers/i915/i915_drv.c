@@ -46,7 +46,7 @@ static int fw_wait_ack(struct hw_device *hw, bool set)
 }
 
 /* As the kernel: the previous release must have been acked before a new request. */
-static int forcewake_get(struct hw_device *hw)
+int i915_forcewake_get(struct hw_device *hw)
 {
 	int ret = fw_wait_ack(hw, false);
 	if (ret) {
@@ -63,7 +63,7 @@ static int forcewake_get(struct hw_device *hw)
 	return ret;
 }
 
-static int forcewake_put(struct hw_device *hw)
+int i915_forcewake_put(struct hw_device *hw)
 {
 	hw_write32(hw, I915_BAR_GTTMMADR, FORCEWAKE_RENDER_GEN9, MASKED_BIT_DISABLE(FORCEWAKE_KERNEL));
 	int ret = fw_wait_ack(hw, false);
@@ -113,6 +113,7 @@ static int read_topology(struct hw_device *hw, struct i915_device *i915)
 					  "(EU_DISABLE 0x%08x)", hw->name, s, ss, eu_disable);
 				return -ENODEV;
 			}
+			i915->eu_mask[s][ss] = (uint8_t)~off;
 			i915->subslice_total++;
 			i915->eu_total += eus;
 			if (eus > i915->eu_per_subslice)
@@ -169,11 +170,11 @@ static int i915_load(struct drm_device *dev)
 
 	i915_ggtt_init(i915);
 
-	ret = forcewake_get(hw);
+	ret = i915_forcewake_get(hw);
 	if (ret)
 		goto fail;
 	ret = read_topology(hw, i915);
-	int put = forcewake_put(hw);
+	int put = i915_forcewake_put(hw);
 	if (!ret)
 		ret = put;
 	if (ret)
@@ -233,5 +234,9 @@ const struct drm_driver i915_driver = {
 	.unload = i915_unload,
 	/* Display interrupts (DE pipes, south display); GT interrupts come with the engines. */
 	.irq_handler = i915_irq_handler,
+	.open = i915_driver_open,
+	.postclose = i915_driver_postclose,
+	.ioctls = i915_ioctls,
+	.num_ioctls = I915_NUM_IOCTLS,
 	.kms = &i915_kms_funcs,
 };

@@ -520,10 +520,18 @@ static int start(void **state)
 	refresh_hz = out.mode.clock * 1000.0 / ((double)out.mode.htotal * out.mode.vtotal);
 	print_message("card%d (%s): connector %u on CRTC %u, %ux%u %.3f Hz\n", card, driver, out.conn_id, out.crtc_id,
 		      out.mode.hdisplay, out.mode.vdisplay, refresh_hz);
-	fds_idle = fds0;
-	/* Our connection was master: wait until the daemon has let go of it before a client opens. */
-	for (int i = 0; i < 200 && daemon_fd_count(&drmd) != fds0; i++)
-		disp_sleep_ms(10);
+	/*
+	 * Our connection was master: wait until the daemon has let go of it
+	 * before a client opens. The idle count is what it settles at (a count
+	 * taken right at start-up may still include start-up's own descriptors).
+	 */
+	int prev = -1, n = daemon_fd_count(&drmd);
+	for (int i = 0; i < 200 && (n != prev || n > fds0); i++) {
+		disp_sleep_ms(20);
+		prev = n;
+		n = daemon_fd_count(&drmd);
+	}
+	fds_idle = n;
 	return 0;
 }
 

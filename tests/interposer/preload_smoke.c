@@ -3,8 +3,9 @@
  * a live daemon with nothing but libc calls, as an unmodified client makes
  * them. Covers node stat, ioctl on dups, one file shared by dup/F_DUPFD,
  * separate files for separate opens, threads, fork, fds inherited across
- * exec, /proc/self/fd, read/write/poll on the node fd, foreign ioctls, and
- * uevent sockets that never deliver.
+ * exec, /proc/self/fd, read/write/poll on the node fd, foreign ioctls,
+ * uevent sockets that never deliver, and the sw_sync node under both of
+ * its names (timelines, their sync_files, and what closing one does).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,16 +18,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/netlink.h>
+#include <linux/sync_file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <drm.h>
 #include <drm_mode.h>
+
+#include "redox-drm/sw_sync.h"
 
 static int failures;
 
@@ -337,10 +342,248 @@ static void test_uevent_sockets(void)
 	close(fd);
 }
 
+/* ---- sw_sync ---- */
+
+#define SW_SYNC_DEV "/dev/sw_sync"
+#define SW_SYNC_DEBUGFS "/sys/kernel/debug/sync/sw_sync"
+
+/* A sync_file for value on timeline tl, by plain ioctl(); -1 on failure. */
+static int sw_fence(int tl, uint32_t value)
+{
+	struct sw_sync_create_fence_data d = { .value = value, .name = "smoke" };
+	d.fence = -1;
+	if (ioctl(tl, SW_SYNC_IOC_CREATE_FENCE, &d) != 0)
+		return -1;
+	return d.fence;
+}
+
+static bool sw_inc(int tl, uint32_t by)
+{
+	return ioctl(tl, SW_SYNC_IOC_INC, &by) == 0;
+}
+
+/* poll() on a sync_file: 1 once signalled, 0 if not within ms. */
+static int ready(int fence, int ms)
+{
+	struct pollfd p = { .fd = fence, .events = POLLIN };
+	return poll(&p, 1, ms);
+}
+
+/* SYNC_IOC_FILE_INFO's status (1 signalled, 0 pending, <0 error); 99 if the ioctl failed. */
+static int fence_status(int fence)
+{
+	struct sync_file_info info;
+	memset(&info, 0, sizeof(info));
+	if (ioctl(fence, SYNC_IOC_FILE_INFO, &info) != 0)
+		return 99;
+	return info.status;
+}
+
+static bool proc_link_is(int fd, const char *want)
+{
+	char proc[64], link[PATH_MAX];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	return strcmp(link, want) == 0;
+}
+
+static void test_sw_sync(void)
+{
+	struct stat st, fst;
+	CHECK(stat(SW_SYNC_DEV, &st) == 0);
+	CHECK(S_ISCHR(st.st_mode) && major(st.st_rdev) == 10 && minor(st.st_rdev) == 254);
+	CHECK(access(SW_SYNC_DEV, R_OK | W_OK) == 0); /* IGT looks before it opens */
+
+	int tl = open(SW_SYNC_DEV, O_RDWR | O_CLOEXEC);
+	CHECK(tl >= 0);
+	CHECK(fstat(tl, &fst) == 0 && fst.st_rdev == st.st_rdev && fst.st_ino == st.st_ino && fst.st_dev == st.st_dev);
+	CHECK(proc_link_is(tl, SW_SYNC_DEV));
+	char *real = realpath(SW_SYNC_DEV, NULL);
+	CHECK(real && strcmp(real, SW_SYNC_DEV) == 0);
+	free(real);
+
+	/* two points; the first signals when the timeline reaches it, the second stays pending */
+	int f1 = sw_fence(tl, 1), f2 = sw_fence(tl, 2);
+	CHECK(f1 >= 0 && f2 >= 0 && f1 != f2);
+	CHECK(ready(f1, 50) == 0);
+	CHECK(fence_status(f1) == 0);
+	CHECK(sw_inc(tl, 1));
+	CHECK(ready(f1, 2000) == 1);
+	CHECK(fence_status(f1) == 1);
+	CHECK(ready(f2, 20) == 0 && fence_status(f2) == 0);
+
+	/* not a DRM device: DRM's ioctls, sync_file's, and unknown 'W' numbers are ENOTTY */
+	struct drm_version v;
+	memset(&v, 0, sizeof(v));
+	errno = 0;
+	CHECK(ioctl(tl, DRM_IOCTL_VERSION, &v) < 0 && errno == ENOTTY);
+	struct sync_file_info info;
+	memset(&info, 0, sizeof(info));
+	errno = 0;
+	CHECK(ioctl(tl, SYNC_IOC_FILE_INFO, &info) < 0 && errno == ENOTTY);
+	uint32_t dummy = 0;
+	errno = 0;
+	CHECK(ioctl(tl, _IOW(SW_SYNC_IOC_MAGIC, 0x7f, uint32_t), &dummy) < 0 && errno == ENOTTY);
+
+	/* no read, write or mmap on the kernel's file either */
+	char buf[16];
+	errno = 0;
+	CHECK(read(tl, buf, sizeof(buf)) < 0 && errno == EINVAL);
+	errno = 0;
+	CHECK(write(tl, "x", 1) < 0 && errno == EINVAL);
+	errno = 0;
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, tl, 0) == MAP_FAILED && errno == ENODEV);
+
+	/* a dup is the same timeline */
+	int d = dup(tl);
+	CHECK(d >= 0 && sw_inc(d, 1));
+	CHECK(ready(f2, 2000) == 1 && fence_status(f2) == 1);
+
+	/* so is the forked child's copy, over channels of its own */
+	int f3 = sw_fence(tl, 3);
+	CHECK(f3 >= 0);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(sw_inc(tl, 1) ? 0 : 1);
+	int status = 0;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(ready(f3, 2000) == 1 && fence_status(f3) == 1);
+
+	/* the last close ends the timeline: what still waits on it fails with ENOENT */
+	int f5 = sw_fence(tl, 5);
+	CHECK(f5 >= 0 && ready(f5, 20) == 0);
+	close(tl);
+	CHECK(ready(f5, 20) == 0); /* the dup keeps it */
+	close(d);
+	CHECK(ready(f5, 2000) == 1);
+	CHECK(fence_status(f5) == -ENOENT);
+	CHECK(fence_status(f1) == 1); /* signalled points keep their state */
+	close(f1);
+	close(f2);
+	close(f3);
+	close(f5);
+
+	/* a file opened read-only: the directions it lacks are EBADF, a shared writable map EACCES */
+	int ro = open(SW_SYNC_DEV, O_RDONLY | O_CLOEXEC);
+	CHECK(ro >= 0);
+	errno = 0;
+	CHECK(write(ro, "x", 1) < 0 && errno == EBADF);
+	errno = 0;
+	CHECK(read(ro, buf, sizeof(buf)) < 0 && errno == EINVAL);
+	errno = 0;
+	CHECK(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ro, 0) == MAP_FAILED && errno == EACCES);
+	close(ro);
+
+	/* where Linux keeps it: a debugfs file, the same node */
+	CHECK(stat(SW_SYNC_DEBUGFS, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0644);
+	int dbg = open(SW_SYNC_DEBUGFS, O_RDWR | O_CLOEXEC);
+	CHECK(dbg >= 0);
+	CHECK(fstat(dbg, &fst) == 0 && S_ISREG(fst.st_mode) && fst.st_ino == st.st_ino);
+	CHECK(proc_link_is(dbg, SW_SYNC_DEBUGFS));
+	real = realpath(SW_SYNC_DEBUGFS, NULL);
+	CHECK(real && strcmp(real, SW_SYNC_DEBUGFS) == 0);
+	free(real);
+	int g = sw_fence(dbg, 1);
+	CHECK(g >= 0 && ready(g, 20) == 0);
+	CHECK(sw_inc(dbg, 1) && ready(g, 2000) == 1 && fence_status(g) == 1);
+	close(g);
+	close(dbg);
+
+	/* and the reverse: sw_sync's numbers are foreign to a DRM file */
+	int card = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+	CHECK(card >= 0);
+	errno = 0;
+	CHECK(ioctl(card, SW_SYNC_IOC_INC, &dummy) < 0 && errno == ENOTTY);
+	close(card);
+}
+
+/* exec'd half of test_sw_sync_exec: an inherited timeline, unknown to the fresh interposer. */
+static int exec_child_sw_sync(int tl)
+{
+	struct stat st;
+	CHECK(fstat(tl, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(10, 254));
+	CHECK(proc_link_is(tl, SW_SYNC_DEV));
+	CHECK(sw_inc(tl, 1));
+	return failures ? 1 : 0;
+}
+
+static void test_sw_sync_exec(void)
+{
+	int tl = open(SW_SYNC_DEV, O_RDWR); /* inherited across exec */
+	CHECK(tl >= 0);
+	int f = sw_fence(tl, 1);
+	CHECK(f >= 0 && ready(f, 20) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char arg[16];
+		snprintf(arg, sizeof(arg), "%d", tl);
+		execl("/proc/self/exe", "preload_smoke", "--exec-child-sw-sync", arg, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(ready(f, 2000) == 1 && fence_status(f) == 1);
+	close(f);
+	close(tl);
+}
+
+/* stat() of path against the kernel's own answer (a raw statx, which nothing interposes). */
+static bool same_as_kernel(const char *path)
+{
+	struct stat st;
+	struct statx x;
+	errno = 0;
+	int r = stat(path, &st);
+	int err = errno;
+	errno = 0;
+	long k = syscall(SYS_statx, AT_FDCWD, path, 0, STATX_BASIC_STATS, &x);
+	if (r != (int)k || (r < 0 && err != errno)) {
+		fprintf(stderr, "%s: stat %d (%s), kernel %ld (%s)\n", path, r, strerror(err), k, strerror(errno));
+		return false;
+	}
+	return r < 0 || (st.st_ino == x.stx_ino && st.st_mode == x.stx_mode);
+}
+
+/* exec'd with a runtime directory where no daemon serves: the sw_sync names are the host's. */
+static int exec_child_no_daemon(void)
+{
+	CHECK(same_as_kernel(SW_SYNC_DEV));
+	CHECK(same_as_kernel(SW_SYNC_DEBUGFS));
+	errno = 0;
+	int fd = open(SW_SYNC_DEV, O_RDWR | O_CLOEXEC);
+	int err = errno;
+	int kfd = (int)syscall(SYS_openat, AT_FDCWD, SW_SYNC_DEV, O_RDWR | O_CLOEXEC);
+	CHECK((fd < 0) == (kfd < 0) && (fd >= 0 || err == errno));
+	if (fd >= 0)
+		close(fd);
+	if (kfd >= 0)
+		close(kfd);
+	return failures ? 1 : 0;
+}
+
+static void test_sw_sync_no_daemon(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		setenv("REDOX_DRM_RUNTIME_DIR", "/nonexistent/redox-drm-smoke", 1);
+		execl("/proc/self/exe", "preload_smoke", "--no-daemon", (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--exec-child") == 0)
 		return exec_child(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "--exec-child-sw-sync") == 0)
+		return exec_child_sw_sync(atoi(argv[2]));
+	if (argc == 2 && strcmp(argv[1], "--no-daemon") == 0)
+		return exec_child_no_daemon();
 	test_stat();
 	test_ioctl_and_dups();
 	test_events_fd();
@@ -350,6 +593,9 @@ int main(int argc, char **argv)
 	test_mmap();
 	test_passthrough();
 	test_uevent_sockets();
+	test_sw_sync();
+	test_sw_sync_exec();
+	test_sw_sync_no_daemon();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;

@@ -1,0 +1,582 @@
+/*
+ * i915 uAPI: the parameters and queries device discovery and iris/IGT
+ * initialisation ask for, contexts, register reads, and the driver ioctl
+ * table. Answers come from what the driver read from the device at load
+ * (fuses, PCI ids, GGTT size), never from constants standing in for them.
+ * GEM object ioctls are in i915_gem.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <drm.h>
+#include <i915_drm.h>
+
+#include "i915.h"
+#include "i915_uapi.h"
+#include "redox-drm/drm_device.h"
+#include "redox-drm/drm_ioctl.h"
+#include "redox-drm/hw.h"
+#include "redox-drm/idr.h"
+
+_Static_assert(I915_NUM_IOCTLS == DRM_I915_QUERY + 1, "I915_NUM_IOCTLS must cover the table");
+
+/* ---- per-file state ---- */
+
+int i915_driver_open(struct drm_device *dev, struct drm_file *file)
+{
+	(void)dev;
+	struct i915_file *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	/* Id 0 is the default context every file has; created ones start at 1, as the kernel's. */
+	idr_init(&f->contexts, 1, INT32_MAX);
+	file->driver_priv = f;
+	return 0;
+}
+
+static void free_context(uint32_t id, void *ptr, void *data)
+{
+	(void)id;
+	(void)data;
+	free(ptr);
+}
+
+void i915_driver_postclose(struct drm_device *dev, struct drm_file *file)
+{
+	(void)dev;
+	struct i915_file *f = file->driver_priv;
+	if (!f)
+		return;
+	idr_for_each(&f->contexts, free_context, NULL);
+	idr_destroy(&f->contexts);
+	free(f);
+	file->driver_priv = NULL;
+}
+
+/* ---- GETPARAM ---- */
+
+/* Engines the device has (the model: one render and one blitter command streamer). */
+static const struct {
+	uint16_t class, instance;
+} i915_engines[] = {
+	{I915_ENGINE_CLASS_RENDER, 0},
+	{I915_ENGINE_CLASS_COPY, 0},
+};
+#define I915_NUM_ENGINES (sizeof(i915_engines) / sizeof(i915_engines[0]))
+
+static bool has_engine(uint16_t class)
+{
+	for (size_t i = 0; i < I915_NUM_ENGINES; i++)
+		if (i915_engines[i].class == class)
+			return true;
+	return false;
+}
+
+static int i915_getparam_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	(void)file;
+	struct i915_device *i915 = dev->dev_private;
+	struct drm_i915_getparam *gp = data;
+	int value;
+
+	switch (gp->param) {
+	case I915_PARAM_IRQ_ACTIVE:
+	case I915_PARAM_ALLOW_BATCHBUFFER:
+	case I915_PARAM_LAST_DISPATCH:
+	case I915_PARAM_HAS_EXEC_CONSTANTS:
+		/* User-modesetting era parameters: the kernel refuses them as gone. */
+		return -ENODEV;
+	case I915_PARAM_CHIPSET_ID:
+		value = dev->hw->pci.device;
+		break;
+	case I915_PARAM_REVISION:
+		value = dev->hw->pci.revision;
+		break;
+	case I915_PARAM_HAS_BSD:
+	case I915_PARAM_HAS_BSD2:
+		value = has_engine(I915_ENGINE_CLASS_VIDEO);
+		break;
+	case I915_PARAM_HAS_BLT:
+		value = has_engine(I915_ENGINE_CLASS_COPY);
+		break;
+	case I915_PARAM_HAS_VEBOX:
+		value = has_engine(I915_ENGINE_CLASS_VIDEO_ENHANCE);
+		break;
+	case I915_PARAM_HAS_OVERLAY:
+	case I915_PARAM_HAS_WT:             /* only Haswell GT3's eDRAM has write-through */
+	case I915_PARAM_HAS_SECURE_BATCHES: /* pre-gen6 only */
+	case I915_PARAM_HAS_RESOURCE_STREAMER:
+	case I915_PARAM_HAS_POOLED_EU:      /* Broxton only */
+	case I915_PARAM_MIN_EU_IN_POOL:
+	case I915_PARAM_CMD_PARSER_VERSION: /* the driver validates no batches (there is no execbuffer) */
+	case I915_PARAM_HAS_GPU_RESET:      /* no engine reset path in the driver yet */
+	case I915_PARAM_HAS_SCHEDULER:      /* no request scheduling: no capabilities to report */
+	case I915_PARAM_HAS_SEMAPHORES:
+		value = 0;
+		break;
+	case I915_PARAM_HAS_LLC:
+		value = 1; /* Skylake's GPU shares the CPU's last-level cache */
+		break;
+	case I915_PARAM_HAS_ALIASING_PPGTT:
+		/* What the hardware and model provide (full 48-bit PPGTT); the driver builds
+		 * no per-context page tables until execbuffer exists, so nothing relies on it. */
+		value = I915_GEM_PPGTT_FULL;
+		break;
+	case I915_PARAM_SUBSLICE_TOTAL:
+		value = (int)i915->subslice_total;
+		if (!value)
+			return -ENODEV;
+		break;
+	case I915_PARAM_EU_TOTAL:
+		value = (int)i915->eu_total;
+		if (!value)
+			return -ENODEV;
+		break;
+	case I915_PARAM_SLICE_MASK:
+		value = (int)i915->slice_mask;
+		if (!value)
+			return -ENODEV;
+		break;
+	case I915_PARAM_SUBSLICE_MASK:
+		value = (int)i915->subslice_mask;
+		if (!value)
+			return -ENODEV;
+		break;
+	case I915_PARAM_HUC_STATUS:
+		return -ENODEV; /* no HuC firmware */
+	case I915_PARAM_MMAP_GTT_VERSION:
+		value = 4; /* GEM_MMAP_OFFSET with its WB/WC/UC/FIXED modes */
+		break;
+	case I915_PARAM_HAS_GEM:
+	case I915_PARAM_HAS_PAGEFLIPPING:
+	case I915_PARAM_HAS_WAIT_TIMEOUT:
+	case I915_PARAM_HAS_PRIME_VMAP_FLUSH:
+		value = 1;
+		break;
+	case I915_PARAM_HAS_EXECBUF2:
+	case I915_PARAM_HAS_RELAXED_FENCING:
+	case I915_PARAM_HAS_COHERENT_RINGS:
+	case I915_PARAM_HAS_RELAXED_DELTA:
+	case I915_PARAM_HAS_GEN7_SOL_RESET:
+	case I915_PARAM_HAS_PINNED_BATCHES:
+	case I915_PARAM_HAS_EXEC_NO_RELOC:
+	case I915_PARAM_HAS_EXEC_HANDLE_LUT:
+	case I915_PARAM_HAS_COHERENT_PHYS_GTT:
+	case I915_PARAM_HAS_EXEC_SOFTPIN:
+	case I915_PARAM_HAS_EXEC_ASYNC:
+	case I915_PARAM_HAS_EXEC_FENCE:
+	case I915_PARAM_HAS_EXEC_CAPTURE:
+	case I915_PARAM_HAS_EXEC_BATCH_FIRST:
+	case I915_PARAM_HAS_EXEC_FENCE_ARRAY:
+	case I915_PARAM_HAS_EXEC_SUBMIT_FENCE:
+	case I915_PARAM_HAS_EXEC_TIMELINE_FENCES:
+	case I915_PARAM_HAS_USERPTR_PROBE:
+		/* The kernel answers 1 because its table has EXECBUFFER2 and USERPTR; this
+		 * driver's does not yet, so a client must not be told it can submit. */
+		value = 0;
+		break;
+	case I915_PARAM_HAS_CONTEXT_ISOLATION:
+		/* Engine classes whose contexts start from a clean default image. Not 0:
+		 * iris reads 0 as a kernel too old to use. */
+		value = 0;
+		for (size_t i = 0; i < I915_NUM_ENGINES; i++)
+			value |= 1 << i915_engines[i].class;
+		break;
+	case I915_PARAM_CS_TIMESTAMP_FREQUENCY:
+		value = I915_CS_TIMESTAMP_HZ;
+		break;
+	case I915_PARAM_MMAP_GTT_COHERENT:
+		value = 1; /* Skylake's GGTT writes through the aperture are coherent */
+		break;
+	default:
+		return -EINVAL;
+	}
+	return drm_copy_to_user(call, gp->value ? (uint64_t)(uintptr_t)gp->value : 0, &value, sizeof(value));
+}
+
+/* ---- QUERY ---- */
+
+/*
+ * The kernel's item protocol: length 0 asks for the size; a shorter buffer is
+ * -EINVAL; otherwise the header is read from the client first (so its input
+ * fields can be checked). Returns 0 to go on, or the item's answer.
+ */
+static int query_item_begin(struct drm_call *call, const struct drm_i915_query_item *item, void *hdr,
+			    size_t hdr_size, int32_t total)
+{
+	if (item->length == 0)
+		return total;
+	if (item->length < total)
+		return -EINVAL;
+	if (drm_copy_from_user(call, hdr, item->data_ptr, hdr_size))
+		return -EFAULT;
+	return 0;
+}
+
+static int query_topology(struct i915_device *i915, struct drm_call *call, const struct drm_i915_query_item *item)
+{
+	enum {
+		SS_STRIDE = (GEN9_MAX_SUBSLICES + 7) / 8,
+		EU_STRIDE = (GEN9_MAX_EUS_PER_SUBSLICE + 7) / 8,
+		SLICE_LEN = 1,
+		SS_LEN = GEN9_MAX_SLICES * SS_STRIDE,
+		EU_LEN = GEN9_MAX_SLICES * GEN9_MAX_SUBSLICES * EU_STRIDE,
+	};
+	struct drm_i915_query_topology_info topo;
+	int32_t total = (int32_t)(sizeof(topo) + SLICE_LEN + SS_LEN + EU_LEN);
+	if (item->flags)
+		return -EINVAL;
+	int r = query_item_begin(call, item, &topo, sizeof(topo), total);
+	if (r)
+		return r;
+	if (topo.flags)
+		return -EINVAL;
+
+	uint8_t buf[sizeof(topo) + SLICE_LEN + SS_LEN + EU_LEN];
+	memset(&topo, 0, sizeof(topo));
+	topo.max_slices = GEN9_MAX_SLICES;
+	topo.max_subslices = GEN9_MAX_SUBSLICES;
+	topo.max_eus_per_subslice = GEN9_MAX_EUS_PER_SUBSLICE;
+	topo.subslice_offset = SLICE_LEN;
+	topo.subslice_stride = SS_STRIDE;
+	topo.eu_offset = SLICE_LEN + SS_LEN;
+	topo.eu_stride = EU_STRIDE;
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, &topo, sizeof(topo));
+	uint8_t *d = buf + sizeof(topo);
+	d[0] = (uint8_t)i915->slice_mask;
+	for (unsigned s = 0; s < GEN9_MAX_SLICES; s++) {
+		if (!(i915->slice_mask & (1u << s)))
+			continue; /* a fused-off slice has no subslices and no EUs */
+		d[SLICE_LEN + s * SS_STRIDE] = (uint8_t)i915->subslice_mask;
+		for (unsigned ss = 0; ss < GEN9_MAX_SUBSLICES; ss++)
+			if (i915->subslice_mask & (1u << ss))
+				d[SLICE_LEN + SS_LEN + (s * GEN9_MAX_SUBSLICES + ss) * EU_STRIDE] = i915->eu_mask[s][ss];
+	}
+	if (drm_copy_to_user(call, item->data_ptr, buf, sizeof(buf)))
+		return -EFAULT;
+	return total;
+}
+
+static int query_engines(struct drm_call *call, const struct drm_i915_query_item *item)
+{
+	struct drm_i915_query_engine_info q;
+	int32_t total = (int32_t)(sizeof(q) + I915_NUM_ENGINES * sizeof(struct drm_i915_engine_info));
+	if (item->flags)
+		return -EINVAL;
+	int r = query_item_begin(call, item, &q, sizeof(q), total);
+	if (r)
+		return r;
+	if (q.num_engines || q.rsvd[0] || q.rsvd[1] || q.rsvd[2])
+		return -EINVAL;
+
+	memset(&q, 0, sizeof(q));
+	q.num_engines = I915_NUM_ENGINES;
+	if (drm_copy_to_user(call, item->data_ptr, &q, sizeof(q)))
+		return -EFAULT;
+	for (size_t i = 0; i < I915_NUM_ENGINES; i++) {
+		struct drm_i915_engine_info e;
+		memset(&e, 0, sizeof(e));
+		e.engine.engine_class = i915_engines[i].class;
+		e.engine.engine_instance = i915_engines[i].instance;
+		e.flags = I915_ENGINE_INFO_HAS_LOGICAL_INSTANCE;
+		e.logical_instance = i915_engines[i].instance; /* one engine per class */
+		if (drm_copy_to_user(call, item->data_ptr + sizeof(q) + i * sizeof(e), &e, sizeof(e)))
+			return -EFAULT;
+	}
+	return total;
+}
+
+static int query_memory_regions(struct drm_call *call, const struct drm_i915_query_item *item)
+{
+	struct drm_i915_query_memory_regions q;
+	int32_t total = (int32_t)(sizeof(q) + sizeof(struct drm_i915_memory_region_info));
+	if (item->flags)
+		return -EINVAL;
+	int r = query_item_begin(call, item, &q, sizeof(q), total);
+	if (r)
+		return r;
+	if (q.num_regions)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(q.rsvd) / sizeof(q.rsvd[0]); i++)
+		if (q.rsvd[i])
+			return -EINVAL;
+
+	/* An integrated GPU: objects live in system memory, all of which the GPU can reach. */
+	long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	struct drm_i915_memory_region_info m;
+	memset(&m, 0, sizeof(m));
+	m.region.memory_class = I915_MEMORY_CLASS_SYSTEM;
+	m.region.memory_instance = 0;
+	m.probed_size = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+	/* The kernel shows how much is free only to perfmon-capable callers. */
+	m.unallocated_size = drm_call_privileged(call) && avail > 0 && psz > 0 ? (uint64_t)avail * (uint64_t)psz
+									       : m.probed_size;
+	memset(&q, 0, sizeof(q));
+	q.num_regions = 1;
+	if (drm_copy_to_user(call, item->data_ptr, &q, sizeof(q)) ||
+	    drm_copy_to_user(call, item->data_ptr + sizeof(q), &m, sizeof(m)))
+		return -EFAULT;
+	return total;
+}
+
+static int i915_query_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	(void)file;
+	struct drm_i915_query *args = data;
+	if (args->flags)
+		return -EINVAL;
+	for (uint32_t i = 0; i < args->num_items; i++) {
+		uint64_t uitem = args->items_ptr + (uint64_t)i * sizeof(struct drm_i915_query_item);
+		struct drm_i915_query_item item;
+		if (drm_copy_from_user(call, &item, uitem, sizeof(item)))
+			return -EFAULT;
+		if (item.query_id == 0)
+			return -EINVAL;
+		int ret;
+		switch (item.query_id) {
+		case DRM_I915_QUERY_TOPOLOGY_INFO:
+			ret = query_topology(dev->dev_private, call, &item);
+			break;
+		case DRM_I915_QUERY_ENGINE_INFO:
+			ret = query_engines(call, &item);
+			break;
+		case DRM_I915_QUERY_MEMORY_REGIONS:
+			ret = query_memory_regions(call, &item);
+			break;
+		case DRM_I915_QUERY_PERF_CONFIG:       /* no i915-perf (OA) support */
+		case DRM_I915_QUERY_HWCONFIG_BLOB:     /* no GuC, so no hardware config table */
+			ret = -ENODEV;
+			break;
+		default:
+			ret = -EINVAL; /* unknown item: answered in the item, the ioctl succeeds */
+			break;
+		}
+		if (ret != item.length) {
+			int32_t len = ret;
+			if (drm_copy_to_user(call, uitem + offsetof(struct drm_i915_query_item, length), &len,
+					     sizeof(len)))
+				return -EFAULT;
+		}
+	}
+	return 0;
+}
+
+/* ---- REG_READ ---- */
+
+/*
+ * The kernel's allow-list on gen9 is the render engine's TIMESTAMP alone, a
+ * 64-bit register: its offset, or its offset | I915_REG_READ_8B_WA to read
+ * it as two 32-bit halves (the upper half read again until stable).
+ */
+static int i915_reg_read_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	(void)file;
+	(void)call;
+	struct i915_device *i915 = dev->dev_private;
+	struct drm_i915_reg_read *reg = data;
+	const uint64_t size = 8;
+	if ((reg->offset & ~(size - 1)) != RING_TIMESTAMP(RENDER_RING_BASE))
+		return -EINVAL;
+	uint64_t flags = reg->offset & (size - 1);
+	if (flags != 0 && flags != I915_REG_READ_8B_WA)
+		return -EINVAL;
+
+	int r = i915_forcewake_get(i915->hw);
+	if (r)
+		return r;
+	if (flags == I915_REG_READ_8B_WA) {
+		uint32_t hi = hw_read32(i915->hw, I915_BAR_GTTMMADR, RING_TIMESTAMP_UDW(RENDER_RING_BASE)), lo, again;
+		for (int tries = 0;; tries++) {
+			lo = hw_read32(i915->hw, I915_BAR_GTTMMADR, RING_TIMESTAMP(RENDER_RING_BASE));
+			again = hw_read32(i915->hw, I915_BAR_GTTMMADR, RING_TIMESTAMP_UDW(RENDER_RING_BASE));
+			if (again == hi || tries == 2)
+				break;
+			hi = again;
+		}
+		reg->val = (uint64_t)again << 32 | lo;
+	} else {
+		reg->val = hw_read64(i915->hw, I915_BAR_GTTMMADR, RING_TIMESTAMP(RENDER_RING_BASE));
+	}
+	int p = i915_forcewake_put(i915->hw);
+	return p;
+}
+
+/* ---- contexts ---- */
+
+/* Returns the context (the default one for id 0), or NULL. */
+static struct i915_context *lookup_context(struct drm_file *file, uint32_t id)
+{
+	struct i915_file *f = file->driver_priv;
+	if (id == 0)
+		return &f->default_context;
+	return idr_find(&f->contexts, id);
+}
+
+static void context_defaults(struct i915_context *ctx)
+{
+	ctx->priority = I915_CONTEXT_DEFAULT_PRIORITY;
+	ctx->bannable = true;
+	ctx->recoverable = true;
+}
+
+static int i915_context_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	(void)dev;
+	(void)call;
+	struct drm_i915_gem_context_create_ext *args = data;
+	/* No extension (engine maps, persistence, protected content) is parsed yet:
+	 * an extension chain is refused rather than silently ignored. */
+	if (args->flags & ~I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS)
+		return -EINVAL;
+	if ((args->flags & I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS) && args->extensions)
+		return -EINVAL;
+	struct i915_file *f = file->driver_priv;
+	struct i915_context *ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	context_defaults(ctx);
+	int64_t id = idr_alloc(&f->contexts, ctx);
+	if (id < 0) {
+		free(ctx);
+		return (int)id;
+	}
+	args->ctx_id = (uint32_t)id;
+	return 0;
+}
+
+static int i915_context_destroy_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	(void)dev;
+	(void)call;
+	struct drm_i915_gem_context_destroy *args = data;
+	struct i915_file *f = file->driver_priv;
+	if (args->pad)
+		return -EINVAL;
+	if (args->ctx_id == 0)
+		return -ENOENT; /* the default context cannot be destroyed */
+	struct i915_context *ctx = idr_find(&f->contexts, args->ctx_id);
+	if (!ctx)
+		return -ENOENT;
+	idr_remove(&f->contexts, args->ctx_id);
+	free(ctx);
+	return 0;
+}
+
+static int i915_context_getparam_ioctl(struct drm_device *dev, void *data, struct drm_file *file,
+				       struct drm_call *call)
+{
+	(void)dev;
+	(void)call;
+	struct drm_i915_gem_context_param *args = data;
+	struct i915_context *ctx = lookup_context(file, args->ctx_id);
+	if (!ctx)
+		return -ENOENT;
+	switch (args->param) {
+	case I915_CONTEXT_PARAM_GTT_SIZE:
+		args->size = 0;
+		args->value = 1ull << 48; /* the 4-level PPGTT each context gets */
+		return 0;
+	case I915_CONTEXT_PARAM_PRIORITY:
+		args->size = 0;
+		args->value = (uint64_t)(int64_t)ctx->priority;
+		return 0;
+	case I915_CONTEXT_PARAM_BANNABLE:
+		args->size = 0;
+		args->value = ctx->bannable;
+		return 0;
+	case I915_CONTEXT_PARAM_RECOVERABLE:
+		args->size = 0;
+		args->value = ctx->recoverable;
+		return 0;
+	case I915_CONTEXT_PARAM_VM:
+		/* No VM objects exist yet (no VM_CREATE in the table): the kernel's answer
+		 * for a context without its own address space. */
+		return -ENODEV;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int i915_context_setparam_ioctl(struct drm_device *dev, void *data, struct drm_file *file,
+				       struct drm_call *call)
+{
+	(void)dev;
+	struct drm_i915_gem_context_param *args = data;
+	struct i915_context *ctx = lookup_context(file, args->ctx_id);
+	if (!ctx)
+		return -ENOENT;
+	switch (args->param) {
+	case I915_CONTEXT_PARAM_BANNABLE:
+		if (args->size)
+			return -EINVAL;
+		/* Opting out of banning is for privileged callers. */
+		if (!args->value && !drm_call_privileged(call))
+			return -EPERM;
+		ctx->bannable = args->value != 0;
+		return 0;
+	case I915_CONTEXT_PARAM_RECOVERABLE:
+		if (args->size)
+			return -EINVAL;
+		ctx->recoverable = args->value != 0;
+		return 0;
+	case I915_CONTEXT_PARAM_PRIORITY:
+		if (args->size)
+			return -EINVAL;
+		/* Checked before the range, as the kernel: priorities need a scheduler,
+		 * and this driver reports none (HAS_SCHEDULER 0). */
+		return -ENODEV;
+	case I915_CONTEXT_PARAM_VM:
+		if (args->size)
+			return -EINVAL;
+		return -ENODEV;
+	default:
+		return -EINVAL; /* GTT_SIZE and the rest cannot be set */
+	}
+}
+
+static int i915_get_reset_stats_ioctl(struct drm_device *dev, void *data, struct drm_file *file,
+				      struct drm_call *call)
+{
+	(void)dev;
+	(void)call;
+	struct drm_i915_reset_stats *args = data;
+	if (args->flags || args->pad)
+		return -EINVAL;
+	if (!lookup_context(file, args->ctx_id))
+		return -ENOENT;
+	/* Nothing has ever run, so nothing has hung. The global count is for privileged callers only
+	 * in the kernel; zero either way. */
+	args->reset_count = 0;
+	args->batch_active = 0;
+	args->batch_pending = 0;
+	return 0;
+}
+
+/* ---- the table ---- */
+
+/* Permission flags as the kernel's i915 table. */
+const struct drm_ioctl_desc i915_ioctls[I915_NUM_IOCTLS] = {
+	DRM_IOCTL_DEF_DRV(I915_GETPARAM, i915_getparam_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_CREATE, i915_gem_create_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_MMAP_OFFSET, i915_gem_mmap_offset_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_GET_APERTURE, i915_gem_get_aperture_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_SET_DOMAIN, i915_gem_set_domain_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_SW_FINISH, i915_gem_sw_finish_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_SET_TILING, i915_gem_set_tiling_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_GET_TILING, i915_gem_get_tiling_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_SET_CACHING, i915_gem_set_caching_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_GET_CACHING, i915_gem_get_caching_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_MADVISE, i915_gem_madvise_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_BUSY, i915_gem_busy_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_WAIT, i915_gem_wait_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_CONTEXT_CREATE_EXT, i915_context_create_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_CONTEXT_DESTROY, i915_context_destroy_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_CONTEXT_GETPARAM, i915_context_getparam_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_CONTEXT_SETPARAM, i915_context_setparam_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GET_RESET_STATS, i915_get_reset_stats_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_REG_READ, i915_reg_read_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_QUERY, i915_query_ioctl, DRM_RENDER_ALLOW),
+};
