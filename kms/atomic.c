@@ -683,9 +683,10 @@ int drm_atomic_commit(struct drm_atomic_state *s, bool nonblock, struct drm_call
 		if (s->crtcs_old[i]->active)
 			drm_crtc_vblank_off(crtc);
 	}
-	bool wait = !nonblock && call && s->pending > 1;
-	if (wait)
-		r = stall_on(s, call, false);
+	/* Committed: from here on the state is the commit's, whatever the wait does. */
+	r = 0;
+	if (!nonblock && call && s->pending > 1 && stall_on(s, call, false) == DRM_CALL_PARKED)
+		r = DRM_CALL_PARKED;
 	commit_finish(s);
-	return wait ? r : 0;
+	return r;
 }
