@@ -211,13 +211,19 @@ int main(int argc, char **argv)
 	if (signal_fd < 0 || !event_loop_add_fd(loop, signal_fd, EPOLLIN, stop_loop, loop))
 		goto out;
 
-	/* Tells launchers that every node listens. */
-	char ready[PATH_MAX + 8];
+	/*
+	 * Tells launchers that every node listens. Renamed into place so it
+	 * appears only once written and closed.
+	 */
+	char ready[PATH_MAX + 8], ready_tmp[PATH_MAX + 16];
 	snprintf(ready, sizeof(ready), "%s/ready", runtime_dir);
-	int rfd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	snprintf(ready_tmp, sizeof(ready_tmp), "%s/.ready.tmp", runtime_dir);
+	int rfd = open(ready_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (rfd >= 0) {
 		dprintf(rfd, "%d\n", (int)getpid());
 		close(rfd);
+		if (rename(ready_tmp, ready) < 0)
+			log_warn("cannot publish %s: %s", ready, strerror(errno));
 	}
 	log_info("serving %d device(s) in %s", ndevs, runtime_dir);
 	event_loop_run(loop);
