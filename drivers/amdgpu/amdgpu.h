@@ -44,6 +44,21 @@ enum { AMDGPU_BAR_VRAM = 0, AMDGPU_BAR_DOORBELL = 2, AMDGPU_BAR_MMIO = 5 };
 #define mmMMHUB_MC_VM_AGP_BASE 0x6A0C0u
 #define mmMMHUB_MC_VM_SYSTEM_APERTURE_LOW_ADDR 0x6A0C4u
 #define mmMMHUB_MC_VM_SYSTEM_APERTURE_HIGH_ADDR 0x6A0C8u
+/* GFXHUB 1.0 (GC base 0xA000 dwords) [AR gc_9_0_offset.h]: the CP's view. */
+#define mmGFXHUB_VM_CONTEXT0_CNTL 0xA200u
+#define mmGFXHUB_VM_INVALIDATE_ENG0_REQ 0xA28Cu
+#define mmGFXHUB_VM_INVALIDATE_ENG0_ACK 0xA2D4u
+#define mmGFXHUB_VM_CONTEXT0_PAGE_TABLE_BASE_ADDR_LO32 0xA3ACu
+#define mmGFXHUB_VM_CONTEXT0_PAGE_TABLE_START_ADDR_LO32 0xA42Cu
+#define mmGFXHUB_VM_CONTEXT0_PAGE_TABLE_END_ADDR_LO32 0xA4ACu
+#define mmGFXHUB_MC_VM_FB_OFFSET 0xA5ACu
+#define mmGFXHUB_MC_VM_FB_LOCATION_BASE 0xA600u
+#define mmGFXHUB_MC_VM_FB_LOCATION_TOP 0xA604u
+#define mmGFXHUB_MC_VM_AGP_TOP 0xA608u
+#define mmGFXHUB_MC_VM_AGP_BOT 0xA60Cu
+#define mmGFXHUB_MC_VM_AGP_BASE 0xA610u
+#define mmGFXHUB_MC_VM_SYSTEM_APERTURE_LOW_ADDR 0xA614u
+#define mmGFXHUB_MC_VM_SYSTEM_APERTURE_HIGH_ADDR 0xA618u
 /* The engine the kernel keeps for its own MMIO TLB flushes. */
 #define AMDGPU_GART_INV_ENG 17u
 /* GFX9 PTE bits. */
@@ -102,6 +117,49 @@ struct amdgpu_iv_entry {
 	uint32_t src_data[4];
 };
 
+/* ---- GFX: the CP's kernel ring (GC 9.0) [AR gc_9_0_offset.h] ---- */
+#define mmCP_ME_CNTL 0x86D8u
+#define mmCP_RB0_RPTR 0x8700u
+#define mmCP_RB_WPTR_DELAY 0x8704u
+#define mmCP_RB0_BASE 0xC100u
+#define mmCP_RB0_CNTL 0xC104u
+#define mmCP_RB0_RPTR_ADDR 0xC10Cu
+#define mmCP_RB0_RPTR_ADDR_HI 0xC110u
+#define mmCP_RB_WPTR_POLL_ADDR_LO 0xC118u
+#define mmCP_RB_WPTR_POLL_ADDR_HI 0xC11Cu
+#define mmCP_RB_VMID 0xC144u
+#define mmCP_RB0_WPTR 0xC150u
+#define mmCP_RB0_WPTR_HI 0xC154u
+#define mmCP_RB_DOORBELL_CONTROL 0xC164u
+#define mmCP_RB_DOORBELL_RANGE_LOWER 0xC168u
+#define mmCP_RB_DOORBELL_RANGE_UPPER 0xC16Cu
+#define mmCP_INT_CNTL_RING0 0xC1A8u
+#define mmCP_RB0_BASE_HI 0xC2C4u
+#define CP_RB_CNTL__RB_BLKSZ__SHIFT 8
+#define CP_RB_DOORBELL_CONTROL__DOORBELL_OFFSET__SHIFT 2
+#define CP_RB_DOORBELL_CONTROL__DOORBELL_EN (1u << 30)
+#define CP_RB_DOORBELL_RANGE_UPPER__MASK 0x1FFFFCu /* the whole range [plausible]: the model does not check it */
+#define CP_ME_CNTL__HALT_ALL ((1u << 24) | (1u << 26) | (1u << 28)) /* CE, PFP, ME */
+#define CP_INT_CNTL_RING0__TIME_STAMP_INT_ENABLE (1u << 26)
+/* BAR2 byte offset of the GFX ring's doorbell (dword index 0x8B << 1). */
+#define AMDGPU_GFX_DOORBELL 0x458u
+#define AMDGPU_GFX_RING_SIZE (64u << 10)
+#define SOC15_IH_CLIENTID_GRBM_CP 0x14
+#define GFX_9_0__SRCID__CP_EOP_INTERRUPT 181
+
+struct amdgpu_ring {
+	struct hw_dma ring, wb; /* the ring; rptr/wptr writeback, fence and test slots */
+	uint64_t ring_gpu, wb_gpu; /* their GART addresses */
+	bool ring_mapped, wb_mapped;
+	uint32_t ring_dw;
+	uint64_t wptr;            /* free-running dword count */
+	uint32_t fence_seq;       /* last seqno emitted */
+	uint32_t last_signalled;  /* last seqno an EOP interrupt reported */
+	uint64_t eop_irqs;
+	bool started; /* CP programmed and running */
+	bool ready;   /* ring and IB tests passed: usable */
+};
+
 struct amdgpu_display;
 
 /* Memory accounting INFO reports: sizes of the heaps and what GEM_CREATE put in them. */
@@ -124,6 +182,7 @@ struct amdgpu_device {
 	uint64_t vram_start, vram_size; /* VRAM's place in the GPU address space */
 	struct amdgpu_gart gart;
 	struct amdgpu_ih ih;
+	struct amdgpu_ring gfx_ring;
 	struct amdgpu_display *display;
 	struct amdgpu_mm mm;
 };
@@ -154,6 +213,13 @@ int amdgpu_gmc_flush_tlb(struct amdgpu_device *adev);
 int amdgpu_ih_init(struct amdgpu_device *adev);
 void amdgpu_ih_fini(struct amdgpu_device *adev);
 void amdgpu_irq_handler(struct drm_device *dev);
+
+/* amdgpu_gfx.c: the GFX ring. init needs the GART and IH; 0 only if the ring and IB tests passed,
+ * otherwise everything it set up is undone. */
+int amdgpu_gfx_init(struct drm_device *dev, struct amdgpu_device *adev);
+void amdgpu_gfx_fini(struct amdgpu_device *adev);
+/* IH client GRBM_CP, source CP_EOP: a fence on the GFX ring was written. */
+void amdgpu_gfx_eop_irq(struct amdgpu_device *adev, const struct amdgpu_iv_entry *iv);
 
 /* amdgpu_kms.c: the driver's ioctls (indexed by number - DRM_COMMAND_BASE; the last is GEM_OP). */
 #define AMDGPU_KMS_NUM_IOCTLS 0x11u

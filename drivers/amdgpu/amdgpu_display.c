@@ -794,15 +794,13 @@ static int amdgpu_modeset_init(struct drm_device *dev)
 	struct amdgpu_device *adev = to_adev(dev);
 	if (!adev)
 		return -ENODEV;
-	/* The display fetches through the MMHUB's VMID0 and reports through the IH. */
+	/* The display fetches through the MMHUB's VMID0 and reports through the IH. load set both up;
+	 * these are no-ops then, and retry if load could not (load keeps them until unload). */
 	int r = amdgpu_gmc_init(adev);
 	if (!r)
 		r = amdgpu_ih_init(adev);
-	if (r) {
-		amdgpu_ih_fini(adev);
-		amdgpu_gmc_fini(adev);
+	if (r)
 		return r;
-	}
 	struct amdgpu_display *disp = calloc(1, sizeof(*disp));
 	if (!disp)
 		return -ENOMEM;
@@ -847,8 +845,6 @@ static void amdgpu_modeset_fini(struct drm_device *dev)
 	}
 	adev->display = NULL;
 	free(disp);
-	amdgpu_ih_fini(adev);
-	amdgpu_gmc_fini(adev);
 }
 
 const struct drm_kms_funcs amdgpu_kms_funcs = {

@@ -103,6 +103,19 @@ static int amdgpu_load(struct drm_device *dev)
 	amdgpu_mm_init(adev);
 	dev->dev_private = adev;
 
+	/*
+	 * The GART (both hubs) and the IH serve the display and the CP alike. A
+	 * GPU whose rings do not come up still loads, as the kernel's does, with
+	 * ACCEL_WORKING 0; the display retries this setup in modeset_init.
+	 */
+	ret = amdgpu_gmc_init(adev);
+	if (!ret)
+		ret = amdgpu_ih_init(adev);
+	if (!ret)
+		ret = amdgpu_gfx_init(dev, adev);
+	if (ret)
+		log_warn("amdgpu: %s: GFX ring not started (%d): acceleration off", hw->name, ret);
+
 	log_info("amdgpu: %s: Vega10 rev 0x%02x (chip rev %u), %u SE x %u RB, %u pipes", hw->name,
 		 hw->pci.revision, adev->rev_id, adev->num_se, adev->num_rb_per_se, adev->num_pipes);
 	return 0;
@@ -110,6 +123,12 @@ static int amdgpu_load(struct drm_device *dev)
 
 static void amdgpu_unload(struct drm_device *dev)
 {
+	struct amdgpu_device *adev = dev->dev_private;
+	if (adev) {
+		amdgpu_gfx_fini(adev);
+		amdgpu_ih_fini(adev);
+		amdgpu_gmc_fini(adev);
+	}
 	free(dev->dev_private);
 	dev->dev_private = NULL;
 }

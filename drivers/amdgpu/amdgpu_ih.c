@@ -97,8 +97,13 @@ void amdgpu_irq_handler(struct drm_device *dev)
 		decode((const volatile uint32_t *)((uint8_t *)ih->ring.cpu + ih->rptr), &e);
 		ih->rptr = (ih->rptr + AMDGPU_IH_ENTRY_SIZE) & mask;
 		bool handled = false;
-		if (e.client_id == SOC15_IH_CLIENTID_DCE)
+		if (e.client_id == SOC15_IH_CLIENTID_DCE) {
 			handled = amdgpu_display_irq(dev, &e);
+		} else if (e.client_id == SOC15_IH_CLIENTID_GRBM_CP && e.src_id == GFX_9_0__SRCID__CP_EOP_INTERRUPT &&
+			   e.ring_id == 0) { /* ring_id 0: ME0 pipe0 queue0, the GFX ring */
+			amdgpu_gfx_eop_irq(adev, &e);
+			handled = true;
+		}
 		if (!handled)
 			log_debug("amdgpu: unhandled interrupt client %u src %u", e.client_id, e.src_id);
 	}

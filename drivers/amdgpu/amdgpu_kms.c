@@ -119,10 +119,11 @@ static void fill_dev_info(struct drm_device *dev, struct drm_amdgpu_info_device 
  * Rings that are up. The driver does not start the CP or the SDMA engines
  * yet, so none is: the kernel counts only rings whose scheduler is ready.
  */
+/* A bitmask of the rings of the type that passed their tests; only the GFX ring is brought up so far. */
 static uint32_t ready_rings(struct amdgpu_device *adev, uint32_t type)
 {
-	(void)adev;
-	(void)type;
+	if (type == AMDGPU_HW_IP_GFX && adev->gfx_ring.ready)
+		return 1;
 	return 0;
 }
 
@@ -282,8 +283,8 @@ static int amdgpu_info_ioctl(struct drm_device *dev, void *data, struct drm_file
 
 	switch (info->query) {
 	case AMDGPU_INFO_ACCEL_WORKING: {
-		/* The CP is not started by this driver yet; the kernel reports 0 when its rings did not come up. */
-		uint32_t v = 0;
+		/* As the kernel: 1 once the GFX ring passed its ring and IB tests at load, else 0. */
+		uint32_t v = adev->gfx_ring.ready ? 1 : 0;
 		return copy_out(call, info, &v, sizeof(v));
 	}
 	case AMDGPU_INFO_HW_IP_INFO: {

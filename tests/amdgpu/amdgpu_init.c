@@ -3,10 +3,10 @@
  * device initialisation, then buffer objects and contexts. Runs under the
  * launcher, so every call goes through the interposer and the daemon.
  *
- * libdrm refuses a device whose ACCEL_WORKING is 0 (-EBADF), which is the
- * honest answer until the driver starts the GFX ring. Until then the test
- * checks that refusal is for that reason alone, and drives the same ioctls
- * libdrm would use directly; once ACCEL_WORKING is 1 it runs the libdrm path.
+ * libdrm refuses a device whose ACCEL_WORKING is 0 (-EBADF). The driver
+ * starts the GFX ring at load and reports 1 once its ring and IB tests
+ * passed, so the test requires 1 and runs the libdrm path, then drives the
+ * same ioctls directly.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -141,17 +141,9 @@ int main(void)
 
 	uint32_t accel = 2;
 	CHECK(info(fd, AMDGPU_INFO_ACCEL_WORKING, &accel, sizeof(accel), NULL) == 0, "ACCEL_WORKING");
-	if (accel) {
-		through_libdrm(fd);
-	} else {
-		uint32_t major, minor;
-		amdgpu_device_handle dev;
-		int r = amdgpu_device_initialize(fd, &major, &minor, &dev);
-		/* libdrm's answer for a device without acceleration, and nothing else. */
-		CHECK(r == -EBADF, "amdgpu_device_initialize refuses only for ACCEL_WORKING=0");
-		printf("amdgpu_init: ACCEL_WORKING=0 (GFX ring not started): libdrm init refused as expected\n");
-		through_ioctls(fd);
-	}
+	CHECK(accel == 1, "ACCEL_WORKING is 1 (GFX ring up and tested at load)");
+	through_libdrm(fd);
+	through_ioctls(fd);
 	close(fd);
 	return 0;
 }

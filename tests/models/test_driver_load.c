@@ -16,6 +16,7 @@
 #include <i915_drm.h>
 
 #include "amdgpu/amdgpu.h"
+#include "amdgpu/sim_amdgpu.h"
 #include "hw_sim.h"
 #include "i915/i915.h"
 #include "i915/sim_i915.h"
@@ -116,11 +117,83 @@ static void test_amdgpu_load(void **state)
 	assert_int_equal(adev->max_compressed_frags, 2);
 	assert_int_equal(adev->num_se, 4);
 	assert_int_equal(adev->num_rb_per_se, 4);
-	/* The scratch test's last pattern is what the register holds now. */
-	assert_int_equal(hw_read32(hw, 5, 0x30100), ~0xCAFEDEADu);
+	/* The GFX ring test's SET_UCONFIG_REG wrote the scratch register last, through the CP. */
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_SCRATCH_REG0), 0xDEADBEEFu);
+
+	/* The GFX ring as load left it: registers, CP running, tests' results in memory. */
+	const struct amdgpu_ring *r = &adev->gfx_ring;
+	assert_true(r->ready);
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_RB0_BASE), (uint32_t)(r->ring_gpu >> 8));
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_RB0_BASE_HI), (uint32_t)(r->ring_gpu >> 40));
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_RB0_CNTL), 13u | 11u << 8); /* 64 KiB: log2(bytes/8) */
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_RB0_RPTR_ADDR), (uint32_t)r->wb_gpu);
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_RB_WPTR_POLL_ADDR_LO), (uint32_t)(r->wb_gpu + 8));
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_RB_VMID), 0);
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_RB_DOORBELL_CONTROL),
+			 (SIM_AMDGPU_GFX_DOORBELL / 4) << SIM_AMDGPU_CP_DOORBELL_OFFSET_SHIFT | SIM_AMDGPU_CP_DOORBELL_EN);
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_ME_CNTL) &
+				 (SIM_AMDGPU_CP_ME_CNTL_CE_HALT | SIM_AMDGPU_CP_ME_CNTL_PFP_HALT | SIM_AMDGPU_CP_ME_CNTL_ME_HALT),
+			 0);
+	assert_true(hw_read32(hw, 5, SIM_AMDGPU_CP_INT_CNTL_RING0) & SIM_AMDGPU_CP_INT_TIME_STAMP);
+	/* Both hubs share one GART table. */
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_GFXHUB_VM_CONTEXT0_CNTL), 1);
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_GFXHUB_VM_CONTEXT0_PT_BASE_LO32),
+			 hw_read32(hw, 5, SIM_AMDGPU_MMHUB_VM_CONTEXT0_PT_BASE_LO32));
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_GFXHUB_VM_CONTEXT0_PT_START_LO32),
+			 hw_read32(hw, 5, SIM_AMDGPU_MMHUB_VM_CONTEXT0_PT_START_LO32));
+	/* The CP consumed everything submitted: ring test + IB packet + fence. */
+	assert_int_equal(r->wptr, 3 + 4 + 8);
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_RB0_RPTR), (uint32_t)r->wptr);
+	const uint32_t *wb = r->wb.cpu;
+	assert_int_equal(wb[0], (uint32_t)r->wptr); /* rptr writeback */
+	assert_int_equal(wb[256 / 4], 0xCAFEF00Du); /* the IB's WRITE_DATA */
+	assert_int_equal(wb[64 / 4], 1);            /* fence seqno 1 */
+	assert_int_equal(r->fence_seq, 1);
+	/* The EOP vector was taken by the IH handler and the IH RPTR returned past it. */
+	assert_int_equal(r->last_signalled, 1);
+	assert_int_equal(r->eop_irqs, 1);
+	assert_int_equal(adev->ih.rptr, SIM_AMDGPU_IH_ENTRY_SIZE);
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_IH_RB_RPTR), SIM_AMDGPU_IH_ENTRY_SIZE);
+
 	amdgpu_driver.unload(&dev);
 	assert_null(dev.dev_private);
+	/* unload halted the CP before freeing its ring. */
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_ME_CNTL) & SIM_AMDGPU_CP_ME_CNTL_ME_HALT,
+			 SIM_AMDGPU_CP_ME_CNTL_ME_HALT);
 	hw_destroy(hw);
+}
+
+/* A CP that fails the ring or IB test: load still succeeds, with acceleration off. */
+static void load_with_cp_fault(unsigned fault)
+{
+	struct hw_device *hw = hw_sim_create("amdgpu", 0);
+	assert_non_null(hw);
+	assert_int_equal(sim_amdgpu_ring_set_fault(hw_sim_model(hw), SIM_AMDGPU_RING_GFX, fault, 0), 0);
+	struct drm_device dev = make_dev(hw);
+	assert_int_equal(amdgpu_driver.load(&dev), 0);
+	struct amdgpu_device *adev = dev.dev_private;
+	assert_non_null(adev);
+	assert_false(adev->gfx_ring.ready);
+	assert_false(adev->gfx_ring.started);
+	/* The ring is torn down again; the GART and IH stay for the display. */
+	assert_true(adev->gart.ready);
+	assert_true(adev->ih.ready);
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_ME_CNTL) & SIM_AMDGPU_CP_ME_CNTL_ME_HALT,
+			 SIM_AMDGPU_CP_ME_CNTL_ME_HALT);
+	amdgpu_driver.unload(&dev);
+	hw_destroy(hw);
+}
+
+static void test_amdgpu_load_cp_hang(void **state)
+{
+	(void)state;
+	load_with_cp_fault(SIM_AMDGPU_RING_HANG); /* the ring test times out */
+}
+
+static void test_amdgpu_load_eop_lost(void **state)
+{
+	(void)state;
+	load_with_cp_fault(SIM_AMDGPU_RING_DROP_IRQ); /* the fence lands but no EOP reaches the IH */
 }
 
 static void test_amdgpu_refuses_intel(void **state)
@@ -214,6 +287,8 @@ int main(void)
 		cmocka_unit_test(test_driver_descriptions),
 		cmocka_unit_test(test_match_models),
 		cmocka_unit_test(test_amdgpu_load),
+		cmocka_unit_test(test_amdgpu_load_cp_hang),
+		cmocka_unit_test(test_amdgpu_load_eop_lost),
 		cmocka_unit_test(test_amdgpu_refuses_intel),
 		cmocka_unit_test(test_amdgpu_refuses_wrong_golden),
 		cmocka_unit_test(test_i915_load),

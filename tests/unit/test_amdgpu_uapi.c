@@ -103,8 +103,8 @@ static void test_info_init_queries(void **state)
 	struct fixture *f = *state;
 	uint32_t accel = 7;
 	assert_int_equal(info(f, AMDGPU_INFO_ACCEL_WORKING, &accel, sizeof(accel), NULL), 0);
-	/* The CP is not started by the driver yet: the kernel's answer then. */
-	assert_int_equal(accel, 0);
+	/* load started the GFX ring on the model and its ring and IB tests passed. */
+	assert_int_equal(accel, 1);
 
 	struct drm_amdgpu_info_device d;
 	memset(&d, 0xAB, sizeof(d));
@@ -142,7 +142,7 @@ static void test_info_init_queries(void **state)
 	/* A longer buffer than the answer: the rest is left as it was. */
 	memset(small, 0xEE, sizeof(small));
 	assert_int_equal(info(f, AMDGPU_INFO_ACCEL_WORKING, small, sizeof(small), NULL), 0);
-	assert_int_equal(small[0], 0);
+	assert_int_equal(small[0], 1);
 	assert_int_equal(small[4], 0xEE);
 	assert_int_equal(small[7], 0xEE);
 
@@ -174,11 +174,18 @@ static void test_info_hw_ip(void **state)
 	assert_int_equal(ip.hw_ip_version_minor, 0);
 	assert_int_equal(ip.ib_start_alignment, 32);
 	assert_int_equal(ip.ib_size_alignment, 32);
-	/* No ring is up until the driver starts the CP. */
+	/* The one GFX ring load brought up and tested. */
+	assert_int_equal(ip.available_rings, 1);
+
+	/* Compute queues are not mapped: none available. */
+	req.query_hw_ip.type = AMDGPU_HW_IP_COMPUTE;
+	assert_int_equal(info(f, AMDGPU_INFO_HW_IP_INFO, &ip, sizeof(ip), &req), 0);
 	assert_int_equal(ip.available_rings, 0);
 
 	req.query_hw_ip.type = AMDGPU_HW_IP_DMA;
 	assert_int_equal(info(f, AMDGPU_INFO_HW_IP_INFO, &ip, sizeof(ip), &req), 0);
+	/* SDMA is not brought up yet. */
+	assert_int_equal(ip.available_rings, 0);
 	assert_int_equal(ip.hw_ip_version_major, 4);
 	assert_int_equal(ip.ib_start_alignment, 256);
 	assert_int_equal(ip.ib_size_alignment, 4);
