@@ -139,17 +139,10 @@ struct exec_ctx {
 
 enum exec { EX_DONE, EX_WAIT, EX_MOVED, EX_ERROR };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* The 64-bit GPU clock counter (the reference clock the IH stamps with). */
 static uint64_t gpu_clock(void)
 {
-	uint64_t t = now_ns();
+	uint64_t t = sim_amdgpu_now_ns();
 	return t / 1000000000ull * SIM_AMDGPU_GPU_CLOCK_HZ + t % 1000000000ull * SIM_AMDGPU_GPU_CLOCK_HZ / 1000000000ull;
 }
 
@@ -262,7 +255,7 @@ static void post_irq(struct sim_amdgpu_cp *cp, const struct sim_amdgpu_iv *iv)
 		cp->st.irqs_dropped++;
 		return;
 	}
-	if ((cp->faults & SIM_AMDGPU_RING_DELAY_IRQ) && sim_amdgpu_iv_queue_push(&cp->delayed, now_ns() + cp->delay_ns, iv)) {
+	if ((cp->faults & SIM_AMDGPU_RING_DELAY_IRQ) && sim_amdgpu_iv_queue_push(&cp->delayed, sim_amdgpu_now_ns() + cp->delay_ns, iv)) {
 		cp->st.irqs_delayed++;
 		return;
 	}
@@ -845,34 +838,22 @@ static bool step(struct sim_amdgpu_cp *cp, uint64_t now, uint64_t *deadline)
 	return e != EX_WAIT;
 }
 
+static bool tick(void *ctx, uint64_t now, uint64_t *deadline)
+{
+	struct sim_amdgpu_cp *cp = ctx;
+	post_delayed(cp, now, deadline);
+	bool progress = step(cp, now, deadline);
+	if (cp->wrote) {
+		cp->wrote = false;
+		sim_amdgpu_engines_wake(cp->m);
+	}
+	return progress;
+}
+
 static void *cp_thread(void *arg)
 {
 	struct sim_amdgpu_cp *cp = arg;
-	pthread_mutex_t *lock = sim_amdgpu_lock(cp->m);
-	unsigned batch = 0;
-	pthread_mutex_lock(lock);
-	while (!cp->stop) {
-		uint64_t now = now_ns(), deadline = UINT64_MAX;
-		post_delayed(cp, now, &deadline);
-		bool progress = step(cp, now, &deadline);
-		if (cp->wrote) {
-			cp->wrote = false;
-			sim_amdgpu_engines_wake(cp->m);
-		}
-		if (progress) {
-			/* Let the driver's register accesses in now and then during long streams. */
-			if (++batch >= 32) {
-				batch = 0;
-				pthread_mutex_unlock(lock);
-				sched_yield();
-				pthread_mutex_lock(lock);
-			}
-			continue;
-		}
-		batch = 0;
-		sim_amdgpu_engines_sleep(cp->m, deadline);
-	}
-	pthread_mutex_unlock(lock);
+	sim_amdgpu_engine_run(cp->m, &cp->stop, tick, cp);
 	return NULL;
 }
 

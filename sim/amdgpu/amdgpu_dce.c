@@ -117,13 +117,6 @@ struct sim_amdgpu_dce {
 	bool thread_started, stop;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 static uint32_t pipe_off(unsigned pipe)
 {
 	return pipe * SIM_AMDGPU_DCE_PIPE_STRIDE;
@@ -352,7 +345,7 @@ static void pipe_retime(struct sim_amdgpu_dce *d, unsigned pipe)
 	const struct sim_regs *r = sim_amdgpu_mmio(d->m);
 	struct dce_pipe *p = &d->pipe[pipe];
 	uint32_t po = pipe_off(pipe), co = pipe * SIM_AMDGPU_DCCG_PIPE_STRIDE;
-	uint64_t now = now_ns();
+	uint64_t now = sim_amdgpu_now_ns();
 
 	pipe_advance(d, pipe, now);
 
@@ -411,7 +404,7 @@ static void *display_thread(void *arg)
 	pthread_mutex_t *lock = sim_amdgpu_lock(d->m);
 	pthread_mutex_lock(lock);
 	while (!d->stop) {
-		advance_all(d, now_ns());
+		advance_all(d, sim_amdgpu_now_ns());
 		uint64_t deadline = next_deadline(d);
 		if (deadline == UINT64_MAX) {
 			pthread_cond_wait(&d->cond, lock);
@@ -449,7 +442,7 @@ static void grph_mode_write(struct sim_regs *r, uint32_t off, uint32_t val, void
 	struct sim_amdgpu_dce *d = ctx_dce(ctx);
 	unsigned pipe = ctx_pipe(ctx);
 	uint32_t uoff = SIM_AMDGPU_GRPH_UPDATE + pipe_off(pipe);
-	pipe_advance(d, pipe, now_ns());
+	pipe_advance(d, pipe, sim_amdgpu_now_ns());
 	sim_regs_set(r, off, val);
 	sim_regs_set(r, uoff, (sim_regs_get(r, uoff) & ~SIM_AMDGPU_GRPH_UPDATE_MODE_TAKEN) |
 				      SIM_AMDGPU_GRPH_UPDATE_MODE_PENDING);
@@ -463,7 +456,7 @@ static void grph_addr_write(struct sim_regs *r, uint32_t off, uint32_t val, void
 	struct sim_amdgpu_dce *d = ctx_dce(ctx);
 	unsigned pipe = ctx_pipe(ctx);
 	uint32_t po = pipe_off(pipe), uoff = SIM_AMDGPU_GRPH_UPDATE + po;
-	uint64_t now = now_ns();
+	uint64_t now = sim_amdgpu_now_ns();
 	pipe_advance(d, pipe, now);
 	sim_regs_set(r, off, val);
 	sim_regs_set(r, uoff, (sim_regs_get(r, uoff) & ~SIM_AMDGPU_GRPH_UPDATE_SURFACE_TAKEN) |
@@ -481,7 +474,7 @@ static void grph_update_write(struct sim_regs *r, uint32_t off, uint32_t val, vo
 	struct sim_amdgpu_dce *d = ctx_dce(ctx);
 	unsigned pipe = ctx_pipe(ctx);
 	/* PENDING/TAKEN [3:0] are status; the rest (lock, modes) is control. */
-	pipe_advance(d, pipe, now_ns());
+	pipe_advance(d, pipe, sim_amdgpu_now_ns());
 	sim_regs_set(r, off, (sim_regs_get(r, off) & 0xFu) | (val & ~0xFu));
 	if (!pipe_running(d, pipe))
 		latch_grph(d, pipe);
@@ -492,7 +485,7 @@ static void cur_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
 	struct sim_amdgpu_dce *d = ctx_dce(ctx);
 	unsigned pipe = ctx_pipe(ctx);
 	uint32_t uoff = SIM_AMDGPU_CUR_UPDATE + pipe_off(pipe);
-	pipe_advance(d, pipe, now_ns());
+	pipe_advance(d, pipe, sim_amdgpu_now_ns());
 	sim_regs_set(r, off, val);
 	sim_regs_set(r, uoff, (sim_regs_get(r, uoff) & ~2u) | 1u);
 	if (!pipe_running(d, pipe))
@@ -503,7 +496,7 @@ static void cur_update_write(struct sim_regs *r, uint32_t off, uint32_t val, voi
 {
 	struct sim_amdgpu_dce *d = ctx_dce(ctx);
 	unsigned pipe = ctx_pipe(ctx);
-	pipe_advance(d, pipe, now_ns());
+	pipe_advance(d, pipe, sim_amdgpu_now_ns());
 	sim_regs_set(r, off, (sim_regs_get(r, off) & 3u) | (val & ~3u));
 	if (!pipe_running(d, pipe))
 		latch_cursor(d, pipe);
@@ -512,7 +505,7 @@ static void cur_update_write(struct sim_regs *r, uint32_t off, uint32_t val, voi
 /* Status registers that depend on time: bring the model up to now first. */
 static uint32_t advanced_read(struct sim_regs *r, uint32_t off, void *ctx)
 {
-	pipe_advance(ctx_dce(ctx), ctx_pipe(ctx), now_ns());
+	pipe_advance(ctx_dce(ctx), ctx_pipe(ctx), sim_amdgpu_now_ns());
 	return sim_regs_get(r, off);
 }
 
@@ -522,14 +515,14 @@ static void ignore_write(struct sim_regs *r, uint32_t off, uint32_t val, void *c
 
 static void grph_int_status_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
 {
-	pipe_advance(ctx_dce(ctx), ctx_pipe(ctx), now_ns());
+	pipe_advance(ctx_dce(ctx), ctx_pipe(ctx), sim_amdgpu_now_ns());
 	if (val & (1u << 8)) /* GRPH_PFLIP_INT_CLEAR */
 		sim_regs_set(r, off, sim_regs_get(r, off) & ~1u);
 }
 
 static void vi0_control_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
 {
-	pipe_advance(ctx_dce(ctx), ctx_pipe(ctx), now_ns());
+	pipe_advance(ctx_dce(ctx), ctx_pipe(ctx), sim_amdgpu_now_ns());
 	uint32_t status = sim_regs_get(r, off) & (SIM_AMDGPU_VI0_STATUS | SIM_AMDGPU_VI0_INT_STATUS);
 	if (val & SIM_AMDGPU_VI0_CLEAR)
 		status = 0;
@@ -610,7 +603,7 @@ static uint32_t position_read(struct sim_regs *r, uint32_t off, void *ctx)
 	struct sim_amdgpu_dce *d = ctx_dce(ctx);
 	unsigned pipe = ctx_pipe(ctx);
 	const struct dce_pipe *p = &d->pipe[pipe];
-	uint64_t now = now_ns();
+	uint64_t now = sim_amdgpu_now_ns();
 	pipe_advance(d, pipe, now);
 	if (!p->running)
 		return off == SIM_AMDGPU_CRTC_STATUS + pipe_off(pipe) ? 1u /* in blank */ : 0;
@@ -625,7 +618,7 @@ static uint32_t position_read(struct sim_regs *r, uint32_t off, void *ctx)
 static uint32_t frame_count_read(struct sim_regs *r, uint32_t off, void *ctx)
 {
 	struct sim_amdgpu_dce *d = ctx_dce(ctx);
-	uint64_t now = now_ns();
+	uint64_t now = sim_amdgpu_now_ns();
 	pipe_advance(d, ctx_pipe(ctx), now);
 	return frame_count(&d->pipe[ctx_pipe(ctx)], now);
 }
@@ -824,7 +817,7 @@ int sim_amdgpu_dce_capture(struct sim_model *m, unsigned int pipe, uint32_t *pix
 	pthread_mutex_t *lock = sim_amdgpu_lock(m);
 	struct capture_ctx cctx;
 	pthread_mutex_lock(lock);
-	advance_all(d, now_ns());
+	advance_all(d, sim_amdgpu_now_ns());
 	const struct dce_pipe *p = &d->pipe[pipe];
 	bool running = p->running;
 	struct dce_grph g = p->grph;

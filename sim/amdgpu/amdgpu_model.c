@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -303,6 +304,30 @@ void sim_amdgpu_engines_sleep(struct sim_model *m, uint64_t deadline_ns)
 	}
 	struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000u), .tv_nsec = (long)(deadline_ns % 1000000000u)};
 	pthread_cond_timedwait(&a->engine_cond, &a->lock, &ts);
+}
+
+void sim_amdgpu_engine_run(struct sim_model *m, const bool *stop, sim_amdgpu_engine_tick_fn tick,
+			   void *ctx)
+{
+	pthread_mutex_t *lock = sim_amdgpu_lock(m);
+	unsigned batch = 0;
+	pthread_mutex_lock(lock);
+	while (!*stop) {
+		uint64_t now = sim_amdgpu_now_ns(), deadline = UINT64_MAX;
+		if (tick(ctx, now, &deadline)) {
+			/* Let the driver's register accesses in now and then during long streams. */
+			if (++batch >= 32) {
+				batch = 0;
+				pthread_mutex_unlock(lock);
+				sched_yield();
+				pthread_mutex_lock(lock);
+			}
+			continue;
+		}
+		batch = 0;
+		sim_amdgpu_engines_sleep(m, deadline);
+	}
+	pthread_mutex_unlock(lock);
 }
 
 int sim_amdgpu_hook_doorbell(struct sim_model *m, const struct sim_reg_hook *hook)

@@ -93,16 +93,9 @@ struct ring_cfg {
 
 enum exec { EX_DONE, EX_WAIT, EX_MOVED, EX_ERROR };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t gpu_clock(void)
 {
-	uint64_t t = now_ns();
+	uint64_t t = sim_amdgpu_now_ns();
 	return t / 1000000000ull * SIM_AMDGPU_GPU_CLOCK_HZ + t % 1000000000ull * SIM_AMDGPU_GPU_CLOCK_HZ / 1000000000ull;
 }
 
@@ -179,7 +172,7 @@ static void post_irq(struct sdma_inst *s, const struct sim_amdgpu_iv *iv)
 		s->st.irqs_dropped++;
 		return;
 	}
-	if ((s->faults & SIM_AMDGPU_RING_DELAY_IRQ) && sim_amdgpu_iv_queue_push(&s->delayed, now_ns() + s->delay_ns, iv)) {
+	if ((s->faults & SIM_AMDGPU_RING_DELAY_IRQ) && sim_amdgpu_iv_queue_push(&s->delayed, sim_amdgpu_now_ns() + s->delay_ns, iv)) {
 		s->st.irqs_delayed++;
 		return;
 	}
@@ -433,7 +426,7 @@ static enum exec execute(struct sdma_inst *s, const struct ring_cfg *rc, uint8_t
 		};
 		uint64_t us = b[4] & 0xFFFFu, retries = (b[4] >> 16) & 0xFFFu;
 		w.poll_ns = (us < 100 ? 100 : us > 2000 ? 2000 : us) * 1000u;
-		w.give_up_ns = retries == 0xFFF ? UINT64_MAX : now_ns() + (retries + 1) * w.poll_ns;
+		w.give_up_ns = retries == 0xFFF ? UINT64_MAX : sim_amdgpu_now_ns() + (retries + 1) * w.poll_ns;
 		if (mem) {
 			w.addr = addr64(b[0] & ~3u, b[1]);
 		} else {
@@ -563,33 +556,22 @@ static bool step(struct sdma_inst *s, uint64_t now, uint64_t *deadline)
 	return e != EX_WAIT;
 }
 
+static bool tick(void *ctx, uint64_t now, uint64_t *deadline)
+{
+	struct sdma_inst *s = ctx;
+	post_delayed(s, now, deadline);
+	bool progress = step(s, now, deadline);
+	if (s->wrote) {
+		s->wrote = false;
+		sim_amdgpu_engines_wake(s->m);
+	}
+	return progress;
+}
+
 static void *sdma_thread(void *arg)
 {
 	struct sdma_inst *s = arg;
-	pthread_mutex_t *lock = sim_amdgpu_lock(s->m);
-	unsigned batch = 0;
-	pthread_mutex_lock(lock);
-	while (!*s->stop) {
-		uint64_t now = now_ns(), deadline = UINT64_MAX;
-		post_delayed(s, now, &deadline);
-		bool progress = step(s, now, &deadline);
-		if (s->wrote) {
-			s->wrote = false;
-			sim_amdgpu_engines_wake(s->m);
-		}
-		if (progress) {
-			if (++batch >= 32) {
-				batch = 0;
-				pthread_mutex_unlock(lock);
-				sched_yield();
-				pthread_mutex_lock(lock);
-			}
-			continue;
-		}
-		batch = 0;
-		sim_amdgpu_engines_sleep(s->m, deadline);
-	}
-	pthread_mutex_unlock(lock);
+	sim_amdgpu_engine_run(s->m, s->stop, tick, s);
 	return NULL;
 }
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "redox-drm/sim.h"
 #include "sim_regs.h"
@@ -86,6 +87,21 @@ void sim_amdgpu_set_engine(struct sim_model *m, enum sim_amdgpu_engine e, void *
  */
 void sim_amdgpu_engines_wake(struct sim_model *m);
 void sim_amdgpu_engines_sleep(struct sim_model *m, uint64_t deadline_ns);
+
+static inline uint64_t sim_amdgpu_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * One engine step with the model lock held: true if it made progress (run
+ * again at once), false to sleep until *deadline (UINT64_MAX: until woken).
+ */
+typedef bool (*sim_amdgpu_engine_tick_fn)(void *ctx, uint64_t now, uint64_t *deadline);
+/* An engine thread's body: ticks under the model lock until *stop, sleeping between. */
+void sim_amdgpu_engine_run(struct sim_model *m, const bool *stop, sim_amdgpu_engine_tick_fn tick, void *ctx);
 
 /* ------------------------------------------------------------------------
  * GPU VM (GFX9 GMC, facts §5): the one address translation every engine that
