@@ -177,6 +177,31 @@ static int visit_size(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint
 	return 0;
 }
 
+struct elem_fd_list {
+	int *fds;
+	unsigned *nfds;
+};
+
+/* A descriptor inside an array (IN_FENCE_FD): sent after the fd fields'. */
+static int send_elem_fd(void *ctx, uint8_t *value)
+{
+	struct elem_fd_list *l = ctx;
+	int64_t v;
+	memcpy(&v, value, sizeof(v));
+	if (v < 0)
+		return 0;
+	if (v > INT32_MAX || fcntl((int)v, F_GETFD) < 0) {
+		/* Not an open fd: a value outside the property's range, refused as the kernel refuses it. */
+		v = -2;
+		memcpy(value, &v, sizeof(v));
+		return 0;
+	}
+	if (*l->nfds >= RDRM_WIRE_MAX_FDS)
+		return -EINVAL;
+	l->fds[(*l->nfds)++] = (int)v;
+	return 0;
+}
+
 static int call(int channel, int target_fd, const char *driver, unsigned long cmd, void *arg);
 
 int rdrm_call(int channel, const char *driver, unsigned long cmd, void *arg)
@@ -213,8 +238,10 @@ static int call(int channel, int target_fd, const char *driver, unsigned long cm
 	if (!r)
 		r = enc_put(&e, arg, size);
 	struct rdrm_walk_visitor encv = {.visit = visit_request, .ctx = &e};
+	const void *top_data[RDRM_LAYOUT_MAX_ARRAYS];
+	uint64_t top_count[RDRM_LAYOUT_MAX_ARRAYS];
 	if (!r)
-		r = rdrm_layout_walk(l, e.buf, size, &encv);
+		r = rdrm_layout_walk_top(l, e.buf, size, &encv, top_data, top_count);
 	if (r)
 		goto out;
 
@@ -236,6 +263,10 @@ static int call(int channel, int target_fd, const char *driver, unsigned long cm
 			hdr.fd_mask |= 1u << i;
 		}
 	}
+	struct elem_fd_list efl = {.fds = fds, .nfds = &nfds};
+	r = rdrm_elem_fds_for_each(l, top_data, top_count, send_elem_fd, &efl);
+	if (r)
+		goto out;
 	struct iovec iov = {.iov_base = e.buf, .iov_len = e.len};
 	r = rdrm_wire_send(channel, &hdr, &iov, 1, fds, nfds);
 	if (r)

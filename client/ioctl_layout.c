@@ -180,6 +180,9 @@ static const struct rdrm_array atomic_arrays[] = {
 	 .max_count = MAX_OBJECTS, .count_fn = atomic_prop_total},
 };
 
+/* IN_FENCE_FD values are sync_file fds: they travel as descriptors. */
+static const struct rdrm_elem_fds atomic_fence_fds = {.values = 3, .keys = 2, .key = RDRM_IN_FENCE_FD_PROP_ID};
+
 /* ---- syncobj ---- */
 
 static const struct rdrm_fd_field syncobj_to_fd[] = {
@@ -217,10 +220,10 @@ static const struct rdrm_array syncobj_timeline_signal_arrays[] = {
 	ARRAY(struct drm_syncobj_timeline_array, points, count_handles, RDRM_IN, 8, MAX_HANDLES),
 };
 
-#define LAYOUT_NONE {0, 0, NULL, NULL}
-#define ARRAYS(a) {N(a), 0, a, NULL}
-#define FDS(f) {0, N(f), NULL, f}
-#define ENTRY(ioctl, lay) {.cmd = ioctl, .name = #ioctl, .layout = lay}
+#define LAYOUT_NONE {.narrays = 0}
+#define ARRAYS(a) {.narrays = N(a), .arrays = a}
+#define FDS(f) {.nfds = N(f), .fds = f}
+#define ENTRY(ioctl, ...) {.cmd = ioctl, .name = #ioctl, .layout = __VA_ARGS__}
 
 /* Core and KMS ioctls, indexed by number below. */
 static const struct rdrm_ioctl_info core_table[] = {
@@ -272,7 +275,7 @@ static const struct rdrm_ioctl_info core_table[] = {
 	ENTRY(DRM_IOCTL_MODE_OBJ_GETPROPERTIES, ARRAYS(obj_props_arrays)),
 	ENTRY(DRM_IOCTL_MODE_OBJ_SETPROPERTY, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_MODE_CURSOR2, LAYOUT_NONE),
-	ENTRY(DRM_IOCTL_MODE_ATOMIC, ARRAYS(atomic_arrays)),
+	ENTRY(DRM_IOCTL_MODE_ATOMIC, {.narrays = N(atomic_arrays), .arrays = atomic_arrays, .elem_fds = &atomic_fence_fds}),
 	ENTRY(DRM_IOCTL_MODE_CREATEPROPBLOB, ARRAYS(createblob_arrays)),
 	ENTRY(DRM_IOCTL_MODE_DESTROYPROPBLOB, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_SYNCOBJ_CREATE, LAYOUT_NONE),
@@ -361,8 +364,7 @@ static const struct rdrm_array i915_query_item_arrays[] = {
 	 .max_count = MAX_BLOB, .count_fn = i915_query_item_bytes},
 };
 
-static const struct rdrm_layout i915_query_item_layout = {N(i915_query_item_arrays), 0, i915_query_item_arrays,
-							  NULL};
+static const struct rdrm_layout i915_query_item_layout = ARRAYS(i915_query_item_arrays);
 
 static const struct rdrm_array i915_query_arrays[] = {
 	{.ptr_off = FIELD(struct drm_i915_query, items_ptr), .count_off = FIELD(struct drm_i915_query, num_items),
@@ -463,11 +465,13 @@ int rdrm_fd_field_active(const struct rdrm_fd_field *f, const void *base, size_t
 }
 
 static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
-		const struct rdrm_walk_visitor *v, int depth)
+		const struct rdrm_walk_visitor *v, int depth, const void **top_data, uint64_t *top_count)
 {
-	const void *prev_data[8] = {0};
-	uint64_t prev_count[8] = {0};
-	if (depth > 4 || l->narrays > 8)
+	const void *local_data[RDRM_LAYOUT_MAX_ARRAYS] = {0};
+	uint64_t local_count[RDRM_LAYOUT_MAX_ARRAYS] = {0};
+	const void **prev_data = top_data ? top_data : local_data;
+	uint64_t *prev_count = top_count ? top_count : local_count;
+	if (depth > 4 || l->narrays > RDRM_LAYOUT_MAX_ARRAYS)
 		return -EINVAL;
 	for (unsigned i = 0; i < l->narrays; i++) {
 		const struct rdrm_array *a = &l->arrays[i];
@@ -491,7 +495,7 @@ static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 				continue; /* nothing travelled (NULL pointer): nothing nested either */
 			for (uint64_t j = 0; j < count; j++) {
 				r = walk(a->elem, (const uint8_t *)data + j * a->elem_size, a->elem_size, v,
-					 depth + 1);
+					 depth + 1, NULL, NULL);
 				if (r)
 					return r;
 			}
@@ -503,5 +507,46 @@ static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 int rdrm_layout_walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 		     const struct rdrm_walk_visitor *v)
 {
-	return walk(l, base, base_size, v, 0);
+	return walk(l, base, base_size, v, 0, NULL, NULL);
+}
+
+int rdrm_layout_walk_top(const struct rdrm_layout *l, const void *base, size_t base_size,
+			 const struct rdrm_walk_visitor *v, const void *top_data[RDRM_LAYOUT_MAX_ARRAYS],
+			 uint64_t top_count[RDRM_LAYOUT_MAX_ARRAYS])
+{
+	for (unsigned i = 0; i < RDRM_LAYOUT_MAX_ARRAYS; i++) {
+		top_data[i] = NULL;
+		top_count[i] = 0;
+	}
+	return walk(l, base, base_size, v, 0, top_data, top_count);
+}
+
+int rdrm_elem_fds_for_each(const struct rdrm_layout *l, const void *const top_data[RDRM_LAYOUT_MAX_ARRAYS],
+			   const uint64_t top_count[RDRM_LAYOUT_MAX_ARRAYS],
+			   int (*fn)(void *ctx, uint8_t *value), void *ctx)
+{
+	const struct rdrm_elem_fds *ef = l->elem_fds;
+	if (!ef)
+		return 0;
+	if (ef->values >= l->narrays || ef->keys >= l->narrays)
+		return -EINVAL;
+	const uint8_t *keys = top_data[ef->keys];
+	uint8_t *values = (uint8_t *)(uintptr_t)top_data[ef->values]; /* the caller's own buffer */
+	uint64_t n = top_count[ef->values];
+	if (n > top_count[ef->keys])
+		return -EINVAL;
+	if (!n)
+		return 0;
+	if (!keys || !values)
+		return 0; /* nothing travelled: the handler faults on it */
+	for (uint64_t i = 0; i < n; i++) {
+		uint32_t key;
+		memcpy(&key, keys + i * sizeof(key), sizeof(key));
+		if (key != ef->key)
+			continue;
+		int r = fn(ctx, values + i * sizeof(int64_t));
+		if (r)
+			return r;
+	}
+	return 0;
 }

@@ -290,6 +290,26 @@ static struct drm_call *reply_now(struct drm_call *call, int err)
 	return NULL;
 }
 
+struct elem_fd_take {
+	struct drm_call *call;
+	unsigned *next;
+};
+
+/* A descriptor slot inside an array gets the next received fd (the call closes them all). */
+static int take_elem_fd(void *ctx, uint8_t *value)
+{
+	struct elem_fd_take *t = ctx;
+	int64_t v;
+	memcpy(&v, value, sizeof(v));
+	if (v < 0)
+		return 0;
+	if (*t->next >= t->call->msg.nfds)
+		return -EINVAL;
+	v = t->call->msg.fds[(*t->next)++];
+	memcpy(value, &v, sizeof(v));
+	return 0;
+}
+
 struct drm_call *drm_call_execute(struct drm_file *file, pid_t pid, uid_t uid, struct rdrm_wire_msg *msg,
 				  call_reply_fn reply_fn, void *reply_data)
 {
@@ -355,7 +375,9 @@ struct drm_call *drm_call_execute_target(const struct call_target *t, int target
 			    .left = call->msg.hdr.size - struct_bytes};
 	struct rdrm_walk_visitor v = {.visit = visit_decode, .ctx = &d};
 	const struct rdrm_layout *l = call->layout;
-	int ret = rdrm_layout_walk(l, call->msg.payload, size, &v);
+	const void *top_data[RDRM_LAYOUT_MAX_ARRAYS];
+	uint64_t top_count[RDRM_LAYOUT_MAX_ARRAYS];
+	int ret = rdrm_layout_walk_top(l, call->msg.payload, size, &v, top_data, top_count);
 	if (!ret && d.left)
 		ret = -EINVAL; /* trailing bytes: the message does not match its struct */
 
@@ -379,6 +401,9 @@ struct drm_call *drm_call_execute_target(const struct call_target *t, int target
 			rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)-1);
 		}
 	}
+	struct elem_fd_take take = {.call = call, .next = &next_fd};
+	if (!ret)
+		ret = rdrm_elem_fds_for_each(l, top_data, top_count, take_elem_fd, &take);
 	if (!ret && (next_fd != call->msg.nfds || (call->msg.hdr.fd_mask >> l->nfds)))
 		ret = -EINVAL;
 	if (ret) {

@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "redox-drm/driver.h"
+#include "redox-drm/fence.h"
 #include "redox-drm/log.h"
 #include "redox-drm/loop.h"
+#include "redox-drm/sync_file.h"
 #include "kms_internal.h"
 
 struct drm_atomic_state *drm_atomic_state_alloc(struct drm_device *dev, struct drm_file *file)
@@ -41,6 +43,8 @@ static void plane_state_free(struct drm_plane_state *ps, bool shown)
 			fb->dev->mode_config->funcs->cleanup_fb(fb->dev, fb);
 		drm_framebuffer_put(fb);
 	}
+	if (ps->fence)
+		drm_fence_put(ps->fence);
 	free(ps);
 }
 
@@ -84,6 +88,7 @@ struct drm_plane_state *drm_atomic_get_plane_state(struct drm_atomic_state *s, s
 	if (ps->fb)
 		drm_framebuffer_get(ps->fb);
 	ps->visible = false;
+	ps->fence = NULL; /* an in-fence belongs to the one commit that named it */
 	s->planes_old[i] = plane->state;
 	s->planes_new[i] = ps;
 	/* The CRTC it is on is part of the update too (its event, its commit). */
@@ -184,6 +189,20 @@ static int set_crtc_for_plane(struct drm_atomic_state *s, struct drm_plane_state
 	return 0;
 }
 
+/*
+ * IN_FENCE_FD: a sync_file the plane waits for (drm_atomic_plane_set_property).
+ * The value is the daemon's descriptor: the wire layer put it there (wire.h).
+ */
+static int set_in_fence(struct drm_plane_state *ps, int64_t fd)
+{
+	if (fd == -1)
+		return 0;
+	if (fd < 0 || fd > INT32_MAX || ps->fence)
+		return -EINVAL; /* out of range, or named twice in one commit */
+	ps->fence = drm_sync_file_get_fence((int)fd);
+	return ps->fence ? 0 : -EINVAL;
+}
+
 int drm_atomic_set_property(struct drm_atomic_state *s, struct drm_mode_object *obj, struct drm_property *prop,
 			    uint64_t val)
 {
@@ -218,6 +237,8 @@ int drm_atomic_set_property(struct drm_atomic_state *s, struct drm_mode_object *
 			ps->src_w = (uint32_t)val;
 		} else if (prop == mc->prop_src_h) {
 			ps->src_h = (uint32_t)val;
+		} else if (prop == mc->prop_in_fence_fd) {
+			return set_in_fence(ps, (int64_t)val);
 		} else {
 			return -EINVAL;
 		}
@@ -294,6 +315,8 @@ int drm_atomic_get_property(struct drm_mode_object *obj, struct drm_property *pr
 			*val = ps->src_w;
 		else if (prop == mc->prop_src_h)
 			*val = ps->src_h;
+		else if (prop == mc->prop_in_fence_fd)
+			*val = (uint64_t)-1; /* as the kernel: never reads back */
 		else
 			return -EINVAL;
 		return 0;
@@ -472,6 +495,12 @@ static void crtc_idle(struct drm_crtc *crtc)
 	}
 }
 
+/* Swapped in, but waiting for its fences before the driver programs it. */
+static bool awaiting_program(const struct drm_atomic_state *s)
+{
+	return s->fences_pending || s->program_timer;
+}
+
 static void commit_finish(struct drm_atomic_state *s)
 {
 	if (--s->pending == 0)
@@ -484,6 +513,8 @@ void drm_crtc_commit_done(struct drm_crtc *crtc)
 	struct drm_atomic_state *s = kc->commit;
 	if (!s)
 		return; /* already finished (a driver may report a disable twice) */
+	if (awaiting_program(s))
+		return; /* not even programmed: a late interrupt of the one before */
 	kc->commit = NULL;
 	/* Cursor updates made while it was in flight were latched by the same frame. */
 	while (kc->riders) {
@@ -567,10 +598,146 @@ static int stall_on(struct drm_atomic_state *s, struct drm_call *call, bool reru
 void kms_crtc_vblank_commit_check(struct drm_crtc *crtc, uint64_t count)
 {
 	struct kms_crtc *kc = kms_crtc(crtc);
-	if (kc->commit && kc->time_ns > kc->commit_time_ns && ++kc->commit_frames > 2) {
+	if (kc->commit && !awaiting_program(kc->commit) && kc->time_ns > kc->commit_time_ns &&
+	    ++kc->commit_frames > 2) {
 		log_warn("crtc %u: commit not confirmed by the hardware after two frames", crtc->base.id);
 		drm_crtc_commit_done(crtc);
 	}
+}
+
+/* ---- fences: a state is programmed once the fences of what it shows have signalled ---- */
+
+struct kms_fence_wait {
+	struct drm_fence_cb cb;
+	struct drm_fence *fence;
+	struct drm_atomic_state *state;
+};
+
+static void commit_program(struct drm_atomic_state *s);
+
+static void program_fire(void *data)
+{
+	struct drm_atomic_state *s = data;
+	s->program_timer = NULL;
+	commit_program(s);
+}
+
+static void fences_all_signalled(struct drm_atomic_state *s)
+{
+	/* From the loop: the last fence may signal inside the driver's own interrupt handler. */
+	s->program_timer = event_loop_add_timer(s->dev->loop, 1, program_fire, s);
+	if (!s->program_timer)
+		commit_program(s);
+}
+
+static void fence_wait_done(struct drm_fence *fence, struct drm_fence_cb *cb)
+{
+	(void)fence;
+	struct kms_fence_wait *w = (struct kms_fence_wait *)cb;
+	struct drm_atomic_state *s = w->state;
+	if (--s->fences_pending == 0)
+		fences_all_signalled(s);
+}
+
+/* The fences the new planes wait for: explicit in-fences. Allocated before anything changes. */
+static int fence_waits_prepare(struct drm_atomic_state *s)
+{
+	struct drm_mode_config *mc = s->dev->mode_config;
+	unsigned n = 0;
+	for (unsigned i = 0; i < mc->nplanes; i++)
+		if (s->planes_new[i] && s->planes_new[i]->fence)
+			n++;
+	if (!n)
+		return 0;
+	s->fence_waits = calloc(n, sizeof(*s->fence_waits));
+	if (!s->fence_waits)
+		return -ENOMEM;
+	n = 0;
+	for (unsigned i = 0; i < mc->nplanes; i++) {
+		struct drm_plane_state *ps = s->planes_new[i];
+		if (ps && ps->fence)
+			s->fence_waits[n++] = (struct kms_fence_wait){.fence = drm_fence_get(ps->fence), .state = s};
+	}
+	s->nfence_waits = n;
+	return 0;
+}
+
+/* Starts waiting; the ones already signalled do not count. */
+static void fence_waits_arm(struct drm_atomic_state *s)
+{
+	s->fences_pending++; /* not before all are armed */
+	for (unsigned i = 0; i < s->nfence_waits; i++) {
+		struct kms_fence_wait *w = &s->fence_waits[i];
+		if (drm_fence_add_callback(w->fence, &w->cb, fence_wait_done) == 0)
+			s->fences_pending++;
+	}
+	if (--s->fences_pending == 0)
+		commit_program(s);
+}
+
+static void fence_waits_free(struct drm_atomic_state *s)
+{
+	for (unsigned i = 0; i < s->nfence_waits; i++)
+		drm_fence_put(s->fence_waits[i].fence);
+	free(s->fence_waits);
+	s->fence_waits = NULL;
+	s->nfence_waits = 0;
+}
+
+/* A commit still waiting on the CRTCs of s. */
+static bool waits_for_fences(struct drm_atomic_state *s)
+{
+	struct drm_mode_config *mc = s->dev->mode_config;
+	for (unsigned i = 0; i < mc->ncrtcs; i++) {
+		struct drm_atomic_state *c = kms_crtc(mc->crtcs[i])->commit;
+		if (s->crtcs_new[i] && c && awaiting_program(c))
+			return true;
+	}
+	return false;
+}
+
+/* Stops waiting and programs now (the state is overtaken by an internal commit). */
+static void fence_waits_flush(struct drm_atomic_state *s)
+{
+	if (s->program_timer) {
+		event_timer_cancel(s->program_timer);
+		s->program_timer = NULL;
+		commit_program(s);
+		return;
+	}
+	if (!s->fences_pending)
+		return;
+	for (unsigned i = 0; i < s->nfence_waits; i++)
+		drm_fence_remove_callback(s->fence_waits[i].fence, &s->fence_waits[i].cb);
+	s->fences_pending = 0;
+	commit_program(s);
+}
+
+/* Has the driver program a swapped-in state; the hold taken for it is dropped at the end. */
+static void commit_program(struct drm_atomic_state *s)
+{
+	struct drm_device *dev = s->dev;
+	struct drm_mode_config *mc = dev->mode_config;
+	fence_waits_free(s);
+	for (unsigned i = 0; i < mc->ncrtcs; i++) {
+		struct kms_crtc *kc = kms_crtc(mc->crtcs[i]);
+		if (s->crtcs_new[i] && kc->commit == s) {
+			kc->commit_time_ns = monotonic_ns();
+			kc->commit_frames = 0;
+		}
+	}
+	mc->funcs->atomic_commit(dev, s);
+	for (unsigned i = 0; i < mc->ncrtcs; i++) {
+		struct drm_crtc *crtc = mc->crtcs[i];
+		if (!s->crtcs_new[i] || crtc->state->active)
+			continue;
+		/* Nothing will scan out here: finish now, and let vblank waiters go. */
+		if (kms_crtc(crtc)->commit == s)
+			drm_crtc_commit_done(crtc);
+		if (s->crtcs_old[i]->active)
+			drm_crtc_vblank_off(crtc);
+	}
+	commit_finish(s);
 }
 
 int drm_atomic_commit(struct drm_atomic_state *s, bool nonblock, struct drm_call *call)
@@ -582,9 +749,10 @@ int drm_atomic_commit(struct drm_atomic_state *s, bool nonblock, struct drm_call
 		return r;
 	/*
 	 * Legacy cursor moves never wait (as the kernel's legacy_cursor_update):
-	 * they ride along with a commit in flight and are latched with it.
+	 * they ride along with a commit in flight and are latched with it --
+	 * unless that commit is not even programmed yet (waiting for fences).
 	 */
-	if (drm_atomic_busy(s) && !s->legacy_cursor_update) {
+	if (drm_atomic_busy(s) && (!s->legacy_cursor_update || waits_for_fences(s))) {
 		if (nonblock)
 			return -EBUSY;
 		if (call) {
@@ -595,10 +763,19 @@ int drm_atomic_commit(struct drm_atomic_state *s, bool nonblock, struct drm_call
 			return r;
 		}
 		/* Internal (a closing file): the older commit is overtaken; finish it now. */
-		for (unsigned i = 0; i < mc->ncrtcs; i++)
-			if (s->crtcs_new[i])
-				drm_crtc_commit_done(mc->crtcs[i]);
+		for (unsigned i = 0; i < mc->ncrtcs; i++) {
+			struct drm_atomic_state *older = kms_crtc(mc->crtcs[i])->commit;
+			if (!s->crtcs_new[i] || !older)
+				continue;
+			older->pending++; /* programming it may finish it */
+			fence_waits_flush(older);
+			drm_crtc_commit_done(mc->crtcs[i]);
+			commit_finish(older);
+		}
 	}
+	r = fence_waits_prepare(s);
+	if (r)
+		return r;
 	/* Map new framebuffers before anything changes, so a failure leaves all as it was. */
 	unsigned prepared = 0;
 	for (; prepared < mc->nplanes; prepared++) {
@@ -619,6 +796,7 @@ int drm_atomic_commit(struct drm_atomic_state *s, bool nonblock, struct drm_call
 			if (ps && ps->fb && --ps->fb->prepared == 0 && mc->funcs->cleanup_fb)
 				mc->funcs->cleanup_fb(dev, ps->fb);
 		}
+		fence_waits_free(s);
 		return r;
 	}
 
@@ -668,21 +846,10 @@ int drm_atomic_commit(struct drm_atomic_state *s, bool nonblock, struct drm_call
 			continue;
 		}
 		kc->commit = s;
-		kc->commit_time_ns = monotonic_ns();
-		kc->commit_frames = 0;
 	}
-	s->pending++; /* held until the driver has programmed everything */
-	mc->funcs->atomic_commit(dev, s);
-	for (unsigned i = 0; i < mc->ncrtcs; i++) {
-		struct drm_crtc *crtc = mc->crtcs[i];
-		if (!s->crtcs_new[i] || crtc->state->active)
-			continue;
-		/* Nothing will scan out here: finish now, and let vblank waiters go. */
-		if (kms_crtc(crtc)->commit == s)
-			drm_crtc_commit_done(crtc);
-		if (s->crtcs_old[i]->active)
-			drm_crtc_vblank_off(crtc);
-	}
+	/* Two holds: one until the driver has programmed everything (after the fences), one for here. */
+	s->pending += 2;
+	fence_waits_arm(s);
 	/* Committed: from here on the state is the commit's, whatever the wait does. */
 	r = 0;
 	if (!nonblock && call && s->pending > 1 && stall_on(s, call, false) == DRM_CALL_PARKED)

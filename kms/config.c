@@ -11,6 +11,7 @@
 
 #include "redox-drm/driver.h"
 #include "redox-drm/log.h"
+#include "redox-drm/wire.h"
 #include "kms_internal.h"
 
 static int create_standard_properties(struct drm_device *dev)
@@ -27,6 +28,10 @@ static int create_standard_properties(struct drm_device *dev)
 		{DRM_MODE_LINK_STATUS_GOOD, "Good"}, {DRM_MODE_LINK_STATUS_BAD, "Bad"},
 	};
 	const uint32_t A = DRM_MODE_PROP_ATOMIC, I = DRM_MODE_PROP_IMMUTABLE;
+	/* First, so that it gets the id the client side treats as carrying fds (wire.h). */
+	mc->prop_in_fence_fd = drm_property_create_signed_range(dev, A, "IN_FENCE_FD", -1, INT32_MAX);
+	if (!mc->prop_in_fence_fd || mc->prop_in_fence_fd->base.id != RDRM_IN_FENCE_FD_PROP_ID)
+		return -EINVAL;
 	mc->plane_type = drm_property_create_enum(dev, I, "type", plane_types, 3);
 	mc->prop_fb_id = drm_property_create_object(dev, A, "FB_ID", DRM_MODE_OBJECT_FB);
 	mc->prop_crtc_id = drm_property_create_object(dev, A, "CRTC_ID", DRM_MODE_OBJECT_CRTC);
@@ -188,6 +193,7 @@ struct drm_plane *drm_plane_create(struct drm_device *dev, uint32_t possible_crt
 	drm_object_attach_property(&p->base, mc->prop_crtc_y, 0);
 	drm_object_attach_property(&p->base, mc->prop_crtc_w, 0);
 	drm_object_attach_property(&p->base, mc->prop_crtc_h, 0);
+	drm_object_attach_property(&p->base, mc->prop_in_fence_fd, (uint64_t)-1);
 	drm_object_attach_property(&p->base, mc->prop_src_x, 0);
 	drm_object_attach_property(&p->base, mc->prop_src_y, 0);
 	drm_object_attach_property(&p->base, mc->prop_src_w, 0);

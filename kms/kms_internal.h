@@ -97,6 +97,7 @@ struct drm_mode_config {
 	struct drm_property *props[48];
 	unsigned int nprops;
 	/* Standard properties */
+	struct drm_property *prop_in_fence_fd;
 	struct drm_property *plane_type, *prop_fb_id, *prop_crtc_id, *prop_src_x, *prop_src_y, *prop_src_w,
 		*prop_src_h, *prop_crtc_x, *prop_crtc_y, *prop_crtc_w, *prop_crtc_h, *prop_in_formats,
 		*prop_active, *prop_mode_id, *prop_edid, *prop_dpms, *prop_link_status, *prop_non_desktop;

@@ -369,6 +369,9 @@ int drm_mode_obj_set_property_ioctl(struct drm_device *dev, void *data, struct d
 			return -EINVAL;
 		return connector_dpms(dev, file, call, (struct drm_connector *)obj, r->value);
 	}
+	/* Only ATOMIC carries the descriptor across (wire.h); here it would be a number of ours. */
+	if (prop == dev->mode_config->prop_in_fence_fd)
+		return -EINVAL;
 	struct drm_atomic_state *s = drm_atomic_state_alloc(dev, file);
 	if (!s)
 		return -ENOMEM;

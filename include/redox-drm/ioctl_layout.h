@@ -41,11 +41,24 @@ struct rdrm_fd_field {
 	uint32_t cloexec_mask;
 };
 
+/*
+ * Elements of a top-level IN array of s64 values that carry file descriptors:
+ * those whose entry in a parallel top-level array of u32 keys is key (ATOMIC's
+ * IN_FENCE_FD values, keyed by property id). A value >= 0 there is an fd of
+ * the sender: the client sends those descriptors after the fd fields', in
+ * element order, and the daemon puts its own numbers in their place.
+ */
+struct rdrm_elem_fds {
+	uint8_t values, keys; /* indices into the layout's arrays */
+	uint32_t key;
+};
+
 struct rdrm_layout {
 	uint8_t narrays;
 	uint8_t nfds;
 	const struct rdrm_array *arrays;
 	const struct rdrm_fd_field *fds;
+	const struct rdrm_elem_fds *elem_fds;
 };
 
 struct rdrm_ioctl_info {
@@ -77,6 +90,21 @@ struct rdrm_walk_visitor {
 
 int rdrm_layout_walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 		     const struct rdrm_walk_visitor *v);
+/* The same, also giving each top-level array's data (as visit returned it) and count. */
+#define RDRM_LAYOUT_MAX_ARRAYS 8
+int rdrm_layout_walk_top(const struct rdrm_layout *l, const void *base, size_t base_size,
+			 const struct rdrm_walk_visitor *v, const void *top_data[RDRM_LAYOUT_MAX_ARRAYS],
+			 uint64_t top_count[RDRM_LAYOUT_MAX_ARRAYS]);
+
+/*
+ * Calls fn with each value of l->elem_fds that carries a descriptor slot, in
+ * element order (value points at 8 unaligned bytes inside top_data, which the
+ * caller owns and fn may rewrite). Stops at, and returns, fn's first nonzero
+ * result. 0 when the layout has no elem_fds.
+ */
+int rdrm_elem_fds_for_each(const struct rdrm_layout *l, const void *const top_data[RDRM_LAYOUT_MAX_ARRAYS],
+			   const uint64_t top_count[RDRM_LAYOUT_MAX_ARRAYS],
+			   int (*fn)(void *ctx, uint8_t *value), void *ctx);
 
 /* Whether fd field i is active for this struct (its flag condition holds). */
 int rdrm_fd_field_active(const struct rdrm_fd_field *f, const void *base, size_t base_size);

@@ -24,6 +24,10 @@
 
 #include "redox-drm/drm_ioctl.h"
 
+struct drm_fence;
+struct event_timer;
+struct kms_fence_wait;
+
 struct drm_device;
 struct drm_file;
 struct drm_gem_object;
@@ -71,6 +75,7 @@ struct drm_plane_state {
 	uint32_t crtc_w, crtc_h;
 	uint32_t src_x, src_y, src_w, src_h; /* 16.16 fixed point */
 	bool visible; /* set by the core's check: on an active CRTC, with a fb */
+	struct drm_fence *fence; /* IN_FENCE_FD: shown only once it signals (a reference) */
 };
 
 struct drm_crtc_state {
@@ -154,6 +159,10 @@ struct drm_atomic_state {
 	struct drm_plane_state *planes_old[KMS_MAX_PLANES], *planes_new[KMS_MAX_PLANES];
 	struct drm_crtc_state *crtcs_old[KMS_MAX_CRTCS], *crtcs_new[KMS_MAX_CRTCS];
 	struct drm_connector_state *conns_old[KMS_MAX_CONNECTORS], *conns_new[KMS_MAX_CONNECTORS];
+	/* Set by the core: the planes' fences a committed state waits for before it is programmed. */
+	struct kms_fence_wait *fence_waits;
+	unsigned int nfence_waits, fences_pending;
+	struct event_timer *program_timer;
 };
 
 /* What a driver with DRIVER_MODESET provides (struct drm_driver.kms). */

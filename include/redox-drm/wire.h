@@ -42,6 +42,11 @@
 #define RDRM_WIRE_INLINE_MAX (48u * 1024u)
 #define RDRM_WIRE_MAX_PAYLOAD (64u * 1024u * 1024u)
 #define RDRM_WIRE_MAX_FDS 8
+/*
+ * The plane property IN_FENCE_FD has this id on every device (the KMS core
+ * creates it first), so the client side knows which ATOMIC values are fds.
+ */
+#define RDRM_IN_FENCE_FD_PROP_ID 1u
 
 enum rdrm_msg_type {
 	RDRM_MSG_IOCTL = 1,  /* client → daemon, on a channel */
