@@ -30,22 +30,35 @@ int drm_gem_resv_add_fence(struct drm_gem_object *obj, struct drm_fence *fence, 
 	resv_prune(obj);
 	if (!fence || drm_fence_is_signaled(fence))
 		return 0;
+	/*
+	 * A later fence of the same timeline implies the earlier ones: it takes
+	 * their places (a read does not cover a write), so a context holds at
+	 * most a writer and a reader.
+	 */
 	for (unsigned int i = 0; i < obj->resv_count; i++) {
-		struct drm_gem_resv_fence *r = &obj->resv[i];
-		if (r->fence == fence) {
-			r->write |= write;
-			return 0;
-		}
-		/* A later fence of the same timeline implies the earlier one; a read does not cover a write. */
-		if (r->fence->context == fence->context && (write || !r->write) &&
-		    drm_fence_is_later(fence, r->fence)) {
-			drm_fence_get(fence);
-			drm_fence_put(r->fence);
-			r->fence = fence;
-			r->write = write;
+		if (obj->resv[i].fence == fence) {
+			obj->resv[i].write |= write;
 			return 0;
 		}
 	}
+	bool placed = false;
+	unsigned int n = 0;
+	for (unsigned int i = 0; i < obj->resv_count; i++) {
+		struct drm_gem_resv_fence *r = &obj->resv[i];
+		if (r->fence->context == fence->context && (write || !r->write) &&
+		    drm_fence_is_later(fence, r->fence)) {
+			drm_fence_put(r->fence);
+			if (placed)
+				continue;
+			r->fence = drm_fence_get(fence);
+			r->write = write;
+			placed = true;
+		}
+		obj->resv[n++] = *r;
+	}
+	obj->resv_count = n;
+	if (placed)
+		return 0;
 	if (obj->resv_count == obj->resv_cap) {
 		unsigned int cap = obj->resv_cap ? obj->resv_cap * 2 : 4;
 		struct drm_gem_resv_fence *a = cap > obj->resv_cap ? realloc(obj->resv, cap * sizeof(*a)) : NULL;
