@@ -210,8 +210,13 @@ static bool job_ready(struct cs_job *job)
 		return false;
 	while (job->dep_next < job->num_deps) {
 		struct drm_fence *f = job->deps[job->dep_next];
-		/* Errors of dependencies do not fail the job: only their completion matters. */
-		if (!drm_fence_is_signaled(f) && drm_fence_add_callback(f, &job->dep_cb, dep_cb) == 0) {
+		/*
+		 * Errors of dependencies do not fail the job: only their completion
+		 * matters. add_callback goes by the flag; drm_fence_is_signaled()
+		 * could poll the hardware and run callbacks that change the run
+		 * queues being walked.
+		 */
+		if (drm_fence_add_callback(f, &job->dep_cb, dep_cb) == 0) {
 			job->waiting_dep = true;
 			return false;
 		}

@@ -29,6 +29,7 @@ struct ring {
 	struct drm_fence *hw[MAX_LOG];
 	unsigned int nhw;
 	bool immediate;     /* signal the hardware fence inside run_job */
+	bool no_fence;      /* run_job hands back no hardware fence */
 	int run_error;      /* run_job fails with this */
 	enum cs_timeout_status answer;
 	bool signal_in_timeout; /* the "hung" job completes while the driver looks */
@@ -51,6 +52,14 @@ static const char *hw_name(struct drm_fence *f)
 
 static const struct drm_fence_ops hw_ops = {.driver_name = hw_name, .timeline_name = hw_name};
 
+/* A fence whose interrupt was lost: only asking the hardware finds it done. */
+static bool polled_done(struct drm_fence *f)
+{
+	return true;
+}
+
+static const struct drm_fence_ops polled_ops = {.driver_name = hw_name, .timeline_name = hw_name, .signaled = polled_done};
+
 static struct drm_fence *plain_fence(void)
 {
 	struct drm_fence *f = malloc(sizeof(*f));
@@ -67,6 +76,8 @@ static int fake_run(struct cs_job *job, struct drm_fence **hw_fence)
 	r->nrun_total++;
 	if (r->run_error)
 		return r->run_error;
+	if (r->no_fence)
+		return 0;
 	struct drm_fence *f = malloc(sizeof(*f));
 	drm_fence_init(f, &hw_ops, r->hw_context, ++r->hw_seqno);
 	if (r->immediate) {
@@ -225,10 +236,16 @@ static void synchronous_completion_and_run_errors(void **state)
 	}
 	assert_int_equal(r->nfreed_total, 40);
 	assert_int_equal(r->sched.in_flight, 0);
+	/* run_job without a hardware fence: done at once. */
+	r->no_fence = true;
+	struct drm_fence *nf = submit(r, &e, 98, 0, NULL);
+	assert_status(nf, 1);
+	drm_fence_put(nf);
+	r->no_fence = false;
 	r->run_error = -ENOSPC;
 	struct drm_fence *bad = submit(r, &e, 99, 0, NULL);
 	assert_status(bad, -ENOSPC);
-	assert_int_equal(r->nfreed_total, 41);
+	assert_int_equal(r->nfreed_total, 42);
 	cs_entity_fini(&e);
 	put_all(f, 40);
 	drm_fence_put(bad);
@@ -725,8 +742,27 @@ static void resv_tracks_pending_fences(void **state)
 	ring_retire(r, 0);
 	assert_int_equal(count_resv(obj, true), 1);
 
-	/* The object goes: its fences are dropped. */
+	/* busy asks the hardware: a fence whose interrupt was lost does not keep the object busy. */
+	struct drm_fence *lost = plain_fence();
+	lost->ops = &polled_ops;
+	assert_int_equal(drm_gem_resv_add_fence(obj, lost, false), 0);
+	assert_int_equal(count_resv(obj, false), 2);
+	assert_true(drm_gem_resv_busy(obj, false)); /* t3 still pending */
+	assert_false(lost->signaled);
+	drm_fence_signal(t3);
+	assert_false(drm_gem_resv_busy(obj, false));
+	assert_true(lost->signaled);
+	assert_int_equal(count_resv(obj, false), 0);
+	drm_fence_put(lost);
+
+	/* The object goes: its pending fences are dropped. */
+	struct drm_fence *keep = plain_fence();
+	assert_int_equal(drm_gem_resv_add_fence(obj, keep, true), 0);
+	assert_int_equal(keep->refcount, 2);
 	drm_gem_object_put(obj);
+	assert_int_equal(keep->refcount, 1);
+	drm_fence_signal(keep);
+	drm_fence_put(keep);
 	assert_int_equal(t1->refcount, 1);
 	assert_int_equal(t3->refcount, 1);
 	cs_entity_fini(&e); /* its last_scheduled */
