@@ -462,6 +462,41 @@ static void timeout_reset(void **state)
 	ring_destroy(r);
 }
 
+/* Jobs whose entities are gone: the hung one is still guilty, an innocent one runs again. */
+static void timeout_reset_without_entities(void **state)
+{
+	struct ring *r = ring_create(2, 20 * 1000000ull);
+	r->answer = CS_TIMEOUT_RESET;
+	struct cs_entity a, b;
+	cs_entity_init(&a, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	cs_entity_init(&b, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	struct drm_fence *fa = submit(r, &a, 1, 0, NULL);
+	struct drm_fence *fb = submit(r, &b, 2, 0, NULL);
+	/* A job on another ring waits for b's: dependencies across schedulers. */
+	struct ring *r2 = ring_create(1, 0);
+	struct cs_entity c;
+	cs_entity_init(&c, &r2->sched, CS_PRIORITY_NORMAL, NULL);
+	struct drm_fence *fc = submit(r2, &c, 3, 1, &fb);
+	assert_int_equal(r2->nrun, 0);
+	cs_entity_fini(&a);
+	cs_entity_fini(&b);
+	run_loop_until(r, &r->ntimedout, 1);
+	assert_status(fa, -ETIME);
+	assert_int_equal(r->nrun, 3);
+	assert_int_equal(r->ids_run[2], 2);
+	assert_int_equal(r->sched.hang_count, 1);
+	ring_retire(r, 0);
+	assert_status(fb, 1);
+	assert_int_equal(r2->nrun, 1);
+	ring_retire(r2, 0);
+	assert_status(fc, 1);
+	cs_entity_fini(&c);
+	struct drm_fence *all[] = {fa, fb, fc};
+	put_all(all, 3);
+	ring_destroy(r2);
+	ring_destroy(r);
+}
+
 static void entity_fini_fails_queued_jobs(void **state)
 {
 	struct ring *r = ring_create(1, 0);
@@ -785,6 +820,7 @@ int main(void)
 		cmocka_unit_test(priority_and_round_robin),
 		cmocka_unit_test(timeout_nominal),
 		cmocka_unit_test(timeout_reset),
+		cmocka_unit_test(timeout_reset_without_entities),
 		cmocka_unit_test(entity_fini_fails_queued_jobs),
 		cmocka_unit_test(sched_fini_fails_everything),
 		cmocka_unit_test(never_pushed_jobs_clean_up),
