@@ -497,6 +497,49 @@ static void timeout_reset_without_entities(void **state)
 	ring_destroy(r);
 }
 
+/* The guilty job's fence callback tears down an innocent entity that has a job on the ring. */
+struct teardown {
+	struct drm_fence_cb cb;
+	struct cs_entity *e;
+};
+
+static void teardown_cb(struct drm_fence *f, struct drm_fence_cb *cb)
+{
+	struct teardown *t = (struct teardown *)cb;
+	cs_entity_fini(t->e);
+	free(t->e);
+	t->e = NULL;
+}
+
+static void reset_callbacks_may_finalise_entities(void **state)
+{
+	struct ring *r = ring_create(3, 20 * 1000000ull);
+	r->answer = CS_TIMEOUT_RESET;
+	struct cs_entity a, *b = malloc(sizeof(*b));
+	cs_entity_init(&a, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	cs_entity_init(b, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	struct drm_fence *fa = submit(r, &a, 1, 0, NULL);
+	struct drm_fence *fb1 = submit(r, b, 2, 0, NULL);
+	struct drm_fence *fa2 = submit(r, &a, 3, 0, NULL);
+	struct drm_fence *fb2 = submit(r, b, 4, 0, NULL);
+	struct teardown t = {.e = b};
+	assert_int_equal(drm_fence_add_callback(fa, &t.cb, teardown_cb), 0);
+	run_loop_until(r, &r->ntimedout, 1);
+	assert_null(t.e);
+	assert_status(fa, -ETIME);
+	assert_status(fa2, -ECANCELED);
+	/* b's job on the ring ran again without its entity; b's queued job went with it. */
+	assert_int_equal(r->nrun, 4);
+	assert_int_equal(r->ids_run[3], 2);
+	assert_status(fb2, -ESRCH);
+	ring_retire(r, 0);
+	assert_status(fb1, 1);
+	cs_entity_fini(&a);
+	struct drm_fence *all[] = {fa, fb1, fa2, fb2};
+	put_all(all, 4);
+	ring_destroy(r);
+}
+
 static void entity_fini_fails_queued_jobs(void **state)
 {
 	struct ring *r = ring_create(1, 0);
@@ -821,6 +864,7 @@ int main(void)
 		cmocka_unit_test(timeout_nominal),
 		cmocka_unit_test(timeout_reset),
 		cmocka_unit_test(timeout_reset_without_entities),
+		cmocka_unit_test(reset_callbacks_may_finalise_entities),
 		cmocka_unit_test(entity_fini_fails_queued_jobs),
 		cmocka_unit_test(sched_fini_fails_everything),
 		cmocka_unit_test(never_pushed_jobs_clean_up),
