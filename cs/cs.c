@@ -521,13 +521,11 @@ void cs_entity_fini(struct cs_entity *entity)
 		return;
 	entity->dead = true;
 	struct cs_sched *s = entity->sched;
-	if (!s->stopped) {
-		/* Jobs on the ring finish without it. */
-		for (struct cs_job *j = s->pending_head; j; j = j->next)
-			if (j->entity == entity)
-				j->entity = NULL;
-		entity_fail_queued(entity, -ESRCH);
-	}
+	/* Jobs on the ring finish without it. (Also while cs_sched_fini runs: a callback may end an entity.) */
+	for (struct cs_job *j = s->pending_head; j; j = j->next)
+		if (j->entity == entity)
+			j->entity = NULL;
+	entity_fail_queued(entity, -ESRCH);
 	drm_fence_put(entity->last_scheduled);
 	entity->last_scheduled = NULL;
 }

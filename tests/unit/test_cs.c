@@ -595,6 +595,31 @@ static void sched_fini_fails_everything(void **state)
 	ring_destroy(r);
 }
 
+/* While the scheduler goes, a failing job's callback ends another entity with queued jobs. */
+static void sched_fini_callbacks_may_finalise_entities(void **state)
+{
+	struct ring *r = ring_create(1, 0);
+	struct cs_entity a, *b = malloc(sizeof(*b));
+	cs_entity_init(&a, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	cs_entity_init(b, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	struct drm_fence *f0 = submit(r, &a, 0, 0, NULL); /* on the ring */
+	struct drm_fence *fa = submit(r, &a, 1, 0, NULL);
+	struct drm_fence *fb = submit(r, b, 2, 0, NULL);
+	struct teardown t = {.e = b};
+	assert_int_equal(drm_fence_add_callback(fa, &t.cb, teardown_cb), 0);
+	cs_sched_fini(&r->sched);
+	assert_null(t.e);
+	assert_status(f0, -ECANCELED);
+	assert_status(fa, -ESRCH);
+	assert_status(fb, -ESRCH);
+	assert_int_equal(r->nfreed_total, 3);
+	cs_entity_fini(&a);
+	ring_forget(r);
+	struct drm_fence *all[] = {f0, fa, fb};
+	put_all(all, 3);
+	ring_destroy(r);
+}
+
 static void never_pushed_jobs_clean_up(void **state)
 {
 	struct ring *r = ring_create(1, 0);
@@ -867,6 +892,7 @@ int main(void)
 		cmocka_unit_test(reset_callbacks_may_finalise_entities),
 		cmocka_unit_test(entity_fini_fails_queued_jobs),
 		cmocka_unit_test(sched_fini_fails_everything),
+		cmocka_unit_test(sched_fini_callbacks_may_finalise_entities),
 		cmocka_unit_test(never_pushed_jobs_clean_up),
 		cmocka_unit_test(callbacks_push_jobs),
 		cmocka_unit_test(ten_thousand_jobs),
