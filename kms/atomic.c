@@ -10,6 +10,7 @@
 
 #include "redox-drm/driver.h"
 #include "redox-drm/fence.h"
+#include "redox-drm/gem.h"
 #include "redox-drm/log.h"
 #include "redox-drm/loop.h"
 #include "redox-drm/sync_file.h"
@@ -639,14 +640,54 @@ static void fence_wait_done(struct drm_fence *fence, struct drm_fence_cb *cb)
 		fences_all_signalled(s);
 }
 
-/* The fences the new planes wait for: explicit in-fences. Allocated before anything changes. */
+/*
+ * Implicit fencing (drm_gem_plane_helper_prepare_fb): a plane given no
+ * in-fence waits for the rendering still writing its framebuffer's memory.
+ */
+static int implicit_fence(struct drm_plane_state *ps)
+{
+	if (ps->fence || !ps->fb)
+		return 0;
+	struct drm_fence *fences[4];
+	unsigned n = 0;
+	int err = 0;
+	for (unsigned k = 0; k < ps->fb->nplanes; k++) {
+		struct drm_gem_object *obj = ps->fb->obj[k];
+		if (!obj || (k && obj == ps->fb->obj[k - 1]))
+			continue;
+		struct drm_fence *f = drm_gem_resv_get_fence(obj, true, &err);
+		if (err)
+			break;
+		if (f)
+			fences[n++] = f;
+	}
+	if (err || n <= 1) {
+		if (err)
+			while (n)
+				drm_fence_put(fences[--n]);
+		else if (n)
+			ps->fence = fences[0];
+		return err;
+	}
+	ps->fence = drm_fence_array_create(n, fences, false);
+	return ps->fence ? 0 : -ENOMEM;
+}
+
+/* The fences the new planes wait for: in-fences, else implicit ones. Allocated before anything changes. */
 static int fence_waits_prepare(struct drm_atomic_state *s)
 {
 	struct drm_mode_config *mc = s->dev->mode_config;
 	unsigned n = 0;
-	for (unsigned i = 0; i < mc->nplanes; i++)
-		if (s->planes_new[i] && s->planes_new[i]->fence)
+	for (unsigned i = 0; i < mc->nplanes; i++) {
+		struct drm_plane_state *ps = s->planes_new[i];
+		if (!ps)
+			continue;
+		int r = implicit_fence(ps);
+		if (r)
+			return r;
+		if (ps->fence)
 			n++;
+	}
 	if (!n)
 		return 0;
 	s->fence_waits = calloc(n, sizeof(*s->fence_waits));
