@@ -361,6 +361,16 @@ static void test_delayed_irq(void **state)
 
 /* ---- reset ---- */
 
+/* The "hang a ring" switch takes effect when the engine next looks at work. */
+static void wait_hung(struct fx *f, enum sim_amdgpu_ring sr)
+{
+	struct sim_amdgpu_ring_status st = {0};
+	uint64_t end = monotonic_ns() + 1000000000ull;
+	while (!st.hung && monotonic_ns() < end)
+		assert_int_equal(sim_amdgpu_ring_status(f->m, sr, &st), 0);
+	assert_true(st.hung);
+}
+
 /* Writes a wait that never ends (GFX WAIT_REG_MEM / SDMA POLL_REGMEM on a zero dword) and a fence. */
 static struct drm_fence *submit_stuck(struct amdgpu_ring *r)
 {
@@ -434,10 +444,8 @@ static void test_reset_hung_engine(void **state)
 	for (unsigned i = 0; i < 2; i++) {
 		assert_int_equal(sim_amdgpu_ring_set_fault(f->m, sr[i], SIM_AMDGPU_RING_HANG, 0), 0);
 		struct drm_fence *stuck = submit_fence(rings[i]);
-		run_for(f, 20);
+		wait_hung(f, sr[i]);
 		struct sim_amdgpu_ring_status st;
-		assert_int_equal(sim_amdgpu_ring_status(f->m, sr[i], &st), 0);
-		assert_true(st.hung);
 		check_reset_recovers(f, rings[i], stuck);
 		assert_int_equal(sim_amdgpu_ring_status(f->m, sr[i], &st), 0);
 		assert_false(st.hung);
@@ -462,7 +470,8 @@ static void test_ring_full(void **state)
 			break;
 		}
 		amdgpu_ring_commit(r);
-		n++;
+		if (n++ == 0) /* the engine has stopped at the first packet before more come */
+			wait_hung(f, SIM_AMDGPU_RING_GFX);
 		assert_true(n <= AMDGPU_FENCE_SLOTS);
 	}
 	assert_int_equal(n, AMDGPU_FENCE_SLOTS);
@@ -493,6 +502,7 @@ static void test_unload_completes_pending(void **state)
 	struct fx *f = *state;
 	assert_int_equal(sim_amdgpu_ring_set_fault(f->m, SIM_AMDGPU_RING_SDMA1, SIM_AMDGPU_RING_HANG, 0), 0);
 	struct drm_fence *fence = submit_fence(&f->adev->sdma_ring[1]);
+	wait_hung(f, SIM_AMDGPU_RING_SDMA1);
 	run_for(f, 10);
 	assert_false(fence->signaled);
 	for (unsigned i = 0; i < f->nbufs; i++)
