@@ -297,8 +297,9 @@ static void test_order_and_wrap(void **state)
 		assert_int_equal(fences[i]->error, 0);
 		if (i)
 			assert_true(drm_fence_is_later(fences[i], fences[i - 1]));
-		drm_fence_put(fences[i]);
 	}
+	for (unsigned i = 0; i < N; i++)
+		drm_fence_put(fences[i]);
 	assert_int_equal(r->fence.last_seq, (uint32_t)(0xFFFFFFF0ull + N));
 	assert_int_equal(*amdgpu_ring_wb32(r, AMDGPU_WB_FENCE), (uint32_t)(0xFFFFFFF0ull + N));
 }
@@ -314,10 +315,12 @@ static void test_dropped_irq_fallback(void **state)
 		uint64_t irqs = r->fence.irqs, fb = r->fence.fallback_signals;
 
 		/* Nobody asks: the fallback timer finds it half a second after the last activity. */
+		uint64_t t0 = monotonic_ns();
 		struct drm_fence *a = submit_fence(r);
 		assert_true(wait_mem(amdgpu_ring_wb32(r, AMDGPU_WB_FENCE), (uint32_t)a->seqno, 1000));
 		run_for(f, 100);
-		assert_false(a->signaled); /* no interrupt came, and the timer is not due */
+		if (monotonic_ns() - t0 < 450000000ull)
+			assert_false(a->signaled); /* no interrupt came, and the timer is not due */
 		assert_true(run_until_signaled(f, a, 3000));
 		assert_int_equal(a->error, 0);
 		assert_int_equal(r->fence.irqs, irqs);
