@@ -598,8 +598,15 @@ static void test_vm_flush_and_fault(void **state)
 	struct drm_fence *fence = NULL;
 	assert_int_equal(amdgpu_fence_emit(r, &fence), 0);
 	amdgpu_ring_commit(r);
-	/* The flush as the CP reads it. */
+	/* The flush as the CP reads it: first a wait for the ring's last fence (pipeline sync). */
 	const uint32_t *p = ring_dw(r, start);
+	uint64_t fence_addr = r->wb_gpu + AMDGPU_WB_FENCE;
+	assert_int_equal(p[0], PKT3(0x3C, 5));
+	assert_int_equal(p[1], 3u | 1u << 4); /* ==, memory */
+	assert_int_equal(p[2], (uint32_t)fence_addr);
+	assert_int_equal(p[4], (uint32_t)r->fence.sync_seq - 1); /* the fence before this job's */
+	assert_int_equal(p[5], ~0u);
+	p += 7;
 	assert_int_equal(p[0], PKT3(0x37, 3));
 	assert_int_equal(p[1], 1u << 30 | 1u << 20); /* from the PFP, to a register, confirmed */
 	assert_int_equal(p[2], (mmGFXHUB_VM_CONTEXT0_CNTL + 4 * 3) / 4);
@@ -649,6 +656,10 @@ static void test_vm_flush_and_fault(void **state)
 	assert_int_equal(amdgpu_fence_emit(r, &fence), 0);
 	amdgpu_ring_commit(r);
 	p = ring_dw(r, start);
+	assert_int_equal(p[0], 8u | 3u << 28 | 1u << 31); /* pipeline sync: POLL_REGMEM on the fence, == */
+	assert_int_equal(p[1], (uint32_t)(r->wb_gpu + AMDGPU_WB_FENCE));
+	assert_int_equal(p[3], (uint32_t)r->fence.sync_seq - 1);
+	p += 6;
 	assert_int_equal(p[0], 14u | 0xFu << 28); /* SRBM_WRITE, all bytes */
 	assert_int_equal(p[1], (mmMMHUB_VM_CONTEXT0_CNTL + 4 * 4) / 4);
 	assert_int_equal(p[2], cntl | VM_CONTEXT_CNTL__FAULT_INTERRUPTS);
