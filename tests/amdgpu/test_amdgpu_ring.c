@@ -298,6 +298,7 @@ static void test_order_and_wrap(void **state)
 		if (i)
 			assert_true(drm_fence_is_later(fences[i], fences[i - 1]));
 	}
+	/* Only now: fences[i - 1] must still be alive when fences[i] is compared with it. */
 	for (unsigned i = 0; i < N; i++)
 		drm_fence_put(fences[i]);
 	assert_int_equal(r->fence.last_seq, (uint32_t)(0xFFFFFFF0ull + N));
