@@ -598,6 +598,56 @@ static void test_reset_spares_other_engine(void **state)
 	drm_gem_object_put(obj);
 }
 
+/*
+ * A batch with a command the engine cannot execute stops it with a CS error: the driver resets
+ * the engine on the error interrupt by itself, that request fails with -EIO, and the requests
+ * queued behind it (another context's, and a later one of the same context) run again and land.
+ */
+static void test_cs_error_recovery(void **state)
+{
+	struct fixture *f = *state;
+	struct i915_engine *e = &f->i915->engine[I915_RCS0];
+	struct i915_address_space *vm = i915_ppgtt_create(f->i915);
+	struct drm_gem_object *obj = bo(f, vm, 0x1000000, 4 * 4096);
+	uint32_t *bad = obj->vaddr;
+	bad[0] = MI_NOOP;
+	bad[1] = 0xE0000000u; /* command type 7: no such client */
+	bad[2] = MI_BB_END;
+	batch_store((uint32_t *)((uint8_t *)obj->vaddr + 4096), 0x1003000, 0xB1);
+	batch_store((uint32_t *)((uint8_t *)obj->vaddr + 8192), 0x1003004, 0xA2);
+	struct i915_lrc *a = i915_lrc_create(f->i915, I915_RCS0, vm), *b = i915_lrc_create(f->i915, I915_RCS0, vm);
+	uint64_t resets = e->resets, errors = e->cs_errors;
+	struct drm_fence *a1, *b1, *a2;
+	assert_int_equal(i915_request_submit(a, 0x1000000, 12, &a1), 0);
+	assert_int_equal(i915_request_submit(b, 0x1001000, 20, &b1), 0);
+	assert_int_equal(i915_request_submit(a, 0x1002000, 20, &a2), 0);
+	assert_true(pump_until(f, a2));
+	assert_true(b1->signaled);
+	assert_true(a1->signaled);
+	assert_int_equal(a1->error, -EIO);
+	assert_int_equal(b1->error, 0);
+	assert_int_equal(a2->error, 0);
+	assert_int_equal(peek(obj->vaddr, 3 * 4096), 0xB1);
+	assert_int_equal(peek(obj->vaddr, 3 * 4096 + 4), 0xA2);
+	assert_int_equal(e->cs_errors, errors + 1);
+	assert_int_equal(e->resets, resets + 1);
+	/* The engine goes on as before. */
+	struct drm_fence *a3;
+	batch_store((uint32_t *)((uint8_t *)obj->vaddr + 8192), 0x1003008, 0xA3);
+	assert_int_equal(i915_request_submit(a, 0x1002000, 20, &a3), 0);
+	assert_true(pump_until(f, a3));
+	assert_int_equal(a3->error, 0);
+	assert_int_equal(peek(obj->vaddr, 3 * 4096 + 8), 0xA3);
+	drm_fence_put(a1);
+	drm_fence_put(b1);
+	drm_fence_put(a2);
+	drm_fence_put(a3);
+	i915_lrc_destroy(a);
+	i915_lrc_destroy(b);
+	i915_vm_put(vm);
+	drm_gem_object_put(obj);
+}
+
 /* User interrupts dropped: the fallback timer still signals, without an interrupt. */
 static void test_dropped_user_irq(void **state)
 {
@@ -699,6 +749,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_spinner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_semaphore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_spares_other_engine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cs_error_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_user_irq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signaled_op, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_full, setup, teardown),
