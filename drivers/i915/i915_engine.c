@@ -235,9 +235,10 @@ static void engine_fini(struct i915_engine *e)
 	if (!i915 || !e->hwsp.cpu)
 		return;
 	if (e->up) {
-		/* Stop the engine before its memory goes; what was outstanding never finishes. */
-		i915_engine_reset(i915, e->id);
+		/* Stop the engine before its memory goes; what was outstanding never finishes. Not up
+		 * first: fence callbacks during the reset cannot submit again. */
 		e->up = false;
+		i915_engine_reset(i915, e->id);
 		wr(e, RING_GFX_MODE(e->base), MASKED_BIT_DISABLE(GFX_RUN_LIST_ENABLE));
 		uint32_t bits = ENGINE_IRQS << e->irq_shift;
 		wr(e, GEN8_GT_IMR(0), rd(e, GEN8_GT_IMR(0)) | bits);

@@ -322,7 +322,8 @@ int i915_request_submit(struct i915_lrc *lrc, uint64_t batch_va, uint32_t batch_
 	*engine->queue_tail = rq;
 	engine->queue_tail = &rq->queue_next;
 	engine->submits++;
-	i915_execlists_dequeue(engine);
+	/* Events whose interrupt has not come yet may have freed the ports already. */
+	i915_execlists_process_csb(engine);
 	return 0;
 }
 
