@@ -16,6 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <drm.h>
+#include <i915_drm.h>
+
+#include "harness.h"
 #include "hw_sim.h"
 #include "i915/i915.h"
 #include "i915/sim_i915.h"
@@ -736,8 +740,50 @@ static void test_ring_full(void **state)
 	drm_gem_object_put(obj);
 }
 
+/*
+ * An engine that fails its self-test at load (the blitter hung from the start) is not offered:
+ * GETPARAM HAS_BLT is 0 and QUERY's engine info lists the render engine alone.
+ */
+static void test_failed_selftest_not_offered(void **state)
+{
+	(void)state;
+	struct event_loop *loop = event_loop_create();
+	struct hw_device *hw = hw_sim_create("i915", 2);
+	assert_non_null(hw);
+	sim_i915_set_engine_fault(hw_sim_model(hw), SIM_I915_BCS, SIM_I915_ENGINE_FAULT_HANG, 0);
+	struct drm_device *dev = drm_dev_create(hw, 2, loop);
+	assert_non_null(dev);
+	struct i915_device *i915 = dev->dev_private;
+	assert_true(i915->engine[I915_RCS0].ready);
+	assert_false(i915->engine[I915_BCS0].ready);
+	struct drm_file *file = drm_file_open(&dev->render, 10, 1000);
+	assert_non_null(file);
+	int v = -1;
+	struct drm_i915_getparam gp = {.param = I915_PARAM_HAS_BLT, .value = &v};
+	assert_int_equal(test_ioctl(file, 10, 1000, DRM_IOCTL_I915_GETPARAM, &gp), 0);
+	assert_int_equal(v, 0);
+	gp.param = I915_PARAM_HAS_CONTEXT_ISOLATION;
+	assert_int_equal(test_ioctl(file, 10, 1000, DRM_IOCTL_I915_GETPARAM, &gp), 0);
+	assert_int_equal(v, 1 << I915_ENGINE_CLASS_RENDER);
+	uint8_t buf[sizeof(struct drm_i915_query_engine_info) + 4 * sizeof(struct drm_i915_engine_info)];
+	memset(buf, 0, sizeof(buf));
+	struct drm_i915_query_item item = {.query_id = DRM_I915_QUERY_ENGINE_INFO, .length = sizeof(buf),
+					   .data_ptr = (uintptr_t)buf};
+	struct drm_i915_query q = {.num_items = 1, .items_ptr = (uintptr_t)&item};
+	assert_int_equal(test_ioctl(file, 10, 1000, DRM_IOCTL_I915_QUERY, &q), 0);
+	struct drm_i915_query_engine_info *info = (void *)buf;
+	assert_int_equal(item.length, sizeof(*info) + sizeof(struct drm_i915_engine_info));
+	assert_int_equal(info->num_engines, 1);
+	assert_int_equal(info->engines[0].engine.engine_class, I915_ENGINE_CLASS_RENDER);
+	drm_file_release(file);
+	drm_dev_destroy(dev);
+	hw_destroy(hw);
+	event_loop_destroy(loop);
+}
+
 int main(void)
 {
+	log_set_level(LOG_ERROR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_engines_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_bind, setup, teardown),
@@ -753,6 +799,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dropped_user_irq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signaled_op, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_full, setup, teardown),
+		cmocka_unit_test(test_failed_selftest_not_offered),
 	};
 	return cmocka_run_group_tests_name("i915_engine", tests, NULL, NULL);
 }
