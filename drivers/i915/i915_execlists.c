@@ -128,7 +128,13 @@ struct i915_lrc *i915_lrc_create(struct i915_device *i915, enum i915_engine_id i
 		free(lrc);
 		return NULL;
 	}
-	if (i915_ggtt_alloc(i915, size, 4096, &lrc->ggtt) || lrc->ggtt + size > (1ull << 32)) {
+	if (i915_ggtt_alloc(i915, size, 4096, &lrc->ggtt)) {
+		hw->ops->dma_free(hw, &lrc->mem);
+		free(lrc);
+		return NULL;
+	}
+	if (lrc->ggtt + size > (1ull << 32)) { /* the descriptor holds 32 bits of LRCA */
+		i915_ggtt_free(i915, lrc->ggtt);
 		hw->ops->dma_free(hw, &lrc->mem);
 		free(lrc);
 		return NULL;
