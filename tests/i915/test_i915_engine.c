@@ -652,6 +652,29 @@ static void test_cs_error_recovery(void **state)
 	drm_gem_object_put(obj);
 }
 
+/* A batch address nothing is bound at: the fetch faults, the request fails with -EIO, the
+ * engine goes on. */
+static void test_unbound_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct i915_address_space *vm = i915_ppgtt_create(f->i915);
+	struct drm_gem_object *obj = bo(f, vm, 0x1000000, 8192);
+	batch_store(obj->vaddr, 0x1001000, 0x600D);
+	struct i915_lrc *lrc = i915_lrc_create(f->i915, I915_BCS0, vm);
+	struct drm_fence *bad, *good;
+	assert_int_equal(i915_request_submit(lrc, 0x7000000, 20, &bad), 0);
+	assert_int_equal(i915_request_submit(lrc, 0x1000000, 20, &good), 0);
+	assert_true(pump_until(f, good));
+	assert_int_equal(bad->error, -EIO);
+	assert_int_equal(good->error, 0);
+	assert_int_equal(peek(obj->vaddr, 4096), 0x600D);
+	drm_fence_put(bad);
+	drm_fence_put(good);
+	i915_lrc_destroy(lrc);
+	i915_vm_put(vm);
+	drm_gem_object_put(obj);
+}
+
 /* User interrupts dropped: the fallback timer still signals, without an interrupt. */
 static void test_dropped_user_irq(void **state)
 {
@@ -796,6 +819,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_semaphore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_spares_other_engine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cs_error_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unbound_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_user_irq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signaled_op, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_full, setup, teardown),
