@@ -13,6 +13,7 @@ int bench_mmap_bw(int argc, char **argv);
 int bench_fence_wake(int argc, char **argv);
 int bench_prime_cycle(int argc, char **argv);
 int bench_amdgpu_fence(int argc, char **argv);
+int bench_i915_fence(int argc, char **argv);
 
 static const struct bench benches[] = {
 	{"ioctl-rtt", "VERSION and GET_CAP round trips vs raw socket round trips", bench_ioctl_rtt, false},
@@ -22,6 +23,8 @@ static const struct bench benches[] = {
 	{"prime-cycle", "PRIME export + import + close rate vs raw round trips", bench_prime_cycle, false},
 	{"amdgpu-fence", "amdgpu ring fence (model to IH to waiter) vs an eventfd wake of the same loop",
 	 bench_amdgpu_fence, true},
+	{"i915-fence", "Skylake model breadcrumb to the woken fence waiter vs an eventfd wake between threads",
+	 bench_i915_fence, true},
 };
 
 /* Outside a launcher session, re-run under redox-drm-run (found beside this binary or in the build tree). */
