@@ -7,9 +7,11 @@
 
 #include "redox-drm/drm_ioctl.h"
 #include "redox-drm/hw.h"
+#include "redox-drm/idr.h"
 
 struct hw_device;
 struct drm_device;
+struct drm_file;
 struct drm_kms_funcs;
 
 /* PCI BARs of a GFX9 dGPU. */
@@ -161,6 +163,7 @@ struct amdgpu_ring {
 };
 
 struct amdgpu_display;
+struct amdgpu_cs_dev;
 
 /* Memory accounting INFO reports: sizes of the heaps and what GEM_CREATE put in them. */
 struct amdgpu_mm {
@@ -185,6 +188,7 @@ struct amdgpu_device {
 	struct amdgpu_ring gfx_ring;
 	struct amdgpu_display *display;
 	struct amdgpu_mm mm;
+	struct amdgpu_cs_dev *cs; /* schedulers and VMIDs of the rings (amdgpu_cs.c) */
 };
 
 static inline uint32_t amdgpu_rreg(struct amdgpu_device *adev, uint32_t off)
@@ -221,9 +225,38 @@ void amdgpu_gfx_fini(struct amdgpu_device *adev);
 /* IH client GRBM_CP, source CP_EOP: a fence on the GFX ring was written. */
 void amdgpu_gfx_eop_irq(struct amdgpu_device *adev, const struct amdgpu_iv_entry *iv);
 
-/* amdgpu_kms.c: the driver's ioctls (indexed by number - DRM_COMMAND_BASE; the last is GEM_OP). */
-#define AMDGPU_KMS_NUM_IOCTLS 0x11u
-struct drm_file;
+/* PENDING-MERGE: the amd-vm and amd-fence interfaces (INTERFACES.md), until their branches land. */
+struct amdgpu_vm;
+struct amdgpu_bo_list;
+struct drm_fence;
+struct amdgpu_vm *amdgpu_vm_of_file(struct drm_file *file);
+uint64_t amdgpu_vm_pd_base(const struct amdgpu_vm *vm);
+uint32_t amdgpu_vm_context_cntl(const struct amdgpu_vm *vm);
+struct amdgpu_bo_list *amdgpu_bo_list_get(struct drm_file *file, uint32_t handle);
+unsigned amdgpu_bo_list_count(const struct amdgpu_bo_list *l);
+struct drm_gem_object *amdgpu_bo_list_obj(const struct amdgpu_bo_list *l, unsigned i);
+struct amdgpu_ring *amdgpu_ring_lookup(struct amdgpu_device *adev, uint32_t ip_type, uint32_t ring);
+int amdgpu_ring_alloc(struct amdgpu_ring *ring, unsigned ndw);
+void amdgpu_ring_commit(struct amdgpu_ring *ring);
+void amdgpu_ring_emit_ib(struct amdgpu_ring *ring, unsigned vmid, uint64_t ib_va, uint32_t length_dw,
+			 uint32_t flags);
+void amdgpu_ring_emit_vm_flush(struct amdgpu_ring *ring, unsigned vmid, uint64_t pd_base, uint32_t context_cntl);
+int amdgpu_fence_emit(struct amdgpu_ring *ring, struct drm_fence **fence);
+int amdgpu_ring_reset(struct amdgpu_ring *ring);
+uint64_t amdgpu_vm_fault_count(struct amdgpu_device *adev, unsigned vmid);
+
+/* amdgpu_kms.c: per-file state. */
+struct amdgpu_fpriv {
+	struct idr ctx_idr; /* context id -> struct amdgpu_ctx (amdgpu_ctx.c) */
+};
+/* ACCEL_WORKING: the rings came up and passed their tests at load. */
+bool amdgpu_accel_working(struct amdgpu_device *adev);
+/* A BO created with AMDGPU_GEM_CREATE_EXPLICIT_SYNC: submissions do not wait for others' work on it. */
+struct drm_gem_object;
+bool amdgpu_bo_explicit_sync(struct drm_gem_object *obj);
+
+/* amdgpu_kms.c: the driver's ioctls (indexed by number - DRM_COMMAND_BASE; the last is SCHED). */
+#define AMDGPU_KMS_NUM_IOCTLS 0x16u
 extern const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS];
 void amdgpu_mm_init(struct amdgpu_device *adev);
 int amdgpu_driver_open_kms(struct drm_device *dev, struct drm_file *file);

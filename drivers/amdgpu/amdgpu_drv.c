@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "amdgpu.h"
+#include "amdgpu_cs.h"
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/hw.h"
@@ -61,6 +62,8 @@ static int scratch_test(struct hw_device *hw)
 	return 0;
 }
 
+static void amdgpu_unload(struct drm_device *dev);
+
 /*
  * Identity is the core's match(); load checks that the hardware behind the
  * BARs really is a Vega10 before anything is programmed.
@@ -115,6 +118,12 @@ static int amdgpu_load(struct drm_device *dev)
 		ret = amdgpu_gfx_init(dev, adev);
 	if (ret)
 		log_warn("amdgpu: %s: GFX ring not started (%d): acceleration off", hw->name, ret);
+	/* Schedulers for the rings that came up (none: every submission fails). */
+	ret = amdgpu_cs_init(adev, dev->loop);
+	if (ret) {
+		amdgpu_unload(dev);
+		return ret;
+	}
 
 	log_info("amdgpu: %s: Vega10 rev 0x%02x (chip rev %u), %u SE x %u RB, %u pipes", hw->name,
 		 hw->pci.revision, adev->rev_id, adev->num_se, adev->num_rb_per_se, adev->num_pipes);
@@ -125,6 +134,7 @@ static void amdgpu_unload(struct drm_device *dev)
 {
 	struct amdgpu_device *adev = dev->dev_private;
 	if (adev) {
+		amdgpu_cs_fini(adev);
 		amdgpu_gfx_fini(adev);
 		amdgpu_ih_fini(adev);
 		amdgpu_gmc_fini(adev);
