@@ -8,6 +8,7 @@
 #include "redox-drm/drm_ioctl.h"
 #include "redox-drm/hw.h"
 #include "redox-drm/idr.h"
+#include "amdgpu_ring.h"
 
 struct hw_device;
 struct drm_device;
@@ -148,19 +149,60 @@ struct amdgpu_iv_entry {
 #define AMDGPU_GFX_RING_SIZE (64u << 10)
 #define SOC15_IH_CLIENTID_GRBM_CP 0x14
 #define GFX_9_0__SRCID__CP_EOP_INTERRUPT 181
+#define mmGRBM_SOFT_RESET 0x8020u
+#define GRBM_SOFT_RESET__CP_GFX ((1u << 0) | (1u << 16) | (7u << 17)) /* CP, GFX, CPF/CPC/CPG */
+#define mmCP_RB_RPTR_WR 0xC108u
+#define CP_RB_CNTL__RB_RPTR_WR_ENA (1u << 31)
 
-struct amdgpu_ring {
-	struct hw_dma ring, wb; /* the ring; rptr/wptr writeback, fence and test slots */
-	uint64_t ring_gpu, wb_gpu; /* their GART addresses */
-	bool ring_mapped, wb_mapped;
-	uint32_t ring_dw;
-	uint64_t wptr;            /* free-running dword count */
-	uint32_t fence_seq;       /* last seqno emitted */
-	uint32_t last_signalled;  /* last seqno an EOP interrupt reported */
-	uint64_t eop_irqs;
-	bool started; /* CP programmed and running */
-	bool ready;   /* ring and IB tests passed: usable */
-};
+/* ---- SDMA 4.0 (facts §3): SDMA0 registers; SDMA1 is AMDGPU_SDMA_STRIDE bytes above ---- */
+#define AMDGPU_NUM_SDMA 2u
+#define AMDGPU_SDMA_STRIDE 0x800u
+#define mmSDMA0_CNTL 0x49F0u
+#define mmSDMA0_F32_CNTL 0x4A28u
+#define mmSDMA0_GFX_RB_CNTL 0x4B80u
+#define mmSDMA0_GFX_RB_BASE 0x4B84u
+#define mmSDMA0_GFX_RB_BASE_HI 0x4B88u
+#define mmSDMA0_GFX_RB_RPTR 0x4B8Cu
+#define mmSDMA0_GFX_RB_RPTR_HI 0x4B90u
+#define mmSDMA0_GFX_RB_WPTR 0x4B94u
+#define mmSDMA0_GFX_RB_WPTR_HI 0x4B98u
+#define mmSDMA0_GFX_RB_RPTR_ADDR_HI 0x4BA0u
+#define mmSDMA0_GFX_RB_RPTR_ADDR_LO 0x4BA4u
+#define mmSDMA0_GFX_IB_CNTL 0x4BA8u
+#define mmSDMA0_GFX_DOORBELL 0x4BC8u
+#define mmSDMA0_GFX_DOORBELL_OFFSET 0x4C2Cu
+#define mmSDMA0_GFX_MINOR_PTR_UPDATE 0x4C54u
+#define SDMA0_CNTL__TRAP_ENABLE (1u << 0)
+#define SDMA0_F32_CNTL__HALT (1u << 0)
+#define SDMA0_GFX_RB_CNTL__RB_ENABLE (1u << 0)
+#define SDMA0_GFX_RB_CNTL__RB_SIZE__SHIFT 1
+#define SDMA0_GFX_RB_CNTL__RPTR_WRITEBACK_ENABLE (1u << 12)
+#define SDMA0_GFX_IB_CNTL__IB_ENABLE (1u << 0)
+#define SDMA0_GFX_DOORBELL__ENABLE (1u << 28)
+#define SDMA0_GFX_DOORBELL_OFFSET__SHIFT 2
+/* BAR2 byte offsets of the SDMA doorbells (dword index 0xF0 << 1 and 0xF2 << 1). */
+#define AMDGPU_SDMA0_DOORBELL 0x780u
+#define AMDGPU_SDMA1_DOORBELL 0x790u
+#define AMDGPU_SDMA_RING_SIZE (16u << 10)
+#define SOC15_IH_CLIENTID_SDMA0 0x08
+#define SOC15_IH_CLIENTID_SDMA1 0x09
+#define SDMA0_4_0__SRCID__SDMA_TRAP 224
+
+/* ---- VMIDs 1-15 and VM faults [AR vega10_ip_offset.h, ivsrcid/vmc/irqsrcs_vmc_1_0.h] ---- */
+#define AMDGPU_NUM_VMID 16u
+/* VM_CONTEXTn_CNTL: the *_PROTECTION_FAULT_ENABLE_INTERRUPT bits (range, dummy page, PDE0, valid,
+ * read, write, execute: the odd bits 9..21), which the kernel's vm_fault irq switches on. */
+#define VM_CONTEXT_CNTL__FAULT_INTERRUPTS 0x002AAA00u
+/* 48-bit VA, 4 KiB pages: the last page number of a user VMID's range. */
+#define AMDGPU_VM_MAX_PFN (1ull << 36)
+#define SOC15_IH_CLIENTID_VMC 0x12   /* MMHUB */
+#define SOC15_IH_CLIENTID_UTCL2 0x1B /* GFXHUB (the GC's L2 translation cache) */
+#define VMC_1_0__SRCID__VM_FAULT 0
+#define UTCL2_1_0__SRCID__FAULT 0
+/* Invalidation engines the rings' VM flushes use on their hub (17 is the driver's own, MMIO). */
+#define AMDGPU_GFX_INV_ENG 0u
+#define AMDGPU_SDMA_INV_ENG(me) (1u + (me))
+
 
 struct amdgpu_display;
 struct amdgpu_cs_dev;
@@ -185,7 +227,12 @@ struct amdgpu_device {
 	uint64_t vram_start, vram_size; /* VRAM's place in the GPU address space */
 	struct amdgpu_gart gart;
 	struct amdgpu_ih ih;
+	struct drm_device *ddev;
 	struct amdgpu_ring gfx_ring;
+	struct amdgpu_ring sdma_ring[AMDGPU_NUM_SDMA];
+	uint64_t vm_faults[AMDGPU_NUM_VMID]; /* decoded from the IH, per VMID */
+	uint64_t vm_fault_log_ns;            /* rate limit of their log lines */
+	unsigned vm_fault_log_burst;
 	struct amdgpu_display *display;
 	struct amdgpu_mm mm;
 	struct amdgpu_cs_dev *cs; /* schedulers and VMIDs of the rings (amdgpu_cs.c) */
@@ -220,12 +267,18 @@ void amdgpu_irq_handler(struct drm_device *dev);
 
 /* amdgpu_gfx.c: the GFX ring. init needs the GART and IH; 0 only if the ring and IB tests passed,
  * otherwise everything it set up is undone. */
-int amdgpu_gfx_init(struct drm_device *dev, struct amdgpu_device *adev);
+int amdgpu_gfx_init(struct amdgpu_device *adev);
 void amdgpu_gfx_fini(struct amdgpu_device *adev);
-/* IH client GRBM_CP, source CP_EOP: a fence on the GFX ring was written. */
-void amdgpu_gfx_eop_irq(struct amdgpu_device *adev, const struct amdgpu_iv_entry *iv);
+/* amdgpu_sdma.c: SDMA0 and SDMA1, each usable only if its tests passed. */
+int amdgpu_sdma_init(struct amdgpu_device *adev);
+void amdgpu_sdma_fini(struct amdgpu_device *adev);
+/* The ring an IH vector's fence interrupt belongs to (CP EOP, SDMA trap), or NULL. */
+struct amdgpu_ring *amdgpu_ring_of_iv(struct amdgpu_device *adev, const struct amdgpu_iv_entry *iv);
+/* amdgpu_gmc.c: VMIDs 1-15 of both hubs (ranges, fault interrupts) and VM fault vectors. */
+void amdgpu_gmc_vmid_setup(struct amdgpu_device *adev);
+bool amdgpu_gmc_fault_irq(struct amdgpu_device *adev, const struct amdgpu_iv_entry *iv);
 
-/* PENDING-MERGE: the amd-vm and amd-fence interfaces (INTERFACES.md), until their branches land. */
+/* PENDING-MERGE: the amd-vm interface (INTERFACES.md), until its branch lands. */
 struct amdgpu_vm;
 struct amdgpu_bo_list;
 struct drm_fence;
@@ -235,15 +288,6 @@ uint32_t amdgpu_vm_context_cntl(const struct amdgpu_vm *vm);
 struct amdgpu_bo_list *amdgpu_bo_list_get(struct drm_file *file, uint32_t handle);
 unsigned amdgpu_bo_list_count(const struct amdgpu_bo_list *l);
 struct drm_gem_object *amdgpu_bo_list_obj(const struct amdgpu_bo_list *l, unsigned i);
-struct amdgpu_ring *amdgpu_ring_lookup(struct amdgpu_device *adev, uint32_t ip_type, uint32_t ring);
-int amdgpu_ring_alloc(struct amdgpu_ring *ring, unsigned ndw);
-void amdgpu_ring_commit(struct amdgpu_ring *ring);
-void amdgpu_ring_emit_ib(struct amdgpu_ring *ring, unsigned vmid, uint64_t ib_va, uint32_t length_dw,
-			 uint32_t flags);
-void amdgpu_ring_emit_vm_flush(struct amdgpu_ring *ring, unsigned vmid, uint64_t pd_base, uint32_t context_cntl);
-int amdgpu_fence_emit(struct amdgpu_ring *ring, struct drm_fence **fence);
-int amdgpu_ring_reset(struct amdgpu_ring *ring);
-uint64_t amdgpu_vm_fault_count(struct amdgpu_device *adev, unsigned vmid);
 
 /* amdgpu_kms.c: per-file state. */
 struct amdgpu_fpriv {

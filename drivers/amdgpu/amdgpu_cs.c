@@ -57,6 +57,13 @@ static struct amdgpu_job *to_job(struct cs_job *job)
 
 /* ------------------------------------------------------------------ scheduler hooks */
 
+/* IBs per job, as the kernel's amdgpu_ring_max_ibs. */
+static unsigned max_ibs(uint32_t ip_type)
+{
+	return ip_type == AMDGPU_HW_IP_GFX || ip_type == AMDGPU_HW_IP_COMPUTE ? 192 : 50;
+}
+
+
 static int amdgpu_job_run(struct cs_job *cj, struct drm_fence **hw_fence)
 {
 	struct amdgpu_job *job = to_job(cj);
@@ -65,11 +72,13 @@ static int amdgpu_job_run(struct cs_job *cj, struct drm_fence **hw_fence)
 	uint64_t pd_base = amdgpu_vm_pd_base(job->vm);
 	bool flush;
 	job->vmid = amdgpu_vmid_grab(&cr->vmids, job->vm, pd_base, &flush);
-	/* Room for the flush (a few dozen dwords), each IB (CE/DE forms), the fence. */
-	unsigned ndw = 128 + job->num_ibs * 8;
+	const struct amdgpu_ring_funcs *fn = ring->funcs;
+	unsigned ndw = (flush ? fn->emit_vm_flush_size : 0) + job->num_ibs * fn->emit_ib_size + fn->emit_fence_size;
 	int r = amdgpu_ring_alloc(ring, ndw);
 	if (r) {
 		log_error("amdgpu: %s: no room for a job (%d)", cr->sched.name, r);
+		if (flush)
+			amdgpu_vmid_forget_vm(&cr->vmids, job->vm); /* the flush never went out */
 		return r;
 	}
 	if (flush)
@@ -77,10 +86,15 @@ static int amdgpu_job_run(struct cs_job *cj, struct drm_fence **hw_fence)
 	for (unsigned i = 0; i < job->num_ibs; i++)
 		amdgpu_ring_emit_ib(ring, job->vmid, job->ibs[i].va, job->ibs[i].length_dw, job->ibs[i].flags);
 	r = amdgpu_fence_emit(ring, hw_fence);
-	amdgpu_ring_commit(ring);
-	if (r)
+	if (r) {
 		log_error("amdgpu: %s: fence emit failed (%d)", cr->sched.name, r);
-	return r;
+		amdgpu_ring_undo(ring);
+		if (flush)
+			amdgpu_vmid_forget_vm(&cr->vmids, job->vm);
+		return r;
+	}
+	amdgpu_ring_commit(ring);
+	return 0;
 }
 
 static enum cs_timeout_status amdgpu_job_timedout(struct cs_job *cj)
@@ -162,8 +176,16 @@ int amdgpu_cs_init(struct amdgpu_device *adev, struct event_loop *loop)
 				amdgpu_vmid_mgr_init(&cr->vmids, i == 0 ? 1 : 8, i == 0 ? 7 : 8);
 			else
 				amdgpu_vmid_mgr_init(&cr->vmids, 1, 15);
-			if (cs_sched_init(&cr->sched, &amdgpu_sched_ops, loop, names[ip][i], AMDGPU_RING_CREDITS,
-					  cs->timeout_ns) == 0)
+			/* As many jobs as fit on the ring at their largest (flush, every IB, fence). */
+			const struct amdgpu_ring_funcs *fn = ring->funcs;
+			unsigned worst = fn->emit_vm_flush_size + max_ibs(ip) * fn->emit_ib_size + fn->emit_fence_size +
+					 fn->align_mask + 1;
+			unsigned credits = ring->ring_dw / 2 / worst;
+			if (credits > AMDGPU_RING_CREDITS)
+				credits = AMDGPU_RING_CREDITS;
+			if (credits < 1)
+				credits = 1;
+			if (cs_sched_init(&cr->sched, &amdgpu_sched_ops, loop, names[ip][i], credits, cs->timeout_ns) == 0)
 				cr->ready = true;
 		}
 	}
@@ -265,11 +287,6 @@ static int add_dep(struct cs_parser *p, struct drm_fence *f)
 	}
 	p->deps[p->num_deps++] = f;
 	return 0;
-}
-
-static unsigned max_ibs(uint32_t ip_type)
-{
-	return ip_type == AMDGPU_HW_IP_GFX || ip_type == AMDGPU_HW_IP_COMPUTE ? 192 : 50;
 }
 
 static int p1_ib(struct cs_parser *p, const struct cs_chunk *c)

@@ -13,6 +13,7 @@
 
 #include "redox-drm/cs.h"
 #include "redox-drm/drm_ioctl.h"
+#include "amdgpu.h"
 
 struct amdgpu_device;
 struct amdgpu_ring;
@@ -27,8 +28,6 @@ struct drm_gem_object;
 #define AMDGPU_CTX_MAX_RINGS 4u
 /* Rings with a scheduler: GFX 0, SDMA 0 and 1. */
 #define AMDGPU_CS_MAX_RINGS 2u
-/* User VMIDs (0 is the kernel's). */
-#define AMDGPU_NUM_VMID 16u
 
 struct amdgpu_ctx_entity {
 	struct cs_entity base;

@@ -117,15 +117,17 @@ static void fill_dev_info(struct drm_device *dev, struct drm_amdgpu_info_device 
 }
 
 /*
- * Rings that are up. The driver does not start the CP or the SDMA engines
- * yet, so none is: the kernel counts only rings whose scheduler is ready.
+ * The rings of the type that are up (passed their tests and not lost to a
+ * failed reset), as the kernel's (1 << ready rings) - 1: a client's ring
+ * index counts the ready ones (amdgpu_ring_lookup). Compute queues are not
+ * started.
  */
-/* A bitmask of the rings of the type that passed their tests; only the GFX ring is brought up so far. */
 static uint32_t ready_rings(struct amdgpu_device *adev, uint32_t type)
 {
-	if (type == AMDGPU_HW_IP_GFX && adev->gfx_ring.ready)
-		return 1;
-	return 0;
+	uint32_t n = 0;
+	while (n < 32 && amdgpu_ring_lookup(adev, type, n))
+		n++;
+	return n == 32 ? ~0u : (1u << n) - 1;
 }
 
 static int hw_ip_info(struct amdgpu_device *adev, uint32_t type, struct drm_amdgpu_info_hw_ip *ip)
@@ -172,14 +174,16 @@ static int hw_ip_info(struct amdgpu_device *adev, uint32_t type, struct drm_amdg
 	return 0;
 }
 
-/* IP blocks of the type: GFX and COMPUTE share the GFX 9 block; SDMA 4 is one block of two engines. */
+/* IP instances of the type: GFX and COMPUTE share the GFX 9 block; SDMA 4 has two engines. */
 static int hw_ip_count(uint32_t type, uint32_t *count)
 {
 	switch (type) {
 	case AMDGPU_HW_IP_GFX:
 	case AMDGPU_HW_IP_COMPUTE:
-	case AMDGPU_HW_IP_DMA:
 		*count = 1;
+		return 0;
+	case AMDGPU_HW_IP_DMA:
+		*count = AMDGPU_NUM_SDMA; /* the kernel counts SDMA instances */
 		return 0;
 	case AMDGPU_HW_IP_UVD:
 	case AMDGPU_HW_IP_VCE:
