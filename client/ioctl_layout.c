@@ -314,11 +314,31 @@ static const struct rdrm_array amdgpu_gem_op_arrays[] = {
 	 .count_fn = amdgpu_gem_op_info_count},
 };
 
+/* BO_LIST entries have the client's stride (bo_info_size), so they travel as bytes. */
+static uint64_t amdgpu_bo_list_bytes(const void *parent, const void *const *prev_data, const uint64_t *prev_count)
+{
+	(void)prev_data;
+	(void)prev_count;
+	const size_t size = sizeof(struct drm_amdgpu_bo_list_in);
+	uint64_t n = rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, bo_number), 4);
+	uint64_t stride = rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, bo_info_size), 4);
+	uint32_t op = (uint32_t)rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, operation), 4);
+	/* DESTROY reads no entries. */
+	return op == AMDGPU_BO_LIST_OP_DESTROY ? 0 : n * stride;
+}
+
+static const struct rdrm_array amdgpu_bo_list_arrays[] = {
+	{.ptr_off = FIELD(struct drm_amdgpu_bo_list_in, bo_info_ptr), .dir = RDRM_IN, .elem_size = 1,
+	 .max_count = MAX_BLOB, .count_fn = amdgpu_bo_list_bytes},
+};
+
 /* Only what the daemon's amdgpu driver serves; the rest is refused here already. */
 static const struct rdrm_ioctl_info amdgpu_table[] = {
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_CREATE, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_MMAP, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_CTX, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_AMDGPU_BO_LIST, ARRAYS(amdgpu_bo_list_arrays)),
+	ENTRY(DRM_IOCTL_AMDGPU_GEM_VA, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_INFO, ARRAYS(amdgpu_info_arrays)),
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_METADATA, LAYOUT_NONE), /* the metadata travels inside the struct */
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, LAYOUT_NONE),
