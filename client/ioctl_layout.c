@@ -323,19 +323,17 @@ static const struct rdrm_array amdgpu_gem_op_arrays[] = {
 	 .count_fn = amdgpu_gem_op_info_count},
 };
 
-/*
- * BO lists (BO_LIST ioctl and the CS BO_HANDLES chunk): bo_number entries of
- * bo_info_size bytes each (the kernel copies what it knows of each entry).
- */
-static uint64_t amdgpu_bo_list_bytes(const void *parent, const void *const *prev_data,
-				     const uint64_t *prev_count)
+/* BO_LIST entries have the client's stride (bo_info_size), so they travel as bytes. */
+static uint64_t amdgpu_bo_list_bytes(const void *parent, const void *const *prev_data, const uint64_t *prev_count)
 {
 	(void)prev_data;
 	(void)prev_count;
-	size_t sz = sizeof(struct drm_amdgpu_bo_list_in);
-	uint64_t n = rdrm_field_get(parent, sz, FIELD(struct drm_amdgpu_bo_list_in, bo_number), 4);
-	uint64_t each = rdrm_field_get(parent, sz, FIELD(struct drm_amdgpu_bo_list_in, bo_info_size), 4);
-	return n * each; /* both < 2^32: no overflow; max_count bounds it */
+	const size_t size = sizeof(struct drm_amdgpu_bo_list_in);
+	uint64_t n = rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, bo_number), 4);
+	uint64_t stride = rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, bo_info_size), 4);
+	uint32_t op = (uint32_t)rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, operation), 4);
+	/* DESTROY reads no entries. */
+	return op == AMDGPU_BO_LIST_OP_DESTROY ? 0 : n * stride;
 }
 
 static const struct rdrm_array amdgpu_bo_list_arrays[] = {
@@ -398,7 +396,6 @@ static const struct rdrm_fd_field amdgpu_sched_fds[] = {
 
 /* Only what the daemon's amdgpu driver serves; the rest is refused here already. */
 static const struct rdrm_ioctl_info amdgpu_table[] = {
-	ENTRY(DRM_IOCTL_AMDGPU_BO_LIST, ARRAYS(amdgpu_bo_list_arrays)),
 	ENTRY(DRM_IOCTL_AMDGPU_CS, ARRAYS(amdgpu_cs_arrays)),
 	ENTRY(DRM_IOCTL_AMDGPU_WAIT_CS, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_WAIT_FENCES, ARRAYS(amdgpu_wait_fences_arrays)),
@@ -407,6 +404,8 @@ static const struct rdrm_ioctl_info amdgpu_table[] = {
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_CREATE, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_MMAP, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_CTX, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_AMDGPU_BO_LIST, ARRAYS(amdgpu_bo_list_arrays)),
+	ENTRY(DRM_IOCTL_AMDGPU_GEM_VA, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_INFO, ARRAYS(amdgpu_info_arrays)),
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_METADATA, LAYOUT_NONE), /* the metadata travels inside the struct */
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, LAYOUT_NONE),

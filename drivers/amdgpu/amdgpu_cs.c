@@ -71,7 +71,7 @@ static int amdgpu_job_run(struct cs_job *cj, struct drm_fence **hw_fence)
 	struct amdgpu_ring *ring = cr->ring;
 	uint64_t pd_base = amdgpu_vm_pd_base(job->vm);
 	bool flush;
-	job->vmid = amdgpu_vmid_grab(&cr->vmids, job->vm, pd_base, &flush);
+	job->vmid = amdgpu_vmid_grab(&cr->vmids, job->vm, pd_base, amdgpu_vm_tlb_seq(job->vm), &flush);
 	const struct amdgpu_ring_funcs *fn = ring->funcs;
 	unsigned ndw = (flush ? fn->emit_vm_flush_size : 0) + job->num_ibs * fn->emit_ib_size + fn->emit_fence_size;
 	int r = amdgpu_ring_alloc(ring, ndw);
@@ -115,9 +115,62 @@ static enum cs_timeout_status amdgpu_job_timedout(struct cs_job *cj)
 	return CS_TIMEOUT_RESET;
 }
 
+static struct amdgpu_vm_use **vm_use_find(struct amdgpu_cs_dev *cs, const struct amdgpu_vm *vm)
+{
+	struct amdgpu_vm_use **p = &cs->vm_uses;
+	while (*p && (*p)->vm != vm)
+		p = &(*p)->next;
+	return p;
+}
+
+static int vm_use_get(struct amdgpu_cs_dev *cs, struct amdgpu_vm *vm)
+{
+	struct amdgpu_vm_use **p = vm_use_find(cs, vm);
+	if (!*p) {
+		if (!(*p = calloc(1, sizeof(**p))))
+			return -ENOMEM;
+		(*p)->vm = vm;
+	}
+	(*p)->jobs++;
+	return 0;
+}
+
+static void vm_destroy(struct amdgpu_device *adev, struct amdgpu_vm *vm)
+{
+	for (uint32_t ip = 0; ip < AMDGPU_HW_IP_NUM; ip++)
+		for (uint32_t i = 0; i < AMDGPU_CS_MAX_RINGS; i++)
+			amdgpu_vmid_forget_vm(&adev->cs->rings[ip][i].vmids, vm);
+	amdgpu_vm_destroy(vm);
+}
+
+static void vm_use_put(struct amdgpu_device *adev, struct amdgpu_vm *vm)
+{
+	struct amdgpu_vm_use **p = vm_use_find(adev->cs, vm), *u = *p;
+	if (!u || --u->jobs)
+		return;
+	*p = u->next;
+	if (u->released)
+		vm_destroy(adev, vm);
+	free(u);
+}
+
+void amdgpu_cs_vm_release(struct amdgpu_device *adev, struct amdgpu_vm *vm)
+{
+	if (!vm)
+		return;
+	struct amdgpu_vm_use *u = adev->cs ? *vm_use_find(adev->cs, vm) : NULL;
+	if (u)
+		u->released = true;
+	else if (adev->cs)
+		vm_destroy(adev, vm);
+	else
+		amdgpu_vm_destroy(vm);
+}
+
 static void amdgpu_job_free(struct cs_job *cj)
 {
 	struct amdgpu_job *job = to_job(cj);
+	vm_use_put(job->cr->adev, job->vm);
 	if (job->uf_bo) {
 		if (cj->finished)
 			drm_fence_remove_callback(cj->finished, &job->uf_cb);
@@ -201,6 +254,14 @@ void amdgpu_cs_fini(struct amdgpu_device *adev)
 		for (uint32_t i = 0; i < AMDGPU_CS_MAX_RINGS; i++)
 			if (cs->rings[ip][i].ready)
 				cs_sched_fini(&cs->rings[ip][i].sched);
+	/* Jobs forgotten by the schedulers dropped their VMs: whatever is left had no file any more. */
+	while (cs->vm_uses) {
+		struct amdgpu_vm_use *u = cs->vm_uses;
+		cs->vm_uses = u->next;
+		if (u->released)
+			amdgpu_vm_destroy(u->vm);
+		free(u);
+	}
 	free(cs);
 	adev->cs = NULL;
 }
@@ -641,6 +702,10 @@ static int submit(struct cs_parser *p, union drm_amdgpu_cs *cs)
 		return -ENOMEM;
 	job->cr = amdgpu_cs_ring_get(p->adev, e->ip_type, e->ring);
 	job->vm = amdgpu_vm_of_file(p->file);
+	if (!job->vm) {
+		free(job);
+		return -EINVAL;
+	}
 	cs_job_init(&job->base, &e->base);
 	int r = 0;
 	for (unsigned i = 0; i < p->num_bos && !r; i++) {
@@ -656,6 +721,8 @@ static int submit(struct cs_parser *p, union drm_amdgpu_cs *cs)
 	}
 	if (!r)
 		r = cs_job_arm(&job->base);
+	if (!r)
+		r = vm_use_get(p->adev->cs, job->vm); /* dropped by free_job */
 	if (r) {
 		cs_job_cleanup(&job->base);
 		free(job);

@@ -50,6 +50,7 @@ struct amdgpu_ctx {
 struct amdgpu_vmid {
 	const struct amdgpu_vm *vm; /* whose page tables it was last flushed to, NULL: none */
 	uint64_t pd_base;
+	uint64_t tlb_seq;            /* the VM's page-table generation at that flush */
 	uint64_t last_used;          /* LRU stamp */
 };
 
@@ -69,9 +70,18 @@ struct amdgpu_cs_ring {
 	bool ready;
 };
 
+/* A VM with jobs on the rings: its page tables outlive the file until they are done. */
+struct amdgpu_vm_use {
+	struct amdgpu_vm *vm;
+	unsigned jobs;
+	bool released; /* the file is gone: destroy the VM after the last job */
+	struct amdgpu_vm_use *next;
+};
+
 /* Per-device submission state. */
 struct amdgpu_cs_dev {
 	struct amdgpu_cs_ring rings[AMDGPU_HW_IP_NUM][AMDGPU_CS_MAX_RINGS];
+	struct amdgpu_vm_use *vm_uses;
 	uint64_t reset_counter; /* ring resets so far (the kernel's gpu_reset_counter) */
 	uint64_t timeout_ns;
 };
@@ -79,14 +89,19 @@ struct amdgpu_cs_dev {
 /* amdgpu_cs.c: schedulers for the rings that came up at load (needs the event loop). */
 int amdgpu_cs_init(struct amdgpu_device *adev, struct event_loop *loop);
 void amdgpu_cs_fini(struct amdgpu_device *adev);
+/* The file's VM goes: destroyed now, or after the last of its jobs on a ring. */
+void amdgpu_cs_vm_release(struct amdgpu_device *adev, struct amdgpu_vm *vm);
 /* The scheduler ring for (ip, ring), or NULL if that ring is not up. */
 struct amdgpu_cs_ring *amdgpu_cs_ring_get(struct amdgpu_device *adev, uint32_t ip_type, uint32_t ring);
 
 /* amdgpu_vmid.c */
 void amdgpu_vmid_mgr_init(struct amdgpu_vmid_mgr *mgr, unsigned first, unsigned count);
-/* A VMID for vm on this ring; *flush when its page table base must be (re)programmed. */
+/*
+ * A VMID for vm on this ring; *flush when its page table base must be
+ * (re)programmed or its TLB invalidated (the VM's tables changed since).
+ */
 unsigned amdgpu_vmid_grab(struct amdgpu_vmid_mgr *mgr, const struct amdgpu_vm *vm, uint64_t pd_base,
-			  bool *flush);
+			  uint64_t tlb_seq, bool *flush);
 /* After a ring reset: nothing programmed through the ring can be trusted. */
 void amdgpu_vmid_reset(struct amdgpu_vmid_mgr *mgr);
 /* The VM goes away: its VMIDs must be flushed before anyone reuses them. */

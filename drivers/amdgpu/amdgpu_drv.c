@@ -146,6 +146,7 @@ static void amdgpu_unload(struct drm_device *dev)
 		amdgpu_gfx_fini(adev);
 		amdgpu_ih_fini(adev);
 		amdgpu_gmc_fini(adev);
+		amdgpu_vm_manager_fini(adev);
 	}
 	free(dev->dev_private);
 	dev->dev_private = NULL;

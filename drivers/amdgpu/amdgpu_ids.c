@@ -3,8 +3,9 @@
  * table base the ring programs (a VM flush) before the IBs. Each ring has
  * its own set: jobs on one ring run in order, so giving a busy VMID to the
  * next job on the same ring is safe once its flush is in the ring behind the
- * earlier job. A VM that ran last in a VMID keeps it without a flush; a
- * VMID handed to another VM is flushed; the least recently used one goes.
+ * earlier job. A VM keeps its VMID without a flush while its page tables
+ * are unchanged; a VMID handed to another VM is flushed; the least recently
+ * used one goes.
  */
 #include <string.h>
 
@@ -22,7 +23,7 @@ void amdgpu_vmid_mgr_init(struct amdgpu_vmid_mgr *mgr, unsigned first, unsigned 
 }
 
 unsigned amdgpu_vmid_grab(struct amdgpu_vmid_mgr *mgr, const struct amdgpu_vm *vm, uint64_t pd_base,
-			  bool *flush)
+			  uint64_t tlb_seq, bool *flush)
 {
 	unsigned lru = mgr->first;
 	mgr->clock++;
@@ -30,7 +31,12 @@ unsigned amdgpu_vmid_grab(struct amdgpu_vmid_mgr *mgr, const struct amdgpu_vm *v
 		struct amdgpu_vmid *id = &mgr->ids[i];
 		if (id->vm == vm && id->pd_base == pd_base) {
 			id->last_used = mgr->clock;
-			*flush = false;
+			/* Same tables; only a mapping change since needs the TLB invalidated. */
+			*flush = id->tlb_seq != tlb_seq;
+			if (*flush) {
+				id->tlb_seq = tlb_seq;
+				mgr->flushes++;
+			}
 			return i;
 		}
 		if (id->last_used < mgr->ids[lru].last_used)
@@ -39,6 +45,7 @@ unsigned amdgpu_vmid_grab(struct amdgpu_vmid_mgr *mgr, const struct amdgpu_vm *v
 	struct amdgpu_vmid *id = &mgr->ids[lru];
 	id->vm = vm;
 	id->pd_base = pd_base;
+	id->tlb_seq = tlb_seq;
 	id->last_used = mgr->clock;
 	mgr->flushes++;
 	*flush = true;

@@ -1,7 +1,8 @@
 /*
  * amdgpu's own ioctls, the part libdrm_amdgpu needs to initialise a device:
  * INFO, buffer objects (create, mmap offset, metadata, placement, idle wait)
- * and submission contexts. Command submission is not here yet, so nothing
+ * and submission contexts. GEM_VA and BO_LIST are in amdgpu_vm.c and
+ * amdgpu_bo_list.c. Command submission is not here yet, so nothing
  * that needs it is in the table: the core answers EINVAL for those numbers,
  * as the kernel does for an unknown one.
  */
@@ -32,20 +33,6 @@
 #define mmGRBM_STATUS 0x8010u
 #define mmCP_STAT 0x8680u
 
-struct amdgpu_bo {
-	struct drm_gem_object base;
-	uint64_t alignment;
-	uint32_t preferred_domains; /* what the client asked for (SET_PLACEMENT changes it) */
-	uint32_t domain;            /* where the accounting says it lives */
-	uint64_t flags;             /* AMDGPU_GEM_CREATE_* */
-	bool cpu_visible;           /* counted in visible VRAM */
-	/* GEM_METADATA: opaque to the kernel, kept for whoever imports the BO. */
-	uint64_t tiling_flags;
-	uint64_t metadata_flags;
-	uint32_t metadata_size;
-	uint32_t metadata[64];
-};
-
 static struct amdgpu_device *adev_of(struct drm_device *dev)
 {
 	return dev->dev_private;
@@ -54,6 +41,19 @@ static struct amdgpu_device *adev_of(struct drm_device *dev)
 static struct amdgpu_bo *to_bo(struct drm_gem_object *obj)
 {
 	return (struct amdgpu_bo *)((char *)obj - offsetof(struct amdgpu_bo, base));
+}
+
+static const struct drm_gem_object_funcs amdgpu_bo_funcs;
+
+struct amdgpu_bo *amdgpu_bo_of(struct drm_gem_object *obj)
+{
+	return obj && obj->funcs == &amdgpu_bo_funcs ? to_bo(obj) : NULL;
+}
+
+uint64_t amdgpu_bo_gpu_addr(struct drm_gem_object *obj, uint64_t off, bool *system)
+{
+	*system = true;
+	return obj->dma_addr + off;
 }
 
 /* ------------------------------------------------------------------ INFO */
@@ -96,8 +96,9 @@ static void fill_dev_info(struct drm_device *dev, struct drm_amdgpu_info_device 
 	d->enabled_rb_pipes_mask = (uint32_t)((1ull << d->num_rb_pipes) - 1);
 	d->num_hw_gfx_contexts = 8;
 	d->ids_flags = 0; /* a discrete GPU, no preemption */
-	d->virtual_address_offset = 2ull << 20;
-	d->virtual_address_max = 0x0000800000000000ull;
+	/* The range GEM_VA enforces (amdgpu_vm.c): below the hole, and above it sign-extended. */
+	d->virtual_address_offset = AMDGPU_VA_RESERVED_SIZE;
+	d->virtual_address_max = AMDGPU_VM_SIZE < AMDGPU_GMC_HOLE_START ? AMDGPU_VM_SIZE : AMDGPU_GMC_HOLE_START;
 	d->virtual_address_alignment = 4096;
 	d->pte_fragment_size = 2u << 20;
 	d->gart_page_size = AMDGPU_GPU_PAGE_SIZE;
@@ -112,8 +113,8 @@ static void fill_dev_info(struct drm_device *dev, struct drm_amdgpu_info_device 
 	d->gs_vgt_table_depth = 32;
 	d->gs_prim_buffer_depth = 1792;
 	d->max_gs_waves_per_vgt = 32;
-	d->high_va_offset = 0xFFFF800000000000ull;
-	d->high_va_max = 0xFFFFFFFFFFC00000ull;
+	d->high_va_offset = AMDGPU_GMC_HOLE_END;
+	d->high_va_max = AMDGPU_GMC_HOLE_END | AMDGPU_VM_SIZE;
 }
 
 /*
@@ -633,23 +634,31 @@ static int amdgpu_gem_op_ioctl(struct drm_device *dev, void *data, struct drm_fi
 
 int amdgpu_driver_open_kms(struct drm_device *dev, struct drm_file *file)
 {
-	(void)dev;
 	struct amdgpu_fpriv *fpriv = calloc(1, sizeof(*fpriv));
 	if (!fpriv)
 		return -ENOMEM;
-	/* Context ids start at 1, as the kernel hands them out. */
+	int r;
+	fpriv->vm = amdgpu_vm_create(adev_of(dev), &r);
+	if (!fpriv->vm) {
+		free(fpriv);
+		return r;
+	}
+	/* Context and BO list ids start at 1, as the kernel hands them out. */
 	idr_init(&fpriv->ctx_idr, 1, 0);
+	idr_init(&fpriv->bo_list_idr, 1, 0);
 	file->driver_priv = fpriv;
 	return 0;
 }
 
 void amdgpu_driver_postclose_kms(struct drm_device *dev, struct drm_file *file)
 {
-	(void)dev;
 	struct amdgpu_fpriv *fpriv = file->driver_priv;
 	if (!fpriv)
 		return;
 	amdgpu_ctx_file_fini(file);
+	amdgpu_bo_list_fini(fpriv);
+	/* Page tables stay until the file's jobs on the rings are done with them. */
+	amdgpu_cs_vm_release(adev_of(dev), fpriv->vm);
 	free(fpriv);
 	file->driver_priv = NULL;
 }
@@ -671,10 +680,12 @@ _Static_assert(AMDGPU_KMS_NUM_IOCTLS == DRM_AMDGPU_SCHED + 1, "table size follow
 const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS] = {
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_CREATE, amdgpu_gem_create_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_CTX, amdgpu_ctx_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_BO_LIST, amdgpu_bo_list_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_INFO, amdgpu_info_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_MMAP, amdgpu_gem_mmap_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_WAIT_IDLE, amdgpu_gem_wait_idle_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_METADATA, amdgpu_gem_metadata_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_VA, amdgpu_gem_va_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_OP, amdgpu_gem_op_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_CS, amdgpu_cs_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_WAIT_CS, amdgpu_cs_wait_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
