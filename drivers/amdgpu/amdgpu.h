@@ -212,6 +212,7 @@ struct amdgpu_iv_entry {
 struct amdgpu_display;
 struct amdgpu_cs_dev;
 struct amdgpu_pt_chunk;
+struct amdgpu_vram_mgr;
 
 /* Memory accounting INFO reports: sizes of the heaps and what GEM_CREATE put in them. */
 struct amdgpu_mm {
@@ -243,6 +244,7 @@ struct amdgpu_device {
 	struct amdgpu_mm mm;
 	struct amdgpu_cs_dev *cs; /* schedulers and VMIDs of the rings (amdgpu_cs.c) */
 	struct amdgpu_pt_chunk *pt_chunks; /* page-table memory of all VMs (amdgpu_vm.c) */
+	struct amdgpu_vram_mgr *vram_mgr;  /* NULL: VRAM objects cannot be placed (no local memory) */
 };
 
 /* A buffer object of this driver (imported dma-bufs are plain GEM objects). */
@@ -252,7 +254,8 @@ struct amdgpu_bo {
 	uint32_t preferred_domains; /* what the client asked for (SET_PLACEMENT changes it) */
 	uint32_t domain;            /* where it lives: AMDGPU_GEM_DOMAIN_VRAM/GTT/CPU */
 	uint64_t flags;             /* AMDGPU_GEM_CREATE_* */
-	bool cpu_visible;           /* counted in visible VRAM */
+	uint64_t vram_offset;       /* domain VRAM: its place in VRAM (physical, from 0) */
+	uint64_t visible_bytes;     /* domain VRAM: how much of it lies in the CPU-visible window */
 	/* GEM_METADATA: opaque to the kernel, kept for whoever imports the BO. */
 	uint64_t tiling_flags;
 	uint64_t metadata_flags;
@@ -347,6 +350,15 @@ unsigned amdgpu_bo_list_priority(const struct amdgpu_bo_list *l, unsigned i);
 void amdgpu_bo_list_fini(struct amdgpu_fpriv *fpriv);
 
 drm_ioctl_t amdgpu_gem_va_ioctl, amdgpu_bo_list_ioctl;
+
+/* amdgpu_vram_mgr.c: ranges of VRAM. */
+int amdgpu_vram_mgr_init(struct amdgpu_device *adev, uint64_t size);
+void amdgpu_vram_mgr_fini(struct amdgpu_device *adev);
+/* size bytes (page multiple) below limit, align a power of two; top-down or bottom-up. -ENOMEM if no gap fits. */
+int amdgpu_vram_alloc(struct amdgpu_device *adev, uint64_t size, uint64_t align, uint64_t limit, bool topdown,
+		      uint64_t *offset);
+void amdgpu_vram_free(struct amdgpu_device *adev, uint64_t offset);
+size_t amdgpu_vram_mgr_count(const struct amdgpu_device *adev); /* live ranges (leak checks) */
 
 /* amdgpu_ih.c: the IH ring and the interrupt handler (struct drm_driver.irq_handler). */
 int amdgpu_ih_init(struct amdgpu_device *adev);

@@ -105,6 +105,11 @@ static int amdgpu_load(struct drm_device *dev)
 	adev->external_rev = adev->rev_id + 0x1;
 	decode_gb_addr_config(adev, gb);
 	amdgpu_mm_init(adev);
+	/* Without local memory in the backend, VRAM requests fall back to GTT (or fail) as when VRAM is full. */
+	if (hw->ops->local_alloc && amdgpu_vram_mgr_init(adev, adev->mm.vram_size)) {
+		free(adev);
+		return -ENOMEM;
+	}
 	dev->dev_private = adev;
 
 	/*
@@ -147,6 +152,7 @@ static void amdgpu_unload(struct drm_device *dev)
 		amdgpu_ih_fini(adev);
 		amdgpu_gmc_fini(adev);
 		amdgpu_vm_manager_fini(adev);
+		amdgpu_vram_mgr_fini(adev);
 	}
 	free(dev->dev_private);
 	dev->dev_private = NULL;

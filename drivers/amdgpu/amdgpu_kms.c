@@ -52,8 +52,9 @@ struct amdgpu_bo *amdgpu_bo_of(struct drm_gem_object *obj)
 
 uint64_t amdgpu_bo_gpu_addr(struct drm_gem_object *obj, uint64_t off, bool *system)
 {
-	*system = true;
-	return obj->dma_addr + off;
+	struct amdgpu_bo *bo = amdgpu_bo_of(obj);
+	*system = !bo || bo->domain != AMDGPU_GEM_DOMAIN_VRAM;
+	return *system ? obj->dma_addr + off : bo->vram_offset + off;
 }
 
 /* ------------------------------------------------------------------ INFO */
@@ -392,16 +393,20 @@ static void bo_account(struct amdgpu_device *adev, struct amdgpu_bo *bo, int sig
 		counter = &adev->mm.gtt_usage;
 	if (counter)
 		*counter = sign > 0 ? *counter + size : *counter - size;
-	if (bo->cpu_visible)
-		adev->mm.vis_vram_usage = sign > 0 ? adev->mm.vis_vram_usage + size : adev->mm.vis_vram_usage - size;
+	uint64_t vis = bo->visible_bytes;
+	adev->mm.vis_vram_usage = sign > 0 ? adev->mm.vis_vram_usage + vis : adev->mm.vis_vram_usage - vis;
 }
 
 static void amdgpu_bo_free(struct drm_gem_object *obj)
 {
 	struct amdgpu_bo *bo = to_bo(obj);
 	struct amdgpu_device *adev = obj->dev ? adev_of(obj->dev) : NULL;
-	if (adev)
+	if (adev) {
 		bo_account(adev, bo, -1);
+		/* The core released the memory already: the range is free to reuse. */
+		if (bo->domain == AMDGPU_GEM_DOMAIN_VRAM)
+			amdgpu_vram_free(adev, bo->vram_offset);
+	}
 	free(bo);
 }
 
@@ -417,6 +422,43 @@ bool amdgpu_bo_explicit_sync(struct drm_gem_object *obj)
 	 AMDGPU_GEM_CREATE_CPU_GTT_USWC | AMDGPU_GEM_CREATE_VRAM_CLEARED | \
 	 AMDGPU_GEM_CREATE_VRAM_CONTIGUOUS | AMDGPU_GEM_CREATE_VM_ALWAYS_VALID | \
 	 AMDGPU_GEM_CREATE_EXPLICIT_SYNC)
+
+/*
+ * VRAM: a range from the heap, as the kernel places it (CPU_ACCESS_REQUIRED
+ * inside the visible window, the rest top-down), backed by the device's local
+ * memory. -ENOMEM if no range fits.
+ */
+static int vram_place(struct drm_device *dev, struct amdgpu_bo *bo, uint64_t size, uint64_t align, uint64_t flags)
+{
+	struct amdgpu_device *adev = adev_of(dev);
+	const struct hw_ops *ops = adev->hw->ops;
+	if (!adev->vram_mgr || !ops->local_alloc)
+		return -ENOMEM;
+	bool need_cpu = flags & AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED;
+	uint64_t vis = adev->mm.visible_vram_size;
+	uint64_t limit = need_cpu ? vis : adev->mm.vram_size;
+	bool topdown = !need_cpu && vis != adev->mm.vram_size;
+	/* A non power-of-two alignment is rounded up, as the kernel works in page-aligned powers of two. */
+	uint64_t a = AMDGPU_GPU_PAGE_SIZE;
+	while (a < align && a < (1ull << 30))
+		a <<= 1;
+	uint64_t off;
+	int r = amdgpu_vram_alloc(adev, size, a, limit, topdown, &off);
+	if (r)
+		return r;
+	struct hw_dma dma;
+	r = ops->local_alloc(adev->hw, off, (size_t)size, &dma);
+	if (!r)
+		r = drm_gem_object_init_dma(dev, &bo->base, &dma);
+	if (r) {
+		amdgpu_vram_free(adev, off);
+		return r;
+	}
+	bo->vram_offset = off;
+	uint64_t end = off + size;
+	bo->visible_bytes = (end < vis ? end : vis) - (off < vis ? off : vis);
+	return 0;
+}
 
 /* The domain a new BO is accounted in: the most GPU-local one it allows, as the kernel tries first. */
 static uint32_t first_domain(uint32_t domains)
@@ -445,44 +487,41 @@ static int amdgpu_gem_create_ioctl(struct drm_device *dev, void *data, struct dr
 		return -EINVAL;
 	if ((flags & AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED) && (flags & AMDGPU_GEM_CREATE_NO_CPU_ACCESS))
 		return -EINVAL;
-	size = (size + 4095) & ~4095ull;
-
-	uint32_t domain = first_domain((uint32_t)domains);
-	bool visible = false;
-	if (domain == AMDGPU_GEM_DOMAIN_VRAM) {
-		/* Falls back to GTT like the kernel when VRAM is full and the client allows it. */
-		visible = (flags & AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED) != 0;
-		bool fits = adev->mm.vram_usage + size <= adev->mm.vram_size &&
-			    (!visible || adev->mm.vis_vram_usage + size <= adev->mm.visible_vram_size);
-		if (!fits) {
-			if (!(domains & AMDGPU_GEM_DOMAIN_GTT))
-				return -ENOMEM;
-			domain = AMDGPU_GEM_DOMAIN_GTT;
-			visible = false;
-		}
-	}
-	if (domain == AMDGPU_GEM_DOMAIN_GTT && adev->mm.gtt_usage + size > adev->mm.gtt_size)
+	if (size > UINT64_MAX - 4095)
 		return -ENOMEM;
+	size = (size + 4095) & ~4095ull;
 
 	struct amdgpu_bo *bo = calloc(1, sizeof(*bo));
 	if (!bo)
 		return -ENOMEM;
-	/*
-	 * All placements are system memory from the device's DMA allocator in this
-	 * first step (the model's VRAM is not carved up yet); usage is still counted
-	 * by the domain the BO belongs to, which is what clients budget with.
-	 */
-	int r = drm_gem_object_init(dev, &bo->base, size);
-	if (r) {
-		free(bo);
-		return r;
+	uint32_t domain = first_domain((uint32_t)domains);
+	int r = -ENOMEM;
+	if (domain == AMDGPU_GEM_DOMAIN_VRAM) {
+		r = vram_place(dev, bo, size, args->in.alignment, flags);
+		/* Falls back to GTT like the kernel when VRAM is full and the client allows it. */
+		if (r == -ENOMEM && (domains & AMDGPU_GEM_DOMAIN_GTT))
+			domain = AMDGPU_GEM_DOMAIN_GTT;
+		else if (r) {
+			free(bo);
+			return r;
+		}
+	}
+	if (domain != AMDGPU_GEM_DOMAIN_VRAM) {
+		/* GTT (and CPU) objects are system memory from the device's DMA allocator. */
+		if (domain == AMDGPU_GEM_DOMAIN_GTT && adev->mm.gtt_usage + size > adev->mm.gtt_size)
+			r = -ENOMEM;
+		else
+			r = drm_gem_object_init(dev, &bo->base, size);
+		if (r) {
+			free(bo);
+			return r;
+		}
 	}
 	bo->base.funcs = &amdgpu_bo_funcs;
 	bo->alignment = args->in.alignment;
 	bo->preferred_domains = (uint32_t)domains;
 	bo->domain = domain;
 	bo->flags = flags;
-	bo->cpu_visible = visible;
 	bo_account(adev, bo, +1);
 
 	uint32_t handle;

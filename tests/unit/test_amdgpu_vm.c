@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <amdgpu_drm.h>
 #include <drm.h>
@@ -308,6 +309,152 @@ static void test_isolation(void **state)
 	assert_int_equal(sim_amdgpu_vm_read(&ca, LOW_VA, buf, sizeof(buf)), 0);
 }
 
+static uint64_t info_u64(struct fixture *f, uint32_t query)
+{
+	uint64_t v = ~0ull;
+	struct drm_amdgpu_info i = {.return_pointer = (uint64_t)(uintptr_t)&v, .return_size = sizeof(v), .query = query};
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_INFO, &i), 0);
+	return v;
+}
+
+static uint32_t bo_domain(struct fixture *f, uint32_t h)
+{
+	union drm_amdgpu_gem_wait_idle w;
+	memset(&w, 0, sizeof(w));
+	w.in.handle = h;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, &w), 0);
+	return w.out.domain;
+}
+
+#define VISIBLE (256ull << 20)
+
+/*
+ * VRAM objects live in the model's VRAM: the GPU reaches them at their VRAM
+ * offset (PTEs without SYSTEM), the CPU through BAR0 where it reaches, and a
+ * client through GEM_MMAP, all the same bytes.
+ */
+static void test_vram(void **state)
+{
+	struct fixture *f = *state;
+	struct amdgpu_device *adev = f->dev->dev_private;
+	uint64_t vram0 = info_u64(f, AMDGPU_INFO_VRAM_USAGE), vis0 = info_u64(f, AMDGPU_INFO_VIS_VRAM_USAGE);
+	uint64_t gtt0 = info_u64(f, AMDGPU_INFO_GTT_USAGE);
+	size_t bar_size = 0;
+	uint8_t *bar = f->hw->ops->bar_map(f->hw, AMDGPU_BAR_VRAM, &bar_size);
+	assert_non_null(bar);
+	assert_true(bar_size == VISIBLE);
+
+	/* CPU access required: inside the visible window. */
+	uint32_t v = gem_create(&f->ch, 65536, AMDGPU_GEM_DOMAIN_VRAM, AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED);
+	struct drm_gem_object *vo = drm_gem_object_lookup(f->file, v);
+	struct amdgpu_bo *vb = amdgpu_bo_of(vo);
+	assert_int_equal(vb->domain, AMDGPU_GEM_DOMAIN_VRAM);
+	assert_true(vb->vram_offset + 65536 <= VISIBLE);
+	assert_true(info_u64(f, AMDGPU_INFO_VRAM_USAGE) == vram0 + 65536);
+	assert_true(info_u64(f, AMDGPU_INFO_VIS_VRAM_USAGE) == vis0 + 65536);
+	assert_true(vo->dma_addr == 0); /* not on the bus */
+
+	/* A client's mapping (GEM_MMAP's offset resolved as the transport does) writes it ... */
+	union drm_amdgpu_gem_mmap mm = {.in.handle = v};
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_GEM_MMAP, &mm), 0);
+	int lerr = 0;
+	struct drm_gem_object *mo = drm_gem_mmap_lookup(f->file, mm.out.addr_ptr, 65536, &lerr);
+	assert_ptr_equal(mo, vo);
+	drm_gem_object_put(mo);
+	uint8_t *p = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_SHARED, vo->memfd, 0);
+	assert_true(p != MAP_FAILED);
+	fill(p, 65536, 0x42);
+	/* ... and BAR0 shows the bytes at the object's VRAM offset. */
+	assert_memory_equal(bar + vb->vram_offset, p, 65536);
+	bar[vb->vram_offset + 10] = 0xEE;
+	assert_int_equal(p[10], 0xEE);
+
+	/* The GPU through the VM: a PTE with the VRAM address, no SYSTEM bit. */
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, v, LOW_VA, 4096, 8192,
+			    AMDGPU_VM_PAGE_READABLE | AMDGPU_VM_PAGE_WRITEABLE), 0);
+	struct sim_amdgpu_vm_ctx ctx;
+	bind_vmid(f, f->file, 4, &ctx);
+	uint64_t pa;
+	bool sys = true;
+	assert_int_equal(sim_amdgpu_vm_translate(&ctx, LOW_VA + 4096 + 12, false, &pa, &sys), 0);
+	assert_false(sys);
+	assert_true(pa == vb->vram_offset + 8192 + 12);
+	uint8_t buf[8192];
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, p + 4096, sizeof(buf));
+
+	/* No CPU access asked for: placed top-down, outside the window; not counted as visible. */
+	uint32_t inv = gem_create(&f->ch, 2 << 20, AMDGPU_GEM_DOMAIN_VRAM, 0);
+	struct drm_gem_object *io = drm_gem_object_lookup(f->file, inv);
+	struct amdgpu_bo *ib = amdgpu_bo_of(io);
+	assert_true(ib->vram_offset >= VISIBLE);
+	assert_true(ib->vram_offset + (2 << 20) == 8ull << 30);
+	assert_true(info_u64(f, AMDGPU_INFO_VIS_VRAM_USAGE) == vis0 + 65536);
+	assert_true(info_u64(f, AMDGPU_INFO_VRAM_USAGE) == vram0 + 65536 + (2 << 20));
+	/* The GPU writes it through the VM; the object's memory has the bytes. */
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, inv, 0x40000000ull, 0, 2 << 20, AMDGPU_VM_PAGE_WRITEABLE), 0);
+	bind_vmid(f, f->file, 4, &ctx);
+	static const uint8_t pat[4] = {9, 8, 7, 6};
+	assert_int_equal(sim_amdgpu_vm_write(&ctx, 0x40000000ull + (1 << 20), pat, sizeof(pat)), 0);
+	assert_memory_equal((uint8_t *)io->vaddr + (1 << 20), pat, sizeof(pat));
+	/* Write-only: a read faults. */
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, 0x40000000ull, buf, 4), -EFAULT);
+	drm_gem_object_put(io);
+
+	/* Larger than the visible window with CPU access: VRAM alone fails, VRAM|GTT lands in GTT. */
+	union drm_amdgpu_gem_create c;
+	memset(&c, 0, sizeof(c));
+	c.in.bo_size = 300ull << 20;
+	c.in.domains = AMDGPU_GEM_DOMAIN_VRAM;
+	c.in.domain_flags = AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_GEM_CREATE, &c), -ENOMEM);
+	memset(&c, 0, sizeof(c));
+	c.in.bo_size = 300ull << 20;
+	c.in.domains = AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT;
+	c.in.domain_flags = AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_GEM_CREATE, &c), 0);
+	uint32_t big = c.out.handle;
+	assert_int_equal(bo_domain(f, big), AMDGPU_GEM_DOMAIN_GTT);
+	assert_true(info_u64(f, AMDGPU_INFO_GTT_USAGE) == gtt0 + (300ull << 20));
+	/* The same size without the CPU fits VRAM (top-down). */
+	memset(&c, 0, sizeof(c));
+	c.in.bo_size = 300ull << 20;
+	c.in.domains = AMDGPU_GEM_DOMAIN_VRAM;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_GEM_CREATE, &c), 0);
+	uint32_t big_vram = c.out.handle;
+	assert_int_equal(bo_domain(f, big_vram), AMDGPU_GEM_DOMAIN_VRAM);
+
+	/* MEMORY agrees with the usage queries. */
+	struct drm_amdgpu_memory_info mem;
+	struct drm_amdgpu_info i = {.return_pointer = (uint64_t)(uintptr_t)&mem, .return_size = sizeof(mem),
+				    .query = AMDGPU_INFO_MEMORY};
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_INFO, &i), 0);
+	assert_true(mem.vram.heap_usage == info_u64(f, AMDGPU_INFO_VRAM_USAGE));
+	assert_true(mem.cpu_accessible_vram.heap_usage == info_u64(f, AMDGPU_INFO_VIS_VRAM_USAGE));
+	assert_true(mem.gtt.heap_usage == info_u64(f, AMDGPU_INFO_GTT_USAGE));
+	assert_true(mem.vram.total_heap_size == 8ull << 30);
+	assert_true(mem.cpu_accessible_vram.total_heap_size == VISIBLE);
+
+	/* Freed: usage back, the ranges free, and the window no longer shows the object's bytes. */
+	uint64_t off = vb->vram_offset;
+	drm_gem_object_put(vo);
+	munmap(p, 65536);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_CLEAR, 0, AMDGPU_VA_RESERVED_SIZE, 0, 1ull << 40, 0), 0);
+	struct drm_gem_close gc = {.handle = v};
+	assert_int_equal(call(&f->ch, DRM_IOCTL_GEM_CLOSE, &gc), 0);
+	gc.handle = inv;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_GEM_CLOSE, &gc), 0);
+	gc.handle = big;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_GEM_CLOSE, &gc), 0);
+	gc.handle = big_vram;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_GEM_CLOSE, &gc), 0);
+	assert_true(info_u64(f, AMDGPU_INFO_VRAM_USAGE) == vram0);
+	assert_true(info_u64(f, AMDGPU_INFO_VIS_VRAM_USAGE) == vis0);
+	assert_true(info_u64(f, AMDGPU_INFO_GTT_USAGE) == gtt0);
+	assert_int_equal(amdgpu_vram_mgr_count(adev), 0);
+	assert_int_equal(bar[off + 100], 0);
+}
+
 static int bo_list(struct test_channel *ch, uint32_t op, uint32_t handle, const void *entries, uint32_t n,
 		   uint32_t entry_size, uint32_t *out)
 {
@@ -434,6 +581,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_clear_replace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bo_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_frees, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

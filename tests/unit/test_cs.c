@@ -29,6 +29,7 @@ struct ring {
 	struct drm_fence *hw[MAX_LOG];
 	unsigned int nhw;
 	bool immediate;     /* signal the hardware fence inside run_job */
+	bool no_fence;      /* run_job hands back no hardware fence */
 	int run_error;      /* run_job fails with this */
 	enum cs_timeout_status answer;
 	bool signal_in_timeout; /* the "hung" job completes while the driver looks */
@@ -51,6 +52,14 @@ static const char *hw_name(struct drm_fence *f)
 
 static const struct drm_fence_ops hw_ops = {.driver_name = hw_name, .timeline_name = hw_name};
 
+/* A fence whose interrupt was lost: only asking the hardware finds it done. */
+static bool polled_done(struct drm_fence *f)
+{
+	return true;
+}
+
+static const struct drm_fence_ops polled_ops = {.driver_name = hw_name, .timeline_name = hw_name, .signaled = polled_done};
+
 static struct drm_fence *plain_fence(void)
 {
 	struct drm_fence *f = malloc(sizeof(*f));
@@ -67,6 +76,8 @@ static int fake_run(struct cs_job *job, struct drm_fence **hw_fence)
 	r->nrun_total++;
 	if (r->run_error)
 		return r->run_error;
+	if (r->no_fence)
+		return 0;
 	struct drm_fence *f = malloc(sizeof(*f));
 	drm_fence_init(f, &hw_ops, r->hw_context, ++r->hw_seqno);
 	if (r->immediate) {
@@ -225,10 +236,16 @@ static void synchronous_completion_and_run_errors(void **state)
 	}
 	assert_int_equal(r->nfreed_total, 40);
 	assert_int_equal(r->sched.in_flight, 0);
+	/* run_job without a hardware fence: done at once. */
+	r->no_fence = true;
+	struct drm_fence *nf = submit(r, &e, 98, 0, NULL);
+	assert_status(nf, 1);
+	drm_fence_put(nf);
+	r->no_fence = false;
 	r->run_error = -ENOSPC;
 	struct drm_fence *bad = submit(r, &e, 99, 0, NULL);
 	assert_status(bad, -ENOSPC);
-	assert_int_equal(r->nfreed_total, 41);
+	assert_int_equal(r->nfreed_total, 42);
 	cs_entity_fini(&e);
 	put_all(f, 40);
 	drm_fence_put(bad);
@@ -445,6 +462,84 @@ static void timeout_reset(void **state)
 	ring_destroy(r);
 }
 
+/* Jobs whose entities are gone: the hung one is still guilty, an innocent one runs again. */
+static void timeout_reset_without_entities(void **state)
+{
+	struct ring *r = ring_create(2, 20 * 1000000ull);
+	r->answer = CS_TIMEOUT_RESET;
+	struct cs_entity a, b;
+	cs_entity_init(&a, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	cs_entity_init(&b, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	struct drm_fence *fa = submit(r, &a, 1, 0, NULL);
+	struct drm_fence *fb = submit(r, &b, 2, 0, NULL);
+	/* A job on another ring waits for b's: dependencies across schedulers. */
+	struct ring *r2 = ring_create(1, 0);
+	struct cs_entity c;
+	cs_entity_init(&c, &r2->sched, CS_PRIORITY_NORMAL, NULL);
+	struct drm_fence *fc = submit(r2, &c, 3, 1, &fb);
+	assert_int_equal(r2->nrun, 0);
+	cs_entity_fini(&a);
+	cs_entity_fini(&b);
+	run_loop_until(r, &r->ntimedout, 1);
+	assert_status(fa, -ETIME);
+	assert_int_equal(r->nrun, 3);
+	assert_int_equal(r->ids_run[2], 2);
+	assert_int_equal(r->sched.hang_count, 1);
+	ring_retire(r, 0);
+	assert_status(fb, 1);
+	assert_int_equal(r2->nrun, 1);
+	ring_retire(r2, 0);
+	assert_status(fc, 1);
+	cs_entity_fini(&c);
+	struct drm_fence *all[] = {fa, fb, fc};
+	put_all(all, 3);
+	ring_destroy(r2);
+	ring_destroy(r);
+}
+
+/* The guilty job's fence callback tears down an innocent entity that has a job on the ring. */
+struct teardown {
+	struct drm_fence_cb cb;
+	struct cs_entity *e;
+};
+
+static void teardown_cb(struct drm_fence *f, struct drm_fence_cb *cb)
+{
+	struct teardown *t = (struct teardown *)cb;
+	cs_entity_fini(t->e);
+	free(t->e);
+	t->e = NULL;
+}
+
+static void reset_callbacks_may_finalise_entities(void **state)
+{
+	struct ring *r = ring_create(3, 20 * 1000000ull);
+	r->answer = CS_TIMEOUT_RESET;
+	struct cs_entity a, *b = malloc(sizeof(*b));
+	cs_entity_init(&a, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	cs_entity_init(b, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	struct drm_fence *fa = submit(r, &a, 1, 0, NULL);
+	struct drm_fence *fb1 = submit(r, b, 2, 0, NULL);
+	struct drm_fence *fa2 = submit(r, &a, 3, 0, NULL);
+	struct drm_fence *fb2 = submit(r, b, 4, 0, NULL);
+	struct teardown t = {.e = b};
+	assert_int_equal(drm_fence_add_callback(fa, &t.cb, teardown_cb), 0);
+	run_loop_until(r, &r->ntimedout, 1);
+	assert_null(t.e);
+	assert_status(fa, -ETIME);
+	assert_status(fa2, -ECANCELED);
+	/* b's job on the ring ran again without its entity; b's queued job went with it. */
+	assert_int_equal(r->nrun, 4);
+	assert_int_equal(r->ids_run[3], 2);
+	assert_status(fb2, -ESRCH);
+	ring_retire(r, 0);
+	assert_status(fb1, 1);
+	cs_entity_fini(&a);
+	struct drm_fence *all[] = {fa, fb1, fa2, fb2};
+	put_all(all, 4);
+	ring_destroy(r);
+}
+
 static void entity_fini_fails_queued_jobs(void **state)
 {
 	struct ring *r = ring_create(1, 0);
@@ -497,6 +592,31 @@ static void sched_fini_fails_everything(void **state)
 	drm_fence_signal(dep);
 	put_all(f, 5);
 	drm_fence_put(dep);
+	ring_destroy(r);
+}
+
+/* While the scheduler goes, a failing job's callback ends another entity with queued jobs. */
+static void sched_fini_callbacks_may_finalise_entities(void **state)
+{
+	struct ring *r = ring_create(1, 0);
+	struct cs_entity a, *b = malloc(sizeof(*b));
+	cs_entity_init(&a, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	cs_entity_init(b, &r->sched, CS_PRIORITY_NORMAL, NULL);
+	struct drm_fence *f0 = submit(r, &a, 0, 0, NULL); /* on the ring */
+	struct drm_fence *fa = submit(r, &a, 1, 0, NULL);
+	struct drm_fence *fb = submit(r, b, 2, 0, NULL);
+	struct teardown t = {.e = b};
+	assert_int_equal(drm_fence_add_callback(fa, &t.cb, teardown_cb), 0);
+	cs_sched_fini(&r->sched);
+	assert_null(t.e);
+	assert_status(f0, -ECANCELED);
+	assert_status(fa, -ESRCH);
+	assert_status(fb, -ESRCH);
+	assert_int_equal(r->nfreed_total, 3);
+	cs_entity_fini(&a);
+	ring_forget(r);
+	struct drm_fence *all[] = {f0, fa, fb};
+	put_all(all, 3);
 	ring_destroy(r);
 }
 
@@ -725,8 +845,27 @@ static void resv_tracks_pending_fences(void **state)
 	ring_retire(r, 0);
 	assert_int_equal(count_resv(obj, true), 1);
 
-	/* The object goes: its fences are dropped. */
+	/* busy asks the hardware: a fence whose interrupt was lost does not keep the object busy. */
+	struct drm_fence *lost = plain_fence();
+	lost->ops = &polled_ops;
+	assert_int_equal(drm_gem_resv_add_fence(obj, lost, false), 0);
+	assert_int_equal(count_resv(obj, false), 2);
+	assert_true(drm_gem_resv_busy(obj, false)); /* t3 still pending */
+	assert_false(lost->signaled);
+	drm_fence_signal(t3);
+	assert_false(drm_gem_resv_busy(obj, false));
+	assert_true(lost->signaled);
+	assert_int_equal(count_resv(obj, false), 0);
+	drm_fence_put(lost);
+
+	/* The object goes: its pending fences are dropped. */
+	struct drm_fence *keep = plain_fence();
+	assert_int_equal(drm_gem_resv_add_fence(obj, keep, true), 0);
+	assert_int_equal(keep->refcount, 2);
 	drm_gem_object_put(obj);
+	assert_int_equal(keep->refcount, 1);
+	drm_fence_signal(keep);
+	drm_fence_put(keep);
 	assert_int_equal(t1->refcount, 1);
 	assert_int_equal(t3->refcount, 1);
 	cs_entity_fini(&e); /* its last_scheduled */
@@ -749,8 +888,11 @@ int main(void)
 		cmocka_unit_test(priority_and_round_robin),
 		cmocka_unit_test(timeout_nominal),
 		cmocka_unit_test(timeout_reset),
+		cmocka_unit_test(timeout_reset_without_entities),
+		cmocka_unit_test(reset_callbacks_may_finalise_entities),
 		cmocka_unit_test(entity_fini_fails_queued_jobs),
 		cmocka_unit_test(sched_fini_fails_everything),
+		cmocka_unit_test(sched_fini_callbacks_may_finalise_entities),
 		cmocka_unit_test(never_pushed_jobs_clean_up),
 		cmocka_unit_test(callbacks_push_jobs),
 		cmocka_unit_test(ten_thousand_jobs),
