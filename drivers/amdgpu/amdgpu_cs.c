@@ -48,6 +48,7 @@ struct amdgpu_job {
 	uint32_t uf_offset;
 	struct drm_fence_cb uf_cb;
 	unsigned vmid;
+	struct amdgpu_job *push_next;
 };
 
 static struct amdgpu_job *to_job(struct cs_job *job)
@@ -209,6 +210,8 @@ int amdgpu_cs_init(struct amdgpu_device *adev, struct event_loop *loop)
 	if (!cs)
 		return -ENOMEM;
 	cs->timeout_ns = timeout_ns();
+	cs->push_tail = &cs->push_head;
+	cs->loop = loop;
 	adev->cs = cs;
 	if (!loop)
 		return 0; /* nothing can run without the loop: every submission fails with ENOENT */
@@ -250,6 +253,7 @@ void amdgpu_cs_fini(struct amdgpu_device *adev)
 	struct amdgpu_cs_dev *cs = adev->cs;
 	if (!cs)
 		return;
+	amdgpu_cs_push_pending(adev);
 	for (uint32_t ip = 0; ip < AMDGPU_HW_IP_NUM; ip++)
 		for (uint32_t i = 0; i < AMDGPU_CS_MAX_RINGS; i++)
 			if (cs->rings[ip][i].ready)
@@ -264,6 +268,50 @@ void amdgpu_cs_fini(struct amdgpu_device *adev)
 	}
 	free(cs);
 	adev->cs = NULL;
+}
+
+void amdgpu_cs_push_pending(struct amdgpu_device *adev)
+{
+	struct amdgpu_cs_dev *cs = adev->cs;
+	if (!cs)
+		return;
+	if (cs->push_timer) {
+		event_timer_cancel(cs->push_timer);
+		cs->push_timer = NULL;
+	}
+	struct amdgpu_job *job = cs->push_head;
+	cs->push_head = NULL;
+	cs->push_tail = &cs->push_head;
+	while (job) {
+		struct amdgpu_job *next = job->push_next;
+		cs_entity_push_job(&job->base);
+		job = next;
+	}
+}
+
+static void push_timer_fired(void *data)
+{
+	struct amdgpu_device *adev = data;
+	adev->cs->push_timer = NULL; /* fired: the loop freed it */
+	amdgpu_cs_push_pending(adev);
+}
+
+/*
+ * The CS answer goes out first and the engine is started after it, from the
+ * loop's next turn: the client's next call (its wait) then overlaps the
+ * work instead of queueing behind the engine thread's wake-up.
+ */
+static void push_later(struct amdgpu_device *adev, struct amdgpu_job *job)
+{
+	struct amdgpu_cs_dev *cs = adev->cs;
+	if (!cs->push_timer && !(cs->push_timer = event_loop_add_timer(cs->loop, 0, push_timer_fired, adev))) {
+		amdgpu_cs_push_pending(adev);
+		cs_entity_push_job(&job->base);
+		return;
+	}
+	job->push_next = NULL;
+	*cs->push_tail = job;
+	cs->push_tail = &job->push_next;
 }
 
 struct amdgpu_cs_ring *amdgpu_cs_ring_get(struct amdgpu_device *adev, uint32_t ip_type, uint32_t ring)
@@ -756,7 +804,7 @@ static int submit(struct cs_parser *p, union drm_amdgpu_cs *cs)
 		drm_fence_add_callback(finished, &job->uf_cb, user_fence_write);
 	}
 	cs->out.handle = job->base.seqno;
-	cs_entity_push_job(&job->base);
+	push_later(p->adev, job);
 	return 0;
 }
 
@@ -794,6 +842,16 @@ int amdgpu_cs_ioctl(struct drm_device *dev, void *data, struct drm_file *file, s
 
 /* ------------------------------------------------------------------ waits */
 
+void amdgpu_cs_fence_poll(struct amdgpu_device *adev)
+{
+	if (!adev->cs)
+		return;
+	for (uint32_t ip = 0; ip < AMDGPU_HW_IP_NUM; ip++)
+		for (uint32_t i = 0; i < AMDGPU_CS_MAX_RINGS; i++)
+			if (adev->cs->rings[ip][i].ready)
+				amdgpu_fence_process(adev->cs->rings[ip][i].ring);
+}
+
 /* amdgpu_gem_timeout: an absolute CLOCK_MONOTONIC deadline; negative as s64 is forever. */
 static uint64_t deadline_of(uint64_t timeout_ns)
 {
@@ -819,6 +877,8 @@ int amdgpu_cs_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *fi
 	if (r)
 		return r;
 	bool busy = false;
+	if (f && !drm_fence_is_signaled(f))
+		amdgpu_cs_fence_poll(dev->dev_private);
 	if (f && !drm_fence_is_signaled(f)) {
 		uint64_t deadline = deadline_of(wait->in.timeout);
 		if (!deadline_passed(deadline)) {
@@ -909,8 +969,13 @@ int amdgpu_cs_wait_fences_ioctl(struct drm_device *dev, void *data, struct drm_f
 	for (uint32_t i = 0; !r && i < n; i++)
 		r = fence_of(file, &uf[i], &f[i]);
 	uint32_t pending = 0, first = ~0u;
-	if (!r)
+	if (!r) {
 		fences_scan(f, n, &pending, &first);
+		if (pending) {
+			amdgpu_cs_fence_poll(dev->dev_private);
+			fences_scan(f, n, &pending, &first);
+		}
+	}
 	bool done = all ? pending == 0 : first != ~0u;
 	uint64_t deadline = deadline_of(wait->in.timeout_ns);
 	if (!r && !done && !deadline_passed(deadline)) {
