@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,11 @@ int main(void)
 	uint64_t last = 0;
 	for (int i = 0; i < 100; i++)
 		last = submit(dev, ctx, &ib, 0, k0, AMDGPU_HW_IP_DMA, 0, bos, 5);
+	/* GEM_WAIT_IDLE waits (parked in the daemon) for the copies that use the BO. */
+	bool busy = true;
+	CHECK_R(amdgpu_bo_wait_for_idle(dst[0].bo, AMDGPU_TIMEOUT_INFINITE, &busy), "amdgpu_bo_wait_for_idle");
+	CHECK(!busy, "idle after waiting");
+	CHECK(memcmp(dst[0].cpu, src.cpu, SIZE) == 0, "idle BO holds the copy");
 	struct amdgpu_cs_fence fs[2] = {
 		{.context = ctx, .ip_type = AMDGPU_HW_IP_DMA, .ring = 0, .fence = last},
 		{.context = ctx, .ip_type = AMDGPU_HW_IP_DMA, .ring = 0, .fence = last - 1},
@@ -206,6 +212,31 @@ int main(void)
 	CHECK_R(amdgpu_cs_query_reset_state2(ctx, &flags), "amdgpu_cs_query_reset_state2");
 	CHECK(flags == 0, "QUERY2 clean");
 	printf("amdgpu_copy: FENCE_TO_HANDLE and reset state ok\n");
+
+	/*
+	 * SCHED: the master (card0's first opener) raises the priority of this
+	 * render file's context, naming the file by its fd; a render file may
+	 * not, and an fd that is no DRM file is EINVAL.
+	 */
+	int master = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+	CHECK(master >= 0, "open card0");
+	CHECK_R(amdgpu_cs_ctx_override_priority(dev, ctx, master, AMDGPU_CTX_PRIORITY_HIGH), "SCHED override");
+	CHECK(amdgpu_cs_ctx_override_priority(dev, ctx, fd, AMDGPU_CTX_PRIORITY_HIGH) == -EACCES,
+	      "SCHED from a render node is EACCES");
+	int pipefd[2];
+	CHECK(pipe(pipefd) == 0, "pipe");
+	union drm_amdgpu_sched sc = {.in = {.op = AMDGPU_SCHED_OP_PROCESS_PRIORITY_OVERRIDE, .fd = (uint32_t)pipefd[0],
+					    .priority = AMDGPU_CTX_PRIORITY_LOW}};
+	CHECK(drmCommandWrite(master, DRM_AMDGPU_SCHED, &sc, sizeof(sc)) == -EINVAL, "SCHED with a pipe is EINVAL");
+	sc.in.fd = (uint32_t)fd;
+	CHECK_R(drmCommandWrite(master, DRM_AMDGPU_SCHED, &sc, sizeof(sc)), "SCHED process override");
+	close(pipefd[0]);
+	close(pipefd[1]);
+	/* Still submits and completes at the new priority. */
+	uint64_t s3 = submit(dev, ctx, &ib, 2048, k2, AMDGPU_HW_IP_GFX, 0, bos, 5);
+	wait_seq(ctx, AMDGPU_HW_IP_GFX, 0, s3);
+	close(master);
+	printf("amdgpu_copy: SCHED priority overrides ok\n");
 
 	for (int i = 0; i < 3; i++)
 		buf_free(&dst[i], SIZE);

@@ -479,6 +479,14 @@ static void dependencies_and_syncobjs(void **state)
 	union drm_amdgpu_wait_fences wf = {.in = {.fences = (uintptr_t)fs, .fence_count = 2, .wait_all = 0}};
 	assert_int_equal(io(e->b, DRM_IOCTL_AMDGPU_WAIT_FENCES, &wf), 0);
 	assert_int_equal(wf.out.status, 0);
+	assert_int_equal(wf.out.first_signaled, ~0u);
+	/* GEM_WAIT_IDLE on the shared BO: busy (A and B use it), from either side; Y only B's. */
+	union drm_amdgpu_gem_wait_idle wi = {.in = {.handle = xb, .timeout = 0}};
+	assert_int_equal(io(e->b, DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, &wi), 0);
+	assert_int_equal(wi.out.status, 1);
+	wi = (union drm_amdgpu_gem_wait_idle){.in = {.handle = x.handle, .timeout = 0}};
+	assert_int_equal(io(e->a, DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, &wi), 0);
+	assert_int_equal(wi.out.status, 1);
 
 	flag.cpu[0] = 1; /* let A go */
 	assert_int_equal(wait_cs(e, e->b, cb2, AMDGPU_HW_IP_DMA, 1, seq_c), 0);
@@ -486,6 +494,9 @@ static void dependencies_and_syncobjs(void **state)
 	assert_int_equal(poll_cs(e->a, ca, AMDGPU_HW_IP_GFX, 0, seq_a), 0);
 	assert_memory_equal(y.cpu, pattern, sizeof(pattern));
 	assert_true(drm_fence_is_signaled(sf));
+	wi = (union drm_amdgpu_gem_wait_idle){.in = {.handle = y.handle, .timeout = 0}};
+	assert_int_equal(io(e->b, DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, &wi), 0);
+	assert_int_equal(wi.out.status, 0);
 	drm_fence_put(sf);
 	drm_syncobj_put(so);
 	wf = (union drm_amdgpu_wait_fences){.in = {.fences = (uintptr_t)fs, .fence_count = 2, .wait_all = 1}};
