@@ -343,6 +343,7 @@ static const struct rdrm_ioctl_info amdgpu_table[] = {
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_METADATA, LAYOUT_NONE), /* the metadata travels inside the struct */
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_OP, ARRAYS(amdgpu_gem_op_arrays)),
+	ENTRY(DRM_IOCTL_AMDGPU_GEM_USERPTR, LAYOUT_NONE),
 };
 
 /* ---- i915 ---- */

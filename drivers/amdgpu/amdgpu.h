@@ -322,8 +322,8 @@ void amdgpu_gfx_fini(struct amdgpu_device *adev);
 /* IH client GRBM_CP, source CP_EOP: a fence on the GFX ring was written. */
 void amdgpu_gfx_eop_irq(struct amdgpu_device *adev, const struct amdgpu_iv_entry *iv);
 
-/* amdgpu_kms.c: the driver's ioctls (indexed by number - DRM_COMMAND_BASE; the last is GEM_OP). */
-#define AMDGPU_KMS_NUM_IOCTLS 0x11u
+/* amdgpu_kms.c: the driver's ioctls (indexed by number - DRM_COMMAND_BASE; the last is GEM_USERPTR). */
+#define AMDGPU_KMS_NUM_IOCTLS 0x12u
 struct drm_file;
 extern const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS];
 void amdgpu_mm_init(struct amdgpu_device *adev);

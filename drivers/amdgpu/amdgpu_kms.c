@@ -641,6 +641,30 @@ static int amdgpu_gem_op_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	return r;
 }
 
+/*
+ * USERPTR would need the device to reach a client's own pages, which live in
+ * another process than the daemon (and its device); nothing can pin them for
+ * it. So the ioctl answers as a kernel built without userptr support (no
+ * HMM mirror) does: the argument checks first, then ENODEV.
+ */
+static int amdgpu_gem_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	struct drm_amdgpu_gem_userptr *args = data;
+	const uint32_t known = AMDGPU_GEM_USERPTR_READONLY | AMDGPU_GEM_USERPTR_ANONONLY | AMDGPU_GEM_USERPTR_VALIDATE |
+			       AMDGPU_GEM_USERPTR_REGISTER;
+	(void)dev;
+	(void)file;
+	(void)call;
+	if ((args->addr | args->size) & (AMDGPU_GPU_PAGE_SIZE - 1))
+		return -EINVAL;
+	if (args->flags & ~known)
+		return -EINVAL;
+	/* Writable user memory needs the MMU notifier that REGISTER asks for. */
+	if (!(args->flags & AMDGPU_GEM_USERPTR_READONLY) && !(args->flags & AMDGPU_GEM_USERPTR_REGISTER))
+		return -EACCES;
+	return -ENODEV;
+}
+
 /* ------------------------------------------------------------------ contexts */
 
 static bool priority_valid(int32_t p)
@@ -762,7 +786,7 @@ void amdgpu_mm_init(struct amdgpu_device *adev)
 	adev->mm.gtt_size = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize / 2 : (3ull << 30);
 }
 
-_Static_assert(AMDGPU_KMS_NUM_IOCTLS == DRM_AMDGPU_GEM_OP + 1, "table size follows the last ioctl in it");
+_Static_assert(AMDGPU_KMS_NUM_IOCTLS == DRM_AMDGPU_GEM_USERPTR + 1, "table size follows the last ioctl in it");
 
 const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS] = {
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_CREATE, amdgpu_gem_create_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
@@ -774,4 +798,5 @@ const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS] = {
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_METADATA, amdgpu_gem_metadata_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_VA, amdgpu_gem_va_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_OP, amdgpu_gem_op_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_USERPTR, amdgpu_gem_userptr_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 };
