@@ -9,9 +9,11 @@
 #include "redox-drm/gem.h"
 #include "redox-drm/hw.h"
 #include "redox-drm/idr.h"
+#include "amdgpu_ring.h"
 
 struct hw_device;
 struct drm_device;
+struct drm_file;
 struct drm_kms_funcs;
 
 /* PCI BARs of a GFX9 dGPU. */
@@ -152,21 +154,63 @@ struct amdgpu_iv_entry {
 #define AMDGPU_GFX_RING_SIZE (64u << 10)
 #define SOC15_IH_CLIENTID_GRBM_CP 0x14
 #define GFX_9_0__SRCID__CP_EOP_INTERRUPT 181
+#define mmGRBM_SOFT_RESET 0x8020u
+#define GRBM_SOFT_RESET__CP_GFX ((1u << 0) | (1u << 16) | (7u << 17)) /* CP, GFX, CPF/CPC/CPG */
+#define mmCP_RB_RPTR_WR 0xC108u
+#define CP_RB_CNTL__RB_RPTR_WR_ENA (1u << 31)
 
-struct amdgpu_ring {
-	struct hw_dma ring, wb; /* the ring; rptr/wptr writeback, fence and test slots */
-	uint64_t ring_gpu, wb_gpu; /* their GART addresses */
-	bool ring_mapped, wb_mapped;
-	uint32_t ring_dw;
-	uint64_t wptr;            /* free-running dword count */
-	uint32_t fence_seq;       /* last seqno emitted */
-	uint32_t last_signalled;  /* last seqno an EOP interrupt reported */
-	uint64_t eop_irqs;
-	bool started; /* CP programmed and running */
-	bool ready;   /* ring and IB tests passed: usable */
-};
+/* ---- SDMA 4.0 (facts §3): SDMA0 registers; SDMA1 is AMDGPU_SDMA_STRIDE bytes above ---- */
+#define AMDGPU_NUM_SDMA 2u
+#define AMDGPU_SDMA_STRIDE 0x800u
+#define mmSDMA0_CNTL 0x49F0u
+#define mmSDMA0_F32_CNTL 0x4A28u
+#define mmSDMA0_GFX_RB_CNTL 0x4B80u
+#define mmSDMA0_GFX_RB_BASE 0x4B84u
+#define mmSDMA0_GFX_RB_BASE_HI 0x4B88u
+#define mmSDMA0_GFX_RB_RPTR 0x4B8Cu
+#define mmSDMA0_GFX_RB_RPTR_HI 0x4B90u
+#define mmSDMA0_GFX_RB_WPTR 0x4B94u
+#define mmSDMA0_GFX_RB_WPTR_HI 0x4B98u
+#define mmSDMA0_GFX_RB_RPTR_ADDR_HI 0x4BA0u
+#define mmSDMA0_GFX_RB_RPTR_ADDR_LO 0x4BA4u
+#define mmSDMA0_GFX_IB_CNTL 0x4BA8u
+#define mmSDMA0_GFX_DOORBELL 0x4BC8u
+#define mmSDMA0_GFX_DOORBELL_OFFSET 0x4C2Cu
+#define mmSDMA0_GFX_MINOR_PTR_UPDATE 0x4C54u
+#define SDMA0_CNTL__TRAP_ENABLE (1u << 0)
+#define SDMA0_F32_CNTL__HALT (1u << 0)
+#define SDMA0_GFX_RB_CNTL__RB_ENABLE (1u << 0)
+#define SDMA0_GFX_RB_CNTL__RB_SIZE__SHIFT 1
+#define SDMA0_GFX_RB_CNTL__RPTR_WRITEBACK_ENABLE (1u << 12)
+#define SDMA0_GFX_IB_CNTL__IB_ENABLE (1u << 0)
+#define SDMA0_GFX_DOORBELL__ENABLE (1u << 28)
+#define SDMA0_GFX_DOORBELL_OFFSET__SHIFT 2
+/* BAR2 byte offsets of the SDMA doorbells (dword index 0xF0 << 1 and 0xF2 << 1). */
+#define AMDGPU_SDMA0_DOORBELL 0x780u
+#define AMDGPU_SDMA1_DOORBELL 0x790u
+#define AMDGPU_SDMA_RING_SIZE (16u << 10)
+#define SOC15_IH_CLIENTID_SDMA0 0x08
+#define SOC15_IH_CLIENTID_SDMA1 0x09
+#define SDMA0_4_0__SRCID__SDMA_TRAP 224
+
+/* ---- VMIDs 1-15 and VM faults [AR vega10_ip_offset.h, ivsrcid/vmc/irqsrcs_vmc_1_0.h] ---- */
+#define AMDGPU_NUM_VMID 16u
+/* VM_CONTEXTn_CNTL: the *_PROTECTION_FAULT_ENABLE_INTERRUPT bits (range, dummy page, PDE0, valid,
+ * read, write, execute: the odd bits 9..21), which the kernel's vm_fault irq switches on. */
+#define VM_CONTEXT_CNTL__FAULT_INTERRUPTS 0x002AAA00u
+/* 48-bit VA, 4 KiB pages: the last page number of a user VMID's range. */
+#define AMDGPU_VM_MAX_PFN (1ull << 36)
+#define SOC15_IH_CLIENTID_VMC 0x12   /* MMHUB */
+#define SOC15_IH_CLIENTID_UTCL2 0x1B /* GFXHUB (the GC's L2 translation cache) */
+#define VMC_1_0__SRCID__VM_FAULT 0
+#define UTCL2_1_0__SRCID__FAULT 0
+/* Invalidation engines the rings' VM flushes use on their hub (17 is the driver's own, MMIO). */
+#define AMDGPU_GFX_INV_ENG 0u
+#define AMDGPU_SDMA_INV_ENG(me) (1u + (me))
+
 
 struct amdgpu_display;
+struct amdgpu_cs_dev;
 struct amdgpu_pt_chunk;
 struct amdgpu_vram_mgr;
 
@@ -190,9 +234,15 @@ struct amdgpu_device {
 	uint64_t vram_start, vram_size; /* VRAM's place in the GPU address space */
 	struct amdgpu_gart gart;
 	struct amdgpu_ih ih;
+	struct drm_device *ddev;
 	struct amdgpu_ring gfx_ring;
+	struct amdgpu_ring sdma_ring[AMDGPU_NUM_SDMA];
+	uint64_t vm_faults[AMDGPU_NUM_VMID]; /* decoded from the IH, per VMID */
+	uint64_t vm_fault_log_ns;            /* rate limit of their log lines */
+	unsigned vm_fault_log_burst;
 	struct amdgpu_display *display;
 	struct amdgpu_mm mm;
+	struct amdgpu_cs_dev *cs; /* schedulers and VMIDs of the rings (amdgpu_cs.c) */
 	struct amdgpu_pt_chunk *pt_chunks; /* page-table memory of all VMs (amdgpu_vm.c) */
 	struct amdgpu_vram_mgr *vram_mgr;  /* NULL: VRAM objects cannot be placed (no local memory) */
 };
@@ -257,7 +307,6 @@ int amdgpu_gmc_flush_tlb(struct amdgpu_device *adev);
 #define AMDGPU_GMC_HOLE_START 0x0000800000000000ull
 #define AMDGPU_GMC_HOLE_END 0xFFFF800000000000ull
 #define AMDGPU_GMC_HOLE_MASK 0x0000FFFFFFFFFFFFull
-#define AMDGPU_VM_MAX_PFN (1ull << 36) /* 48-bit VA in 4 KiB pages */
 /* Kept from userspace: the bottom 2 MiB, and 4 MiB at the top (the kernel's CSA and friends). */
 #define AMDGPU_VA_RESERVED_SIZE (2ull << 20)
 #define AMDGPU_VA_RESERVED_TOP (4ull << 20)
@@ -269,7 +318,6 @@ int amdgpu_gmc_flush_tlb(struct amdgpu_device *adev);
 #define VM_CONTEXT_CNTL__PAGE_TABLE_DEPTH__SHIFT 1
 #define VM_CONTEXT_CNTL__PAGE_TABLE_BLOCK_SIZE__SHIFT 3
 #define VM_CONTEXT_CNTL__FAULT_ENABLES 0x007FFE00u
-#define AMDGPU_NUM_VMID 16u
 
 struct amdgpu_vm *amdgpu_vm_create(struct amdgpu_device *adev, int *err);
 /* Unmaps everything (dropping the objects' references) and frees the tables. */
@@ -284,8 +332,6 @@ uint32_t amdgpu_vm_context_cntl(const struct amdgpu_vm *vm);
  * value needs its TLB invalidated before the next job (the kernel's tlb_seq).
  */
 uint64_t amdgpu_vm_tlb_seq(const struct amdgpu_vm *vm);
-/* Programs START/END (the whole 48-bit space) of VMIDs 1-15 on both hubs, as the kernel does at load. */
-void amdgpu_vm_init_vmids(struct amdgpu_device *adev);
 /* Frees the page-table pool (every VM is gone by then). */
 void amdgpu_vm_manager_fini(struct amdgpu_device *adev);
 
@@ -317,13 +363,25 @@ void amdgpu_irq_handler(struct drm_device *dev);
 
 /* amdgpu_gfx.c: the GFX ring. init needs the GART and IH; 0 only if the ring and IB tests passed,
  * otherwise everything it set up is undone. */
-int amdgpu_gfx_init(struct drm_device *dev, struct amdgpu_device *adev);
+int amdgpu_gfx_init(struct amdgpu_device *adev);
 void amdgpu_gfx_fini(struct amdgpu_device *adev);
-/* IH client GRBM_CP, source CP_EOP: a fence on the GFX ring was written. */
-void amdgpu_gfx_eop_irq(struct amdgpu_device *adev, const struct amdgpu_iv_entry *iv);
+/* amdgpu_sdma.c: SDMA0 and SDMA1, each usable only if its tests passed. */
+int amdgpu_sdma_init(struct amdgpu_device *adev);
+void amdgpu_sdma_fini(struct amdgpu_device *adev);
+/* The ring an IH vector's fence interrupt belongs to (CP EOP, SDMA trap), or NULL. */
+struct amdgpu_ring *amdgpu_ring_of_iv(struct amdgpu_device *adev, const struct amdgpu_iv_entry *iv);
+/* amdgpu_gmc.c: VMIDs 1-15 of both hubs (ranges, fault interrupts) and VM fault vectors. */
+void amdgpu_gmc_vmid_setup(struct amdgpu_device *adev);
+bool amdgpu_gmc_fault_irq(struct amdgpu_device *adev, const struct amdgpu_iv_entry *iv);
 
-/* amdgpu_kms.c: the driver's ioctls (indexed by number - DRM_COMMAND_BASE; the last is GEM_USERPTR). */
-#define AMDGPU_KMS_NUM_IOCTLS 0x12u
+/* ACCEL_WORKING: the rings came up and passed their tests at load. */
+bool amdgpu_accel_working(struct amdgpu_device *adev);
+/* A BO created with AMDGPU_GEM_CREATE_EXPLICIT_SYNC: submissions do not wait for others' work on it. */
+struct drm_gem_object;
+bool amdgpu_bo_explicit_sync(struct drm_gem_object *obj);
+
+/* amdgpu_kms.c: the driver's ioctls (indexed by number - DRM_COMMAND_BASE; the last is SCHED). */
+#define AMDGPU_KMS_NUM_IOCTLS 0x16u
 struct drm_file;
 extern const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS];
 void amdgpu_mm_init(struct amdgpu_device *adev);

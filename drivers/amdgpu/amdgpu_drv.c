@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "amdgpu.h"
+#include "amdgpu_cs.h"
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/hw.h"
@@ -61,6 +62,8 @@ static int scratch_test(struct hw_device *hw)
 	return 0;
 }
 
+static void amdgpu_unload(struct drm_device *dev);
+
 /*
  * Identity is the core's match(); load checks that the hardware behind the
  * BARs really is a Vega10 before anything is programmed.
@@ -95,6 +98,7 @@ static int amdgpu_load(struct drm_device *dev)
 	if (!adev)
 		return -ENOMEM;
 	adev->hw = hw;
+	adev->ddev = dev;
 	adev->family = AMDGPU_FAMILY_AI;
 	/* STRAP_ATI_REV_ID [27:24]; Vega10's external revision is rev_id + 1. */
 	adev->rev_id = field(hw_read32(hw, AMDGPU_BAR_MMIO, mmRCC_DEV0_EPF0_STRAP0), 24, 4);
@@ -116,10 +120,22 @@ static int amdgpu_load(struct drm_device *dev)
 	ret = amdgpu_gmc_init(adev);
 	if (!ret)
 		ret = amdgpu_ih_init(adev);
-	if (!ret)
-		ret = amdgpu_gfx_init(dev, adev);
-	if (ret)
-		log_warn("amdgpu: %s: GFX ring not started (%d): acceleration off", hw->name, ret);
+	if (!ret) {
+		amdgpu_gmc_vmid_setup(adev);
+		ret = amdgpu_gfx_init(adev);
+		if (ret)
+			log_warn("amdgpu: %s: GFX ring not started (%d): acceleration off", hw->name, ret);
+		/* SDMA is independent of the GFX ring: each engine that passes its tests is usable. */
+		amdgpu_sdma_init(adev);
+	} else {
+		log_warn("amdgpu: %s: GART or IH not set up (%d): acceleration off", hw->name, ret);
+	}
+	/* Schedulers for the rings that came up (none: every submission fails). */
+	ret = amdgpu_cs_init(adev, dev->loop);
+	if (ret) {
+		amdgpu_unload(dev);
+		return ret;
+	}
 
 	log_info("amdgpu: %s: Vega10 rev 0x%02x (chip rev %u), %u SE x %u RB, %u pipes", hw->name,
 		 hw->pci.revision, adev->rev_id, adev->num_se, adev->num_rb_per_se, adev->num_pipes);
@@ -130,6 +146,8 @@ static void amdgpu_unload(struct drm_device *dev)
 {
 	struct amdgpu_device *adev = dev->dev_private;
 	if (adev) {
+		amdgpu_cs_fini(adev);
+		amdgpu_sdma_fini(adev);
 		amdgpu_gfx_fini(adev);
 		amdgpu_ih_fini(adev);
 		amdgpu_gmc_fini(adev);

@@ -97,12 +97,15 @@ void amdgpu_irq_handler(struct drm_device *dev)
 		decode((const volatile uint32_t *)((uint8_t *)ih->ring.cpu + ih->rptr), &e);
 		ih->rptr = (ih->rptr + AMDGPU_IH_ENTRY_SIZE) & mask;
 		bool handled = false;
+		struct amdgpu_ring *ring;
 		if (e.client_id == SOC15_IH_CLIENTID_DCE) {
 			handled = amdgpu_display_irq(dev, &e);
-		} else if (e.client_id == SOC15_IH_CLIENTID_GRBM_CP && e.src_id == GFX_9_0__SRCID__CP_EOP_INTERRUPT &&
-			   e.ring_id == 0) { /* ring_id 0: ME0 pipe0 queue0, the GFX ring */
-			amdgpu_gfx_eop_irq(adev, &e);
+		} else if ((ring = amdgpu_ring_of_iv(adev, &e))) {
+			/* As amdgpu_fence_process: the seqno comes from the fence memory, not from the vector. */
+			amdgpu_fence_irq(ring);
 			handled = true;
+		} else {
+			handled = amdgpu_gmc_fault_irq(adev, &e);
 		}
 		if (!handled)
 			log_debug("amdgpu: unhandled interrupt client %u src %u", e.client_id, e.src_id);

@@ -16,10 +16,14 @@
 #include <amdgpu_drm.h>
 
 #include "amdgpu.h"
+#include "amdgpu_cs.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/drm_ioctl.h"
+#include "redox-drm/fence.h"
+#include "redox-drm/fence_wait.h"
 #include "redox-drm/gem.h"
 #include "redox-drm/idr.h"
+#include "redox-drm/loop.h"
 
 /* The GPU counter DEV_INFO advertises (kHz) [plausible: Vega's 25 MHz reference clock]. */
 #define AMDGPU_GPU_COUNTER_KHZ 25000u
@@ -28,10 +32,6 @@
 #define REG_DW(off) ((off) / 4u)
 #define mmGRBM_STATUS 0x8010u
 #define mmCP_STAT 0x8680u
-
-struct amdgpu_ctx {
-	int32_t priority;
-};
 
 static struct amdgpu_device *adev_of(struct drm_device *dev)
 {
@@ -64,6 +64,11 @@ static int copy_out(struct drm_call *call, const struct drm_amdgpu_info *info, c
 	/* As the kernel: the smaller of what the query produces and what the caller has room for. */
 	size_t n = info->return_size < len ? info->return_size : len;
 	return drm_copy_to_user(call, info->return_pointer, src, n);
+}
+
+bool amdgpu_accel_working(struct amdgpu_device *adev)
+{
+	return adev->gfx_ring.ready;
 }
 
 static void fill_dev_info(struct drm_device *dev, struct drm_amdgpu_info_device *d)
@@ -114,15 +119,17 @@ static void fill_dev_info(struct drm_device *dev, struct drm_amdgpu_info_device 
 }
 
 /*
- * Rings that are up. The driver does not start the CP or the SDMA engines
- * yet, so none is: the kernel counts only rings whose scheduler is ready.
+ * The rings of the type that are up (passed their tests and not lost to a
+ * failed reset), as the kernel's (1 << ready rings) - 1: a client's ring
+ * index counts the ready ones (amdgpu_ring_lookup). Compute queues are not
+ * started.
  */
-/* A bitmask of the rings of the type that passed their tests; only the GFX ring is brought up so far. */
 static uint32_t ready_rings(struct amdgpu_device *adev, uint32_t type)
 {
-	if (type == AMDGPU_HW_IP_GFX && adev->gfx_ring.ready)
-		return 1;
-	return 0;
+	uint32_t n = 0;
+	while (n < 32 && amdgpu_ring_lookup(adev, type, n))
+		n++;
+	return n == 32 ? ~0u : (1u << n) - 1;
 }
 
 static int hw_ip_info(struct amdgpu_device *adev, uint32_t type, struct drm_amdgpu_info_hw_ip *ip)
@@ -169,14 +176,16 @@ static int hw_ip_info(struct amdgpu_device *adev, uint32_t type, struct drm_amdg
 	return 0;
 }
 
-/* IP blocks of the type: GFX and COMPUTE share the GFX 9 block; SDMA 4 is one block of two engines. */
+/* IP instances of the type: GFX and COMPUTE share the GFX 9 block; SDMA 4 has two engines. */
 static int hw_ip_count(uint32_t type, uint32_t *count)
 {
 	switch (type) {
 	case AMDGPU_HW_IP_GFX:
 	case AMDGPU_HW_IP_COMPUTE:
-	case AMDGPU_HW_IP_DMA:
 		*count = 1;
+		return 0;
+	case AMDGPU_HW_IP_DMA:
+		*count = AMDGPU_NUM_SDMA; /* the kernel counts SDMA instances */
 		return 0;
 	case AMDGPU_HW_IP_UVD:
 	case AMDGPU_HW_IP_VCE:
@@ -282,7 +291,7 @@ static int amdgpu_info_ioctl(struct drm_device *dev, void *data, struct drm_file
 	switch (info->query) {
 	case AMDGPU_INFO_ACCEL_WORKING: {
 		/* As the kernel: 1 once the GFX ring passed its ring and IB tests at load, else 0. */
-		uint32_t v = adev->gfx_ring.ready ? 1 : 0;
+		uint32_t v = amdgpu_accel_working(adev) ? 1 : 0;
 		return copy_out(call, info, &v, sizeof(v));
 	}
 	case AMDGPU_INFO_HW_IP_INFO: {
@@ -402,6 +411,11 @@ static void amdgpu_bo_free(struct drm_gem_object *obj)
 }
 
 static const struct drm_gem_object_funcs amdgpu_bo_funcs = {.free = amdgpu_bo_free};
+
+bool amdgpu_bo_explicit_sync(struct drm_gem_object *obj)
+{
+	return obj->funcs == &amdgpu_bo_funcs && (to_bo(obj)->flags & AMDGPU_GEM_CREATE_EXPLICIT_SYNC);
+}
 
 #define AMDGPU_GEM_USER_FLAGS \
 	(AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED | AMDGPU_GEM_CREATE_NO_CPU_ACCESS | \
@@ -551,23 +565,39 @@ static struct amdgpu_bo *lookup_bo(struct drm_file *file, uint32_t handle, struc
 	return to_bo(obj);
 }
 
+/*
+ * Waits, by the absolute timeout (amdgpu_gem_timeout: negative as s64 is
+ * forever), for every submission that uses the BO; status 1 if some is still
+ * running then. Parked, never blocking: the call runs again when they are done
+ * or the time is up.
+ */
 static int amdgpu_gem_wait_idle_ioctl(struct drm_device *dev, void *data, struct drm_file *file,
 				      struct drm_call *call)
 {
 	union drm_amdgpu_gem_wait_idle *args = data;
 	struct drm_gem_object *obj;
-	(void)dev;
-	(void)call;
 	struct amdgpu_bo *bo = lookup_bo(file, args->in.handle, &obj);
 	if (!obj)
 		return -ENOENT;
-	/* Nothing executes yet, so no BO is ever busy: idle at once, whatever the timeout. */
-	uint32_t domain = bo ? bo->domain : AMDGPU_GEM_DOMAIN_GTT;
-	memset(args, 0, sizeof(*args));
-	args->out.status = 0;
-	args->out.domain = domain;
+	int r = 0;
+	struct drm_fence *f = drm_gem_resv_get_fence(obj, false, &r);
+	bool busy = false;
+	if (f && !drm_fence_is_signaled(f)) {
+		uint64_t deadline = (int64_t)args->in.timeout < 0 ? DRM_FENCE_WAIT_FOREVER : args->in.timeout;
+		if (deadline == DRM_FENCE_WAIT_FOREVER || monotonic_ns() < deadline)
+			r = drm_fence_park_call(dev, call, f, deadline);
+		busy = !drm_fence_is_signaled(f);
+	}
+	if (f)
+		drm_fence_put(f);
+	if (!r) {
+		uint32_t domain = bo ? bo->domain : AMDGPU_GEM_DOMAIN_GTT;
+		memset(args, 0, sizeof(*args));
+		args->out.status = busy;
+		args->out.domain = domain;
+	}
 	drm_gem_object_put(obj);
-	return 0;
+	return r;
 }
 
 static int amdgpu_gem_metadata_ioctl(struct drm_device *dev, void *data, struct drm_file *file,
@@ -665,76 +695,6 @@ static int amdgpu_gem_userptr_ioctl(struct drm_device *dev, void *data, struct d
 	return -ENODEV;
 }
 
-/* ------------------------------------------------------------------ contexts */
-
-static bool priority_valid(int32_t p)
-{
-	switch (p) {
-	case AMDGPU_CTX_PRIORITY_UNSET:
-	case AMDGPU_CTX_PRIORITY_VERY_LOW:
-	case AMDGPU_CTX_PRIORITY_LOW:
-	case AMDGPU_CTX_PRIORITY_NORMAL:
-	case AMDGPU_CTX_PRIORITY_HIGH:
-	case AMDGPU_CTX_PRIORITY_VERY_HIGH:
-		return true;
-	default:
-		return false;
-	}
-}
-
-static int amdgpu_ctx_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
-{
-	union drm_amdgpu_ctx *args = data;
-	struct amdgpu_fpriv *fpriv = file->driver_priv;
-	uint32_t id = args->in.ctx_id;
-	int32_t priority = args->in.priority;
-	(void)dev;
-
-	if (!fpriv)
-		return -EINVAL;
-	switch (args->in.op) {
-	case AMDGPU_CTX_OP_ALLOC_CTX: {
-		if (!priority_valid(priority))
-			return -EINVAL;
-		/* Above normal needs CAP_SYS_NICE or the current master, as in the kernel. */
-		if (priority > AMDGPU_CTX_PRIORITY_NORMAL && !drm_call_privileged(call) &&
-		    !drm_is_current_master(file))
-			return -EACCES;
-		struct amdgpu_ctx *ctx = calloc(1, sizeof(*ctx));
-		if (!ctx)
-			return -ENOMEM;
-		ctx->priority = priority;
-		int64_t r = idr_alloc(&fpriv->ctx_idr, ctx);
-		if (r < 0) {
-			free(ctx);
-			return (int)r;
-		}
-		memset(&args->out, 0, sizeof(args->out));
-		args->out.alloc.ctx_id = (uint32_t)r;
-		return 0;
-	}
-	case AMDGPU_CTX_OP_FREE_CTX: {
-		struct amdgpu_ctx *ctx = idr_find(&fpriv->ctx_idr, id);
-		if (!ctx)
-			return -EINVAL;
-		idr_remove(&fpriv->ctx_idr, id);
-		free(ctx);
-		return 0;
-	}
-	case AMDGPU_CTX_OP_QUERY_STATE:
-	case AMDGPU_CTX_OP_QUERY_STATE2: {
-		if (!idr_find(&fpriv->ctx_idr, id))
-			return -EINVAL;
-		/* Nothing has been submitted, so there can have been no hang, reset or VRAM loss. */
-		memset(&args->out, 0, sizeof(args->out));
-		args->out.state.reset_status = AMDGPU_CTX_NO_RESET;
-		return 0;
-	}
-	default:
-		return -EINVAL;
-	}
-}
-
 int amdgpu_driver_open_kms(struct drm_device *dev, struct drm_file *file)
 {
 	struct amdgpu_fpriv *fpriv = calloc(1, sizeof(*fpriv));
@@ -753,23 +713,15 @@ int amdgpu_driver_open_kms(struct drm_device *dev, struct drm_file *file)
 	return 0;
 }
 
-static void free_ctx(uint32_t id, void *ptr, void *data)
-{
-	(void)id;
-	(void)data;
-	free(ptr);
-}
-
 void amdgpu_driver_postclose_kms(struct drm_device *dev, struct drm_file *file)
 {
-	(void)dev;
 	struct amdgpu_fpriv *fpriv = file->driver_priv;
 	if (!fpriv)
 		return;
-	idr_for_each(&fpriv->ctx_idr, free_ctx, NULL);
-	idr_destroy(&fpriv->ctx_idr);
+	amdgpu_ctx_file_fini(file);
 	amdgpu_bo_list_fini(fpriv);
-	amdgpu_vm_destroy(fpriv->vm);
+	/* Page tables stay until the file's jobs on the rings are done with them. */
+	amdgpu_cs_vm_release(adev_of(dev), fpriv->vm);
 	free(fpriv);
 	file->driver_priv = NULL;
 }
@@ -786,7 +738,7 @@ void amdgpu_mm_init(struct amdgpu_device *adev)
 	adev->mm.gtt_size = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize / 2 : (3ull << 30);
 }
 
-_Static_assert(AMDGPU_KMS_NUM_IOCTLS == DRM_AMDGPU_GEM_USERPTR + 1, "table size follows the last ioctl in it");
+_Static_assert(AMDGPU_KMS_NUM_IOCTLS == DRM_AMDGPU_SCHED + 1, "table size follows the last ioctl in it");
 
 const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS] = {
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_CREATE, amdgpu_gem_create_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
@@ -799,4 +751,9 @@ const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS] = {
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_VA, amdgpu_gem_va_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_OP, amdgpu_gem_op_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_USERPTR, amdgpu_gem_userptr_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_CS, amdgpu_cs_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_WAIT_CS, amdgpu_cs_wait_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_WAIT_FENCES, amdgpu_cs_wait_fences_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_FENCE_TO_HANDLE, amdgpu_cs_fence_to_handle_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_SCHED, amdgpu_sched_ioctl, DRM_MASTER),
 };

@@ -189,7 +189,9 @@ static bool busy(const struct sim_amdgpu_cp *cp)
 
 static int vm_ctx(struct sim_amdgpu_cp *cp, uint8_t vmid, struct sim_amdgpu_vm_ctx *vm)
 {
-	return sim_amdgpu_vm_snapshot(cp->m, SIM_AMDGPU_GFXHUB, vmid, vm);
+	int ret = sim_amdgpu_vm_snapshot(cp->m, SIM_AMDGPU_GFXHUB, vmid, vm);
+	vm->report_faults = true; /* the CP's accesses raise UTCL2 faults */
+	return ret;
 }
 
 /* A data read that fails translation returns zeros, as the hub's dummy page would. */
@@ -895,6 +897,21 @@ static void soft_reset_write(struct sim_regs *r, uint32_t off, uint32_t val, voi
 		rptr_writeback(cp, &rc);
 }
 
+/*
+ * Halting the ME or PFP abandons the packet they are in (a WAIT_REG_MEM that
+ * never matches) and the IBs it came from: nothing of it retires, and the
+ * ring's read pointer stays at the packet that started them, for the driver
+ * to reset. An idle CP loses nothing.
+ */
+static void me_cntl_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
+{
+	struct sim_amdgpu_cp *cp = ctx;
+	bool was = halted(r);
+	sim_regs_set(r, off, val);
+	if (!was && halted(r) && (cp->waiting || cp->depth || cp->ring_skip))
+		drop_state(cp);
+}
+
 /* RB_RPTR_WR_ENA loads RPTR from CP_RB_RPTR_WR (how the kernel starts a ring at 0). */
 static void rb_cntl_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
 {
@@ -951,6 +968,7 @@ int sim_amdgpu_cp_init(struct sim_model *m)
 		{.off = SIM_AMDGPU_CP_RB0_CNTL, .write = rb_cntl_write, .ctx = cp},
 		{.off = SIM_AMDGPU_CP_RB_RPTR_WR, .write = rptr_wr_write, .ctx = cp},
 		{.off = SIM_AMDGPU_CP_RB0_RPTR, .write = ignore_write},
+		{.off = SIM_AMDGPU_CP_ME_CNTL, .write = me_cntl_write, .ctx = cp},
 	};
 	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		int ret = sim_amdgpu_hook_mmio(m, &hooks[i]);

@@ -142,10 +142,18 @@ static bool busy(const struct sdma_inst *s)
 
 /* ---- memory through the MMHUB ---- */
 
+/* The engine's view of vmid; its accesses raise VMC faults. */
+static int vm_ctx(struct sdma_inst *s, uint8_t vmid, struct sim_amdgpu_vm_ctx *vm)
+{
+	int ret = sim_amdgpu_vm_snapshot(s->m, SIM_AMDGPU_MMHUB, vmid, vm);
+	vm->report_faults = true;
+	return ret;
+}
+
 static void mem_read(struct sdma_inst *s, uint8_t vmid, uint64_t addr, void *dst, size_t len)
 {
 	struct sim_amdgpu_vm_ctx vm;
-	if (sim_amdgpu_vm_snapshot(s->m, SIM_AMDGPU_MMHUB, vmid, &vm) || sim_amdgpu_vm_read(&vm, addr, dst, len)) {
+	if (vm_ctx(s, vmid, &vm) || sim_amdgpu_vm_read(&vm, addr, dst, len)) {
 		memset(dst, 0, len);
 		s->st.faults++;
 	}
@@ -154,7 +162,7 @@ static void mem_read(struct sdma_inst *s, uint8_t vmid, uint64_t addr, void *dst
 static void mem_write(struct sdma_inst *s, uint8_t vmid, uint64_t addr, const void *src, size_t len)
 {
 	struct sim_amdgpu_vm_ctx vm;
-	if (sim_amdgpu_vm_snapshot(s->m, SIM_AMDGPU_MMHUB, vmid, &vm) || sim_amdgpu_vm_write(&vm, addr, src, len))
+	if (vm_ctx(s, vmid, &vm) || sim_amdgpu_vm_write(&vm, addr, src, len))
 		s->st.faults++;
 	s->wrote = true;
 }
@@ -261,11 +269,11 @@ static int fetch(struct sdma_inst *s, const struct ring_cfg *rc, uint32_t off, u
 {
 	struct sim_amdgpu_vm_ctx vm;
 	if (s->in_ib) {
-		if (sim_amdgpu_vm_snapshot(s->m, SIM_AMDGPU_MMHUB, s->ib_vmid, &vm))
+		if (vm_ctx(s, s->ib_vmid, &vm))
 			return -EFAULT;
 		return sim_amdgpu_vm_read(&vm, s->ib_va + ((uint64_t)s->ib_pos + off) * 4, dst, (size_t)n * 4) ? -EFAULT : 0;
 	}
-	if (sim_amdgpu_vm_snapshot(s->m, SIM_AMDGPU_MMHUB, 0, &vm))
+	if (vm_ctx(s, 0, &vm))
 		return -EFAULT;
 	uint32_t pos = (uint32_t)((s->rptr >> 2) + off) & rc->mask, first = rc->size - pos;
 	if (first > n)

@@ -164,6 +164,7 @@ int sim_amdgpu_vm_snapshot(struct sim_model *m, enum sim_amdgpu_hub hub, unsigne
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->m = m;
+	ctx->hub = hub;
 	ctx->vmid = vmid;
 	ctx->pt_enabled = cntl & 1u;
 	ctx->depth = (cntl >> 1) & 3u;
@@ -278,6 +279,25 @@ int sim_amdgpu_vm_translate(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, 
 	return fault(ctx);
 }
 
+/* A failed engine access raises the hub's fault vector when the context enables it. Lock held. */
+static void report_fault(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, bool write)
+{
+	if (!ctx->report_faults)
+		return;
+	uint32_t cntl = sim_regs_get(sim_amdgpu_mmio(ctx->m), hubs[ctx->hub].context0_cntl + 4 * ctx->vmid);
+	if (!(cntl & SIM_AMDGPU_VM_CNTL_FAULT_INTERRUPTS))
+		return;
+	addr &= 0x0000FFFFFFFFFFFFull;
+	const struct sim_amdgpu_iv iv = {
+		.client_id = ctx->hub == SIM_AMDGPU_GFXHUB ? SIM_AMDGPU_IH_CLIENT_UTCL2 : SIM_AMDGPU_IH_CLIENT_VMC,
+		.src_id = SIM_AMDGPU_SRCID_VM_FAULT,
+		.vmid = (uint8_t)ctx->vmid,
+		.vmid_src = ctx->hub == SIM_AMDGPU_MMHUB,
+		.src_data = {(uint32_t)(addr >> 12), (uint32_t)(addr >> 44) | (write ? SIM_AMDGPU_VM_FAULT_WRITE : 0)},
+	};
+	sim_amdgpu_ih_post(ctx->m, &iv);
+}
+
 static int vm_access(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, void *buf, size_t len, bool write)
 {
 	uint8_t *p = buf;
@@ -287,16 +307,22 @@ static int vm_access(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, void *b
 			chunk = len;
 		uint64_t pa;
 		bool system;
-		if (sim_amdgpu_vm_translate(ctx, addr, write, &pa, &system))
+		if (sim_amdgpu_vm_translate(ctx, addr, write, &pa, &system)) {
+			report_fault(ctx, addr, write);
 			return -EFAULT;
+		}
 		if (system) {
 			struct sim_bus *bus = ctx->m->bus;
 			int ret = write ? bus->dma_write(bus, pa, p, chunk) : bus->dma_read(bus, pa, p, chunk);
-			if (ret)
+			if (ret) {
+				report_fault(ctx, addr, write);
 				return fault(ctx);
+			}
 		} else {
-			if (pa > SIM_AMDGPU_VRAM_SIZE || chunk > SIM_AMDGPU_VRAM_SIZE - pa)
+			if (pa > SIM_AMDGPU_VRAM_SIZE || chunk > SIM_AMDGPU_VRAM_SIZE - pa) {
+				report_fault(ctx, addr, write);
 				return fault(ctx);
+			}
 			uint8_t *v = sim_amdgpu_vram(ctx->m) + pa;
 			if (write)
 				memcpy(v, p, chunk);

@@ -150,9 +150,25 @@ enum sim_amdgpu_hub { SIM_AMDGPU_MMHUB = 0, SIM_AMDGPU_GFXHUB, SIM_AMDGPU_NUM_HU
 #define SIM_AMDGPU_PDE_PTE (1ull << 54) /* a PDB0 entry that maps a 2 MiB page */
 #define SIM_AMDGPU_PTE_ADDR_MASK 0x0000FFFFFFFFF000ull
 
+/*
+ * VM_CONTEXTn_CNTL: the *_PROTECTION_FAULT_ENABLE_INTERRUPT bits (range, dummy
+ * page, PDE0, valid, read, write, execute: the odd bits 9..21). With any of
+ * them set, a failed translation of an engine's access raises a fault vector:
+ * client UTCL2 (GFXHUB) or VMC (MMHUB), source 0, the VMID, and the page in
+ * src_data[0] (address [43:12]) and src_data[1] [3:0] (address [47:44]),
+ * b5 set for a write [inferred].
+ */
+#define SIM_AMDGPU_VM_CNTL_FAULT_INTERRUPTS 0x002AAA00u
+#define SIM_AMDGPU_IH_CLIENT_VMC 0x12
+#define SIM_AMDGPU_IH_CLIENT_UTCL2 0x1B
+#define SIM_AMDGPU_SRCID_VM_FAULT 0u
+#define SIM_AMDGPU_VM_FAULT_WRITE (1u << 5)
+
 /* A snapshot of one hub's translation state for one VMID. */
 struct sim_amdgpu_vm_ctx {
 	struct sim_model *m;
+	enum sim_amdgpu_hub hub;
+	bool report_faults; /* an engine's access (lock held): failures raise fault vectors */
 	unsigned vmid;
 	bool pt_enabled;
 	unsigned depth;           /* 0: flat PTE array; n: n PDB levels above the PTB */
@@ -165,7 +181,7 @@ struct sim_amdgpu_vm_ctx {
 
 int sim_amdgpu_vm_init(struct sim_model *m);
 void sim_amdgpu_vm_fini(struct sim_model *m);
-/* Captures the registers translation depends on. Lock held. 0 or -EINVAL. */
+/* Captures the registers translation depends on (report_faults off). Lock held. 0 or -EINVAL. */
 int sim_amdgpu_vm_snapshot(struct sim_model *m, enum sim_amdgpu_hub hub, unsigned vmid, struct sim_amdgpu_vm_ctx *ctx);
 /*
  * Translates a GPU (MC) address as the hub does: for VMID0 the GART range
@@ -179,7 +195,7 @@ int sim_amdgpu_vm_translate(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, 
 /* Copies through the translation, page by page. 0, or -EFAULT at the first unmapped page. */
 int sim_amdgpu_vm_read(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, void *dst, size_t len);
 int sim_amdgpu_vm_write(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, const void *src, size_t len);
-/* Translation faults seen so far (no fault registers are modelled yet). */
+/* Translation faults seen so far (no fault status registers are modelled yet). */
 uint64_t sim_amdgpu_vm_faults(struct sim_model *m);
 /*
  * Misbehaviour: translation of the 4 KiB page holding va fails for vmid (on

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <drm.h>
+#include <amdgpu_drm.h>
 #include <i915_drm.h>
 
 #include "amdgpu/amdgpu.h"
@@ -136,24 +137,58 @@ static void test_amdgpu_load(void **state)
 			 0);
 	assert_true(hw_read32(hw, 5, SIM_AMDGPU_CP_INT_CNTL_RING0) & SIM_AMDGPU_CP_INT_TIME_STAMP);
 	/* Both hubs share one GART table. */
-	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_GFXHUB_VM_CONTEXT0_CNTL), 1);
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_GFXHUB_VM_CONTEXT0_CNTL), 1 | VM_CONTEXT_CNTL__FAULT_INTERRUPTS);
+	/* User VMIDs: the whole 48-bit range, fault interrupts on, disabled until a ring's VM flush. */
+	for (unsigned vmid = 1; vmid < 16; vmid++) {
+		assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_GFXHUB_VM_CONTEXT0_CNTL + 4 * vmid), VM_CONTEXT_CNTL__FAULT_INTERRUPTS);
+		assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_MMHUB_VM_CONTEXT0_CNTL + 4 * vmid), VM_CONTEXT_CNTL__FAULT_INTERRUPTS);
+		assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_GFXHUB_VM_CONTEXT0_PT_END_LO32 + 8 * vmid), 0xFFFFFFFFu);
+		assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_MMHUB_VM_CONTEXT0_PT_END_LO32 + 8 * vmid + 4), 0xFu);
+	}
 	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_GFXHUB_VM_CONTEXT0_PT_BASE_LO32),
 			 hw_read32(hw, 5, SIM_AMDGPU_MMHUB_VM_CONTEXT0_PT_BASE_LO32));
 	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_GFXHUB_VM_CONTEXT0_PT_START_LO32),
 			 hw_read32(hw, 5, SIM_AMDGPU_MMHUB_VM_CONTEXT0_PT_START_LO32));
-	/* The CP consumed everything submitted: ring test + IB packet + fence. */
-	assert_int_equal(r->wptr, 3 + 4 + 8);
+	/* The CP consumed everything submitted: ring test, then IB packet + fence, each padded to 8 dwords. */
+	assert_int_equal(r->wptr, 8 + 16);
 	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_CP_RB0_RPTR), (uint32_t)r->wptr);
 	const uint32_t *wb = r->wb.cpu;
 	assert_int_equal(wb[0], (uint32_t)r->wptr); /* rptr writeback */
 	assert_int_equal(wb[256 / 4], 0xCAFEF00Du); /* the IB's WRITE_DATA */
 	assert_int_equal(wb[64 / 4], 1);            /* fence seqno 1 */
-	assert_int_equal(r->fence_seq, 1);
-	/* The EOP vector was taken by the IH handler and the IH RPTR returned past it. */
-	assert_int_equal(r->last_signalled, 1);
-	assert_int_equal(r->eop_irqs, 1);
-	assert_int_equal(adev->ih.rptr, SIM_AMDGPU_IH_ENTRY_SIZE);
-	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_IH_RB_RPTR), SIM_AMDGPU_IH_ENTRY_SIZE);
+	assert_int_equal(r->fence.sync_seq, 1);
+	/* The EOP vector was taken by the IH handler and signalled the fence, not a fallback. */
+	assert_int_equal(r->fence.last_seq, 1);
+	assert_int_equal(r->fence.irqs, 1);
+	assert_int_equal(r->fence.fallback_signals, 0);
+
+	/* SDMA0 and SDMA1: their GFX queues, each tested with WRITE_LINEAR, an IB and a trap. */
+	for (unsigned i = 0; i < 2; i++) {
+		const struct amdgpu_ring *s = &adev->sdma_ring[i];
+		uint32_t o = i * SIM_AMDGPU_SDMA_STRIDE;
+		assert_true(s->ready);
+		assert_ptr_equal(amdgpu_ring_lookup(adev, AMDGPU_HW_IP_DMA, i), s);
+		assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_SDMA0_GFX_RB_CNTL + o),
+				 SIM_AMDGPU_SDMA_RB_ENABLE | 12u << SIM_AMDGPU_SDMA_RB_SIZE_SHIFT |
+					 SIM_AMDGPU_SDMA_RB_RPTR_WRITEBACK_ENABLE); /* 16 KiB = 2^12 dwords */
+		assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_SDMA0_GFX_RB_BASE + o), (uint32_t)(s->ring_gpu >> 8));
+		assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_SDMA0_GFX_RB_RPTR_ADDR_LO + o), (uint32_t)s->wb_gpu);
+		assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_SDMA0_GFX_DOORBELL + o), SIM_AMDGPU_SDMA_DOORBELL_ENABLE);
+		assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_SDMA0_GFX_DOORBELL_OFFSET + o),
+				 (i ? SIM_AMDGPU_SDMA1_DOORBELL : SIM_AMDGPU_SDMA0_DOORBELL) / 4 << 2);
+		assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_SDMA0_F32_CNTL + o) & SIM_AMDGPU_SDMA_F32_HALT, 0);
+		assert_true(hw_read32(hw, 5, SIM_AMDGPU_SDMA0_CNTL + o) & SIM_AMDGPU_SDMA_CNTL_TRAP_ENABLE);
+		/* Ring test (5 dwords) and INDIRECT + FENCE + TRAP, each padded to 8; all consumed (bytes). */
+		assert_int_equal(s->wptr, 8 + 16);
+		assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_SDMA0_GFX_RB_RPTR + o), (uint32_t)s->wptr * 4);
+		assert_int_equal(*(const uint64_t *)s->wb.cpu, s->wptr * 4);
+		assert_int_equal(((const uint32_t *)s->wb.cpu)[256 / 4], 0xBEEFCAFEu);
+		assert_int_equal(s->fence.last_seq, 1);
+		assert_int_equal(s->fence.irqs, 1);
+	}
+	/* Three fence vectors were taken and the IH RPTR returned past them. */
+	assert_int_equal(adev->ih.rptr, 3 * SIM_AMDGPU_IH_ENTRY_SIZE);
+	assert_int_equal(hw_read32(hw, 5, SIM_AMDGPU_IH_RB_RPTR), 3 * SIM_AMDGPU_IH_ENTRY_SIZE);
 
 	amdgpu_driver.unload(&dev);
 	assert_null(dev.dev_private);
@@ -175,6 +210,7 @@ static void load_with_cp_fault(unsigned fault)
 	assert_non_null(adev);
 	assert_false(adev->gfx_ring.ready);
 	assert_false(adev->gfx_ring.started);
+	assert_null(amdgpu_ring_lookup(adev, AMDGPU_HW_IP_GFX, 0));
 	/* The ring is torn down again; the GART and IH stay for the display. */
 	assert_true(adev->gart.ready);
 	assert_true(adev->ih.ready);

@@ -1630,6 +1630,264 @@ static void test_stream(void **state)
 	assert_int_equal(status(f, SIM_AMDGPU_RING_SDMA0).irqs, 300);
 }
 
+/* ---- ring reset, VM flushes through the rings, VM fault vectors ---- */
+
+static void sdma_poll_mem(struct cmd *c, uint64_t va, uint32_t ref, uint32_t mask)
+{
+	c1(c, 8u | 3u << 28 | 1u << 31); /* POLL_REGMEM, ==, memory */
+	c1(c, (uint32_t)va);
+	c1(c, (uint32_t)(va >> 32));
+	c1(c, ref);
+	c1(c, mask);
+	c1(c, 0xFFFu << 16 | 10); /* retry forever */
+}
+
+static void sdma_indirect(struct cmd *c, unsigned vmid, uint64_t va, uint32_t ndw)
+{
+	c1(c, 4u | vmid << 16);
+	c1(c, (uint32_t)va);
+	c1(c, (uint32_t)(va >> 32));
+	c1(c, ndw);
+	c1(c, 0);
+	c1(c, 0);
+}
+
+/*
+ * A WAIT_REG_MEM that never matches holds the ring busy; halting the CP
+ * abandons it (nothing after it runs even when its memory later matches),
+ * and after the pointers are reset the ring runs new work.
+ */
+static void test_halt_abandons_wait(void **state)
+{
+	struct fx *f = *state;
+	*wb32(f, WB_DATA) = 0;
+	struct cmd c = {0};
+	wait_reg_mem(&c, true, 0, 3, f->wb.va + WB_DATA, 0, 1, ~0u);
+	set_uconfig(&c, SCRATCH(0), 5);
+	release_mem(&c, f->wb.va + WB_FENCE, 3, 1, 2);
+	gfx_submit(f, &c);
+	sleep_ms(20);
+	assert_int_equal(rd(f, SIM_AMDGPU_CP_RB0_RPTR), 0); /* the wait has not retired */
+	assert_int_equal(rd(f, SIM_AMDGPU_GRBM_STATUS) & SIM_AMDGPU_GRBM_STATUS_GUI_ACTIVE, SIM_AMDGPU_GRBM_STATUS_GUI_ACTIVE);
+	assert_int_equal(rd(f, SIM_AMDGPU_CP_ME_HEADER_DUMP), PKT3(0x3C, 5));
+
+	wr(f, SIM_AMDGPU_CP_ME_CNTL, SIM_AMDGPU_CP_ME_CNTL_RESET);
+	assert_int_equal(rd(f, SIM_AMDGPU_GRBM_STATUS), SIM_AMDGPU_GRBM_STATUS_IDLE);
+	*wb32(f, WB_DATA) = 1; /* would have released it */
+	sleep_ms(20);
+	assert_int_equal(rd(f, SCRATCH(0)), 0);
+	assert_int_equal(*wb32(f, WB_FENCE), 0);
+	expect_no_ih(f, 1);
+
+	/* The driver's restart: both pointers to 0, then unhalt. */
+	uint32_t cntl = rd(f, SIM_AMDGPU_CP_RB0_CNTL);
+	wr(f, SIM_AMDGPU_CP_RB_RPTR_WR, 0);
+	wr(f, SIM_AMDGPU_CP_RB0_CNTL, cntl | SIM_AMDGPU_CP_RB_CNTL_RB_RPTR_WR_ENA);
+	wr(f, SIM_AMDGPU_CP_RB0_WPTR, 0);
+	wr(f, SIM_AMDGPU_CP_RB0_WPTR_HI, 0);
+	wr(f, SIM_AMDGPU_CP_RB0_CNTL, cntl);
+	f->wptr = 0;
+	wr(f, SIM_AMDGPU_CP_ME_CNTL, 0);
+	sleep_ms(10);
+	assert_int_equal(rd(f, SCRATCH(0)), 0); /* the old work is gone for good */
+	c.n = 0;
+	set_uconfig(&c, SCRATCH(1), 7);
+	release_mem(&c, f->wb.va + WB_FENCE, 4, 1, 2);
+	gfx_submit(f, &c);
+	assert_true(gfx_idle(f, 1000));
+	assert_int_equal(rd(f, SCRATCH(1)), 7);
+	assert_int_equal(rd(f, SCRATCH(0)), 0);
+	assert_int_equal(*wb32(f, WB_FENCE), 4);
+	uint32_t e[8];
+	assert_true(ih_next(f, e, 1000));
+	assert_int_equal(e[0], SIM_AMDGPU_IH_CLIENT_GRBM_CP | SIM_AMDGPU_SRCID_CP_EOP << 8);
+	expect_no_ih(f, 5);
+
+	/* SDMA: a POLL_REGMEM with no retry limit; halting the F32 abandons it. */
+	sdma_init(f, 0, true);
+	struct cmd s = {0};
+	sdma_poll_mem(&s, f->wb.va + WB_DATA + 4, 0xAB, ~0u);
+	sdma_fence(&s, f->wb.va + WB_FENCE + 4, 9);
+	sdma_trap(&s, 0);
+	sdma_submit(f, 0, &s);
+	sleep_ms(20);
+	assert_int_equal(rd(f, SDMA(0, SIM_AMDGPU_SDMA0_STATUS_REG)) & SIM_AMDGPU_SDMA_STATUS_IDLE, 0);
+	assert_int_equal(rd(f, SDMA(0, SIM_AMDGPU_SDMA0_GFX_RB_RPTR)), 0);
+	wr(f, SDMA(0, SIM_AMDGPU_SDMA0_F32_CNTL), SIM_AMDGPU_SDMA_F32_HALT);
+	uint32_t scntl = rd(f, SDMA(0, SIM_AMDGPU_SDMA0_GFX_RB_CNTL));
+	wr(f, SDMA(0, SIM_AMDGPU_SDMA0_GFX_RB_CNTL), scntl & ~SIM_AMDGPU_SDMA_RB_ENABLE);
+	*wb32(f, WB_DATA + 4) = 0xAB;
+	sleep_ms(10);
+	assert_int_equal(*wb32(f, WB_FENCE + 4), 0);
+	wr(f, SDMA(0, SIM_AMDGPU_SDMA0_GFX_RB_RPTR), 0);
+	wr(f, SDMA(0, SIM_AMDGPU_SDMA0_GFX_RB_RPTR_HI), 0);
+	wr(f, SDMA(0, SIM_AMDGPU_SDMA0_GFX_RB_WPTR), 0);
+	wr(f, SDMA(0, SIM_AMDGPU_SDMA0_GFX_RB_WPTR_HI), 0);
+	f->sdma_wptr[0] = 0;
+	wr(f, SDMA(0, SIM_AMDGPU_SDMA0_GFX_RB_CNTL), scntl);
+	wr(f, SDMA(0, SIM_AMDGPU_SDMA0_F32_CNTL), 0);
+	s.n = 0;
+	sdma_fence(&s, f->wb.va + WB_FENCE + 4, 10);
+	sdma_trap(&s, 0);
+	sdma_submit(f, 0, &s);
+	assert_true(sdma_idle(f, 0, 1000));
+	assert_int_equal(*wb32(f, WB_FENCE + 4), 10);
+	assert_true(ih_next(f, e, 1000));
+	assert_int_equal(e[0], SIM_AMDGPU_IH_CLIENT_SDMA0 | SIM_AMDGPU_SRCID_SDMA_TRAP << 8);
+	expect_no_ih(f, 5);
+}
+
+/* Registers of a user VMID as the rings program them. */
+#define CTX_CNTL(h, vmid) (hubs[h].cntl + 4u * (vmid))
+#define CTX_BASE(h, vmid) (hubs[h].base + 8u * (vmid))
+#define INV_REQ(vmid) ((1u << (vmid)) | 0x1Fu << 18)
+
+/*
+ * The kernel's VM flush from each ring: the GFX ring writes VM_CONTEXT3's
+ * control and root through WRITE_DATA and waits on the GFXHUB invalidation
+ * engine's ACK with WAIT_REG_MEM (write REQ, wait ACK); SDMA0 does the same
+ * for VMID 4 on the MMHUB with SRBM_WRITE and POLL_REGMEM. An IB in the VMID
+ * then runs through the new tables.
+ */
+static void test_vm_flush_through_rings(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t ib_va = 0x200000, data_va = 0x7000000;
+	struct buf data = gart_buf(f, 4096), ibb = gart_buf(f, 4096);
+	uint64_t root;
+	pt_new(f, &root);
+	vm_map(f, root, ib_va, ibb.d.bus_addr);
+	vm_map(f, root, data_va, data.d.bus_addr);
+	const uint64_t pde = root | SIM_AMDGPU_PTE_VALID | SIM_AMDGPU_PTE_SYSTEM;
+	const uint32_t cntl = 1u | 3u << 1; /* enabled, depth 3 */
+	for (unsigned h = 0; h < 2; h++) {
+		for (unsigned vmid = 3; vmid <= 4; vmid++) { /* the ranges, as at load */
+			wr(f, hubs[h].start + 8 * vmid, 0);
+			wr(f, hubs[h].start + 8 * vmid + 4, 0);
+			wr(f, hubs[h].end + 8 * vmid, 0xFFFFFFFFu);
+			wr(f, hubs[h].end + 8 * vmid + 4, 0xF);
+		}
+	}
+
+	struct cmd c = {0};
+	write_reg(&c, CTX_CNTL(1, 3), cntl);
+	c1(&c, PKT3(0x37, 4));
+	c1(&c, 1u << 30 | 1u << 20); /* PFP, registers, WR_CONFIRM */
+	c1(&c, CTX_BASE(1, 3) / 4);
+	c1(&c, 0);
+	c1(&c, (uint32_t)pde);
+	c1(&c, (uint32_t)(pde >> 32));
+	wait_reg_mem(&c, false, 1, 3, hubs[1].req, hubs[1].ack, INV_REQ(3), 1u << 3);
+	uint32_t v = 0x33333333;
+	struct cmd u = {0};
+	write_data(&u, data_va, &v, 1);
+	ib_put(&ibb, 0, &u);
+	ib(&c, ib_va, u.n, 3, false, false);
+	release_mem(&c, f->wb.va + WB_FENCE, 1, 1, 0);
+	gfx_submit(f, &c);
+	assert_true(gfx_idle(f, 1000));
+	assert_int_equal(*wb32(f, WB_FENCE), 1);
+	assert_int_equal(rd(f, CTX_CNTL(1, 3)), cntl);
+	assert_int_equal(rd(f, CTX_BASE(1, 3)), (uint32_t)pde);
+	assert_int_equal(rd(f, CTX_BASE(1, 3) + 4), (uint32_t)(pde >> 32));
+	assert_int_equal(rd(f, hubs[1].req), INV_REQ(3));
+	assert_int_equal(rd(f, hubs[1].ack), 1u << 3);
+	assert_int_equal(*(uint32_t *)data.d.cpu, 0x33333333u);
+	assert_int_equal(rd(f, CTX_CNTL(0, 3)), 0); /* the other hub untouched */
+	assert_int_equal(status(f, SIM_AMDGPU_RING_GFX).faults, 0);
+
+	sdma_init(f, 0, true);
+	struct cmd s = {0};
+	const uint32_t regs[3][2] = {{CTX_CNTL(0, 4), cntl}, {CTX_BASE(0, 4), (uint32_t)pde}, {CTX_BASE(0, 4) + 4, (uint32_t)(pde >> 32)}};
+	for (unsigned i = 0; i < 3; i++) {
+		c1(&s, 14u | 0xFu << 28);
+		c1(&s, regs[i][0] / 4);
+		c1(&s, regs[i][1]);
+	}
+	c1(&s, 14u | 0xFu << 28);
+	c1(&s, (hubs[0].req + 4) / 4); /* engine 1 */
+	c1(&s, INV_REQ(4));
+	c1(&s, 8u | 3u << 28); /* POLL_REGMEM, ==, register */
+	c1(&s, hubs[0].ack + 4);
+	c1(&s, 0);
+	c1(&s, 1u << 4);
+	c1(&s, 1u << 4);
+	c1(&s, 0xFFFu << 16 | 10);
+	struct cmd su = {0};
+	v = 0x44444444;
+	sdma_write(&su, data_va + 4, &v, 1);
+	ib_put(&ibb, 64, &su);
+	sdma_indirect(&s, 4, ib_va + 256, su.n);
+	sdma_submit(f, 0, &s);
+	assert_true(sdma_idle(f, 0, 1000));
+	assert_int_equal(rd(f, CTX_CNTL(0, 4)), cntl);
+	assert_int_equal(rd(f, CTX_BASE(0, 4)), (uint32_t)pde);
+	assert_int_equal(rd(f, hubs[0].req + 4), INV_REQ(4));
+	assert_int_equal(rd(f, hubs[0].ack + 4), 1u << 4);
+	assert_int_equal(((uint32_t *)data.d.cpu)[1], 0x44444444u);
+	assert_int_equal(status(f, SIM_AMDGPU_RING_SDMA0).faults, 0);
+}
+
+/*
+ * A failed translation of an engine's access raises the hub's fault vector
+ * when the context enables fault interrupts: UTCL2 for the CP (GFXHUB), VMC
+ * for SDMA (MMHUB), with the VMID and the page; none without the enables.
+ */
+static void test_vm_fault_vectors(void **state)
+{
+	struct fx *f = *state;
+	const uint64_t ib_va = 0x400000, bad_va = 0x123456789000ull;
+	struct buf ibb = gart_buf(f, 4096);
+	uint64_t root5 = vm_root(f, 5), root6 = vm_root(f, 6), root7 = vm_root(f, 7);
+	vm_map(f, root5, ib_va, ibb.d.bus_addr);
+	vm_map(f, root6, ib_va, ibb.d.bus_addr);
+	vm_map(f, root7, ib_va, ibb.d.bus_addr);
+	for (unsigned h = 0; h < 2; h++)
+		for (unsigned vmid = 5; vmid <= 6; vmid++)
+			wr(f, CTX_CNTL(h, vmid), rd(f, CTX_CNTL(h, vmid)) | SIM_AMDGPU_VM_CNTL_FAULT_INTERRUPTS);
+
+	uint32_t v = 1;
+	struct cmd u = {0};
+	write_data(&u, bad_va + 0x10, &v, 1);
+	ib_put(&ibb, 0, &u);
+	struct cmd c = {0};
+	ib(&c, ib_va, u.n, 5, false, false);
+	release_mem(&c, f->wb.va + WB_FENCE, 1, 1, 2);
+	gfx_submit(f, &c);
+	assert_true(gfx_idle(f, 1000));
+	uint32_t e[8];
+	assert_true(ih_next(f, e, 1000));
+	assert_int_equal(e[0], SIM_AMDGPU_IH_CLIENT_UTCL2 | SIM_AMDGPU_SRCID_VM_FAULT << 8 | 5u << 24);
+	assert_int_equal(e[4], (uint32_t)(bad_va >> 12));
+	assert_int_equal(e[5], (uint32_t)(bad_va >> 44) | SIM_AMDGPU_VM_FAULT_WRITE);
+	/* Then the fence's EOP: the ring went on. */
+	assert_true(ih_next(f, e, 1000));
+	assert_int_equal(e[0], SIM_AMDGPU_IH_CLIENT_GRBM_CP | SIM_AMDGPU_SRCID_CP_EOP << 8);
+
+	/* SDMA in VMID 6: a fill to the unmapped page, on the MMHUB. */
+	sdma_init(f, 1, true);
+	struct cmd su = {0};
+	sdma_fill(&su, bad_va, 0, 64);
+	ib_put(&ibb, 64, &su);
+	struct cmd s = {0};
+	sdma_indirect(&s, 6, ib_va + 256, su.n);
+	sdma_submit(f, 1, &s);
+	assert_true(sdma_idle(f, 1, 1000));
+	assert_true(ih_next(f, e, 1000));
+	assert_int_equal(e[0], SIM_AMDGPU_IH_CLIENT_VMC | SIM_AMDGPU_SRCID_VM_FAULT << 8 | 6u << 24 | 1u << 31);
+	assert_int_equal(e[4], (uint32_t)(bad_va >> 12));
+	assert_int_equal(e[5], (uint32_t)(bad_va >> 44) | SIM_AMDGPU_VM_FAULT_WRITE);
+
+	/* VMID 7 without the interrupt enables: the fault is counted by the hub, no vector. */
+	uint64_t before = sim_amdgpu_vm_faults(f->m);
+	c.n = 0;
+	ib(&c, ib_va, u.n, 7, false, false);
+	gfx_submit(f, &c);
+	assert_true(gfx_idle(f, 1000));
+	assert_true(sim_amdgpu_vm_faults(f->m) > before);
+	expect_no_ih(f, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1651,6 +1909,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fail_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_safe_noops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_halt_abandons_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_flush_through_rings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_fault_vectors, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("sim_amdgpu_cp", tests, NULL, NULL);
 }

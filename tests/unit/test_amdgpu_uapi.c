@@ -184,8 +184,8 @@ static void test_info_hw_ip(void **state)
 
 	req.query_hw_ip.type = AMDGPU_HW_IP_DMA;
 	assert_int_equal(info(f, AMDGPU_INFO_HW_IP_INFO, &ip, sizeof(ip), &req), 0);
-	/* SDMA is not brought up yet. */
-	assert_int_equal(ip.available_rings, 0);
+	/* SDMA0 and SDMA1, both through their ring and IB tests. */
+	assert_int_equal(ip.available_rings, 0x3);
 	assert_int_equal(ip.hw_ip_version_major, 4);
 	assert_int_equal(ip.ib_start_alignment, 256);
 	assert_int_equal(ip.ib_size_alignment, 4);
@@ -205,6 +205,9 @@ static void test_info_hw_ip(void **state)
 	req.query_hw_ip.ip_instance = 0;
 	assert_int_equal(info(f, AMDGPU_INFO_HW_IP_COUNT, &n, sizeof(n), &req), 0);
 	assert_int_equal(n, 1);
+	req.query_hw_ip.type = AMDGPU_HW_IP_DMA;
+	assert_int_equal(info(f, AMDGPU_INFO_HW_IP_COUNT, &n, sizeof(n), &req), 0);
+	assert_int_equal(n, 2); /* SDMA instances */
 	req.query_hw_ip.type = AMDGPU_HW_IP_UVD;
 	assert_int_equal(info(f, AMDGPU_INFO_HW_IP_COUNT, &n, sizeof(n), &req), 0);
 	assert_int_equal(n, 0);
