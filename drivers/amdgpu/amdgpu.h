@@ -307,7 +307,6 @@ int amdgpu_gmc_flush_tlb(struct amdgpu_device *adev);
 #define AMDGPU_GMC_HOLE_START 0x0000800000000000ull
 #define AMDGPU_GMC_HOLE_END 0xFFFF800000000000ull
 #define AMDGPU_GMC_HOLE_MASK 0x0000FFFFFFFFFFFFull
-#define AMDGPU_VM_MAX_PFN (1ull << 36) /* 48-bit VA in 4 KiB pages */
 /* Kept from userspace: the bottom 2 MiB, and 4 MiB at the top (the kernel's CSA and friends). */
 #define AMDGPU_VA_RESERVED_SIZE (2ull << 20)
 #define AMDGPU_VA_RESERVED_TOP (4ull << 20)
@@ -319,7 +318,6 @@ int amdgpu_gmc_flush_tlb(struct amdgpu_device *adev);
 #define VM_CONTEXT_CNTL__PAGE_TABLE_DEPTH__SHIFT 1
 #define VM_CONTEXT_CNTL__PAGE_TABLE_BLOCK_SIZE__SHIFT 3
 #define VM_CONTEXT_CNTL__FAULT_ENABLES 0x007FFE00u
-#define AMDGPU_NUM_VMID 16u
 
 struct amdgpu_vm *amdgpu_vm_create(struct amdgpu_device *adev, int *err);
 /* Unmaps everything (dropping the objects' references) and frees the tables. */
@@ -334,8 +332,6 @@ uint32_t amdgpu_vm_context_cntl(const struct amdgpu_vm *vm);
  * value needs its TLB invalidated before the next job (the kernel's tlb_seq).
  */
 uint64_t amdgpu_vm_tlb_seq(const struct amdgpu_vm *vm);
-/* Programs START/END (the whole 48-bit space) of VMIDs 1-15 on both hubs, as the kernel does at load. */
-void amdgpu_vm_init_vmids(struct amdgpu_device *adev);
 /* Frees the page-table pool (every VM is gone by then). */
 void amdgpu_vm_manager_fini(struct amdgpu_device *adev);
 
@@ -386,6 +382,7 @@ bool amdgpu_bo_explicit_sync(struct drm_gem_object *obj);
 
 /* amdgpu_kms.c: the driver's ioctls (indexed by number - DRM_COMMAND_BASE; the last is SCHED). */
 #define AMDGPU_KMS_NUM_IOCTLS 0x16u
+struct drm_file;
 extern const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS];
 void amdgpu_mm_init(struct amdgpu_device *adev);
 int amdgpu_driver_open_kms(struct drm_device *dev, struct drm_file *file);

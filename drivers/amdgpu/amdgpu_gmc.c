@@ -120,7 +120,6 @@ int amdgpu_gmc_init(struct amdgpu_device *adev)
 	memset(g->table.cpu, 0, g->table.size); /* every page invalid */
 	for (size_t i = 0; i < NUM_HUBS; i++)
 		program_gart(adev, &vmid0_hubs[i]);
-	amdgpu_vm_init_vmids(adev);
 	ret = amdgpu_gmc_flush_tlb(adev);
 	if (ret) {
 		amdgpu_gmc_fini(adev);

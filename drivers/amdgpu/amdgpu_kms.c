@@ -673,6 +673,30 @@ static int amdgpu_gem_op_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	return r;
 }
 
+/*
+ * USERPTR would need the device to reach a client's own pages, which live in
+ * another process than the daemon (and its device); nothing can pin them for
+ * it. So the ioctl answers as a kernel built without userptr support (no
+ * HMM mirror) does: the argument checks first, then ENODEV.
+ */
+static int amdgpu_gem_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	struct drm_amdgpu_gem_userptr *args = data;
+	const uint32_t known = AMDGPU_GEM_USERPTR_READONLY | AMDGPU_GEM_USERPTR_ANONONLY | AMDGPU_GEM_USERPTR_VALIDATE |
+			       AMDGPU_GEM_USERPTR_REGISTER;
+	(void)dev;
+	(void)file;
+	(void)call;
+	if ((args->addr | args->size) & (AMDGPU_GPU_PAGE_SIZE - 1))
+		return -EINVAL;
+	if (args->flags & ~known)
+		return -EINVAL;
+	/* Writable user memory needs the MMU notifier that REGISTER asks for. */
+	if (!(args->flags & AMDGPU_GEM_USERPTR_READONLY) && !(args->flags & AMDGPU_GEM_USERPTR_REGISTER))
+		return -EACCES;
+	return -ENODEV;
+}
+
 int amdgpu_driver_open_kms(struct drm_device *dev, struct drm_file *file)
 {
 	struct amdgpu_fpriv *fpriv = calloc(1, sizeof(*fpriv));
@@ -728,6 +752,7 @@ const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS] = {
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_METADATA, amdgpu_gem_metadata_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_VA, amdgpu_gem_va_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_OP, amdgpu_gem_op_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_USERPTR, amdgpu_gem_userptr_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_CS, amdgpu_cs_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_WAIT_CS, amdgpu_cs_wait_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_WAIT_FENCES, amdgpu_cs_wait_fences_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),

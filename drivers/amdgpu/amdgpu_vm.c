@@ -304,23 +304,6 @@ uint64_t amdgpu_vm_tlb_seq(const struct amdgpu_vm *vm)
 	return vm->tlb_seq;
 }
 
-void amdgpu_vm_init_vmids(struct amdgpu_device *adev)
-{
-	static const uint32_t start_lo[] = {mmGFXHUB_VM_CONTEXT0_PAGE_TABLE_START_ADDR_LO32,
-					    mmMMHUB_VM_CONTEXT0_PAGE_TABLE_START_ADDR_LO32};
-	static const uint32_t end_lo[] = {mmGFXHUB_VM_CONTEXT0_PAGE_TABLE_END_ADDR_LO32,
-					  mmMMHUB_VM_CONTEXT0_PAGE_TABLE_END_ADDR_LO32};
-	uint64_t end = AMDGPU_VM_MAX_PFN - 1;
-	for (unsigned h = 0; h < 2; h++) {
-		for (unsigned vmid = 1; vmid < AMDGPU_NUM_VMID; vmid++) {
-			amdgpu_wreg(adev, start_lo[h] + 8 * vmid, 0);
-			amdgpu_wreg(adev, start_lo[h] + 8 * vmid + 4, 0);
-			amdgpu_wreg(adev, end_lo[h] + 8 * vmid, (uint32_t)end);
-			amdgpu_wreg(adev, end_lo[h] + 8 * vmid + 4, (uint32_t)(end >> 32));
-		}
-	}
-}
-
 /* ------------------------------------------------------------ mappings */
 
 /*

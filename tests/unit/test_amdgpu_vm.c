@@ -541,6 +541,29 @@ static void test_bo_list(void **state)
 	assert_int_equal(bo_list(&f->ch, AMDGPU_BO_LIST_OP_CREATE, 0, e, 2, sizeof(e[0]), NULL), 0);
 }
 
+/* The daemon cannot reach a client's own pages: USERPTR answers as a kernel without userptr support. */
+static void test_userptr(void **state)
+{
+	struct fixture *f = *state;
+	static uint8_t mem[3 * 4096] __attribute__((aligned(4096)));
+	struct drm_amdgpu_gem_userptr u = {.addr = (uint64_t)(uintptr_t)mem, .size = 8192,
+					   .flags = AMDGPU_GEM_USERPTR_READONLY};
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_GEM_USERPTR, &u), -ENODEV);
+	u.flags = AMDGPU_GEM_USERPTR_REGISTER | AMDGPU_GEM_USERPTR_VALIDATE | AMDGPU_GEM_USERPTR_ANONONLY;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_GEM_USERPTR, &u), -ENODEV);
+	/* The checks before it: alignment, unknown flags, writable without REGISTER. */
+	u.addr += 8;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_GEM_USERPTR, &u), -EINVAL);
+	u.addr -= 8;
+	u.size = 100;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_GEM_USERPTR, &u), -EINVAL);
+	u.size = 4096;
+	u.flags = 1u << 7;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_GEM_USERPTR, &u), -EINVAL);
+	u.flags = 0;
+	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_GEM_USERPTR, &u), -EACCES);
+}
+
 /* A file that closes with mappings and lists frees its tables and drops its references. */
 static void test_close_frees(void **state)
 {
@@ -582,6 +605,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_isolation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bo_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vram, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_userptr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_frees, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
