@@ -347,7 +347,7 @@ struct cs_parser {
 	struct amdgpu_job_ib *ibs;
 	unsigned num_ibs;
 	struct drm_gem_object **bos;
-	unsigned num_bos;
+	unsigned num_bos, bos_cap;
 	bool bo_handles_chunk;
 	struct drm_gem_object *uf_bo;
 	uint32_t uf_offset;
@@ -445,21 +445,40 @@ static int p1_user_fence(struct cs_parser *p, const struct cs_chunk *c)
 
 static int add_bo(struct cs_parser *p, struct drm_gem_object *obj)
 {
-	/* A BO listed twice is used once. */
-	for (unsigned i = 0; i < p->num_bos; i++) {
-		if (p->bos[i] == obj) {
+	if (p->num_bos == p->bos_cap) {
+		unsigned cap = p->bos_cap ? p->bos_cap * 2 : 16;
+		struct drm_gem_object **n = realloc(p->bos, cap * sizeof(*n));
+		if (!n) {
 			drm_gem_object_put(obj);
-			return 0;
+			return -ENOMEM;
 		}
+		p->bos = n;
+		p->bos_cap = cap;
 	}
-	struct drm_gem_object **n = realloc(p->bos, (p->num_bos + 1) * sizeof(*n));
-	if (!n) {
-		drm_gem_object_put(obj);
-		return -ENOMEM;
-	}
-	p->bos = n;
 	p->bos[p->num_bos++] = obj;
 	return 0;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A BO listed twice is used once (sorted, so a long list costs n log n). */
+static void dedupe_bos(struct cs_parser *p)
+{
+	if (p->num_bos < 2)
+		return;
+	qsort(p->bos, p->num_bos, sizeof(*p->bos), cmp_ptr);
+	unsigned k = 1;
+	for (unsigned i = 1; i < p->num_bos; i++) {
+		if (p->bos[i] == p->bos[k - 1])
+			drm_gem_object_put(p->bos[i]);
+		else
+			p->bos[k++] = p->bos[i];
+	}
+	p->num_bos = k;
 }
 
 /* BO_HANDLES: a BO list made for this submission only (amdgpu_bo_create_list_entry_array). */
@@ -472,6 +491,8 @@ static int p1_bo_handles(struct cs_parser *p, const struct cs_chunk *c)
 		return -EINVAL; /* one BO list per submission */
 	p->bo_handles_chunk = true;
 	memcpy(&in, c->data, sizeof(in));
+	if (in.bo_number > AMDGPU_BO_LIST_MAX_ENTRIES)
+		return -EINVAL;
 	uint64_t each = in.bo_info_size;
 	uint64_t take = each < sizeof(struct drm_amdgpu_bo_list_entry) ? each : sizeof(struct drm_amdgpu_bo_list_entry);
 	for (uint32_t i = 0; i < in.bo_number; i++) {
@@ -559,6 +580,8 @@ static int pass1(struct cs_parser *p, union drm_amdgpu_cs *cs)
 			r = add_bo(p, obj);
 		}
 	}
+	if (!r)
+		dedupe_bos(p);
 	return r;
 }
 
