@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -133,6 +134,74 @@ static unsigned gfx_copy(uint32_t *p, uint64_t src, uint64_t dst, uint64_t size)
 	return k;
 }
 
+/* Signals timeline point 1 of a syncobj from another thread, a while after the CS that waits for it. */
+struct signaller {
+	int fd;
+	uint32_t syncobj;
+};
+
+static void *signal_later(void *data)
+{
+	struct signaller *s = data;
+	usleep(200 * 1000);
+	uint64_t point = 1;
+	if (drmSyncobjTimelineSignal(s->fd, &s->syncobj, &point, 1))
+		fprintf(stderr, "amdgpu_copy: timeline signal failed\n");
+	return NULL;
+}
+
+/*
+ * A CS whose SYNCOBJ_TIMELINE_WAIT chunk names a point not submitted yet,
+ * with WAIT_FOR_SUBMIT: the daemon parks the CS until another thread adds
+ * the point, then runs it; its SYNCOBJ_TIMELINE_SIGNAL point follows the job.
+ */
+static void wait_for_submit(int fd, amdgpu_device_handle dev, amdgpu_context_handle ctx, struct buf *ib,
+			    unsigned off, unsigned ndw, struct buf *dst, struct buf *src)
+{
+	uint32_t in, out;
+	CHECK_R(drmSyncobjCreate(fd, 0, &in), "drmSyncobjCreate");
+	CHECK_R(drmSyncobjCreate(fd, 0, &out), "drmSyncobjCreate");
+	amdgpu_bo_handle bos[3] = {ib->bo, src->bo, dst->bo};
+	uint32_t list;
+	struct drm_amdgpu_bo_list_entry ents[3];
+	for (int i = 0; i < 3; i++)
+		ents[i] = (struct drm_amdgpu_bo_list_entry){.bo_handle = 0};
+	uint32_t kms;
+	for (int i = 0; i < 3; i++) {
+		CHECK_R(amdgpu_bo_export(bos[i], amdgpu_bo_handle_type_kms, &kms), "amdgpu_bo_export");
+		ents[i].bo_handle = kms;
+	}
+	CHECK_R(amdgpu_bo_list_create_raw(dev, 3, ents, &list), "amdgpu_bo_list_create_raw");
+	struct drm_amdgpu_cs_chunk_ib ibc = {.va_start = ib->va + off * 4, .ib_bytes = ndw * 4,
+					     .ip_type = AMDGPU_HW_IP_DMA};
+	struct drm_amdgpu_cs_chunk_syncobj w = {.handle = in, .flags = DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
+					       .point = 1};
+	struct drm_amdgpu_cs_chunk_syncobj sig = {.handle = out, .point = 5};
+	struct drm_amdgpu_cs_chunk chunks[3] = {
+		{AMDGPU_CHUNK_ID_IB, sizeof(ibc) / 4, (uintptr_t)&ibc},
+		{AMDGPU_CHUNK_ID_SYNCOBJ_TIMELINE_WAIT, sizeof(w) / 4, (uintptr_t)&w},
+		{AMDGPU_CHUNK_ID_SYNCOBJ_TIMELINE_SIGNAL, sizeof(sig) / 4, (uintptr_t)&sig},
+	};
+	memset(dst->cpu, 0, SIZE);
+	struct signaller sg = {.fd = fd, .syncobj = in};
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, signal_later, &sg) == 0, "pthread_create");
+	uint64_t seq = 0;
+	CHECK_R(amdgpu_cs_submit_raw2(dev, ctx, list, 3, chunks, &seq), "CS waiting for a submission");
+	pthread_join(t, NULL);
+	uint64_t point = 5;
+	CHECK_R(drmSyncobjTimelineWait(fd, &out, &point, 1, INT64_MAX, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, NULL),
+		"timeline point of the job");
+	CHECK(memcmp(dst->cpu, src->cpu, SIZE) == 0, "the job ran after its in-point");
+	/* Without WAIT_FOR_SUBMIT, a point nobody added is EINVAL at once. */
+	w.flags = 0;
+	w.point = 9;
+	CHECK(amdgpu_cs_submit_raw2(dev, ctx, list, 3, chunks, &seq) == -EINVAL, "unsubmitted point is EINVAL");
+	amdgpu_bo_list_destroy_raw(dev, list);
+	drmSyncobjDestroy(fd, in);
+	drmSyncobjDestroy(fd, out);
+}
+
 int main(void)
 {
 	int fd = open("/dev/dri/renderD128", O_RDWR | O_CLOEXEC);
@@ -212,6 +281,9 @@ int main(void)
 	CHECK_R(amdgpu_cs_query_reset_state2(ctx, &flags), "amdgpu_cs_query_reset_state2");
 	CHECK(flags == 0, "QUERY2 clean");
 	printf("amdgpu_copy: FENCE_TO_HANDLE and reset state ok\n");
+
+	wait_for_submit(fd, dev, ctx, &ib, 0, k0, &dst[0], &src);
+	printf("amdgpu_copy: CS parked for a timeline point (WAIT_FOR_SUBMIT), timeline out-point ok\n");
 
 	/*
 	 * SCHED: the master (card0's first opener) raises the priority of this
