@@ -43,10 +43,6 @@ struct amdgpu_job {
 	struct amdgpu_job_ib *ibs;
 	struct drm_gem_object **bos; /* held until the job is done */
 	unsigned num_bos;
-	/* User fence: the sequence number lands at uf_offset of uf_bo when the job completes. */
-	struct drm_gem_object *uf_bo;
-	uint32_t uf_offset;
-	struct drm_fence_cb uf_cb;
 	unsigned vmid;
 	struct amdgpu_job *push_next;
 };
@@ -172,11 +168,6 @@ static void amdgpu_job_free(struct cs_job *cj)
 {
 	struct amdgpu_job *job = to_job(cj);
 	vm_use_put(job->cr->adev, job->vm);
-	if (job->uf_bo) {
-		if (cj->finished)
-			drm_fence_remove_callback(cj->finished, &job->uf_cb);
-		drm_gem_object_put(job->uf_bo);
-	}
 	for (unsigned i = 0; i < job->num_bos; i++)
 		drm_gem_object_put(job->bos[i]);
 	free(job->bos);
@@ -755,14 +746,27 @@ static void implicit_dep(struct drm_fence *fence, bool write, void *data)
 	ic->err = add_dep(ic->p, drm_fence_get(fence));
 }
 
+/*
+ * User fence: the sequence number lands at offset of the BO when the job
+ * completes (the kernel has the engine write it after the IBs). Its own
+ * allocation: the finished fence's callbacks may run after the job is freed.
+ */
+struct user_fence {
+	struct drm_fence_cb cb;
+	struct drm_gem_object *bo;
+	uint32_t offset;
+};
+
 static void user_fence_write(struct drm_fence *fence, struct drm_fence_cb *cb)
 {
-	struct amdgpu_job *job = (struct amdgpu_job *)((char *)cb - offsetof(struct amdgpu_job, uf_cb));
-	/* The fence value a client polls: written only for work that completed. */
-	if (!fence->error && job->uf_bo->vaddr) {
+	struct user_fence *uf = (struct user_fence *)cb;
+	/* The value a client polls: written only for work that completed. */
+	if (!fence->error && uf->bo->vaddr) {
 		uint64_t seq = fence->seqno;
-		memcpy((uint8_t *)job->uf_bo->vaddr + job->uf_offset, &seq, sizeof(seq));
+		memcpy((uint8_t *)uf->bo->vaddr + uf->offset, &seq, sizeof(seq));
 	}
+	drm_gem_object_put(uf->bo);
+	free(uf);
 }
 
 static int submit(struct cs_parser *p, union drm_amdgpu_cs *cs)
@@ -792,9 +796,13 @@ static int submit(struct cs_parser *p, union drm_amdgpu_cs *cs)
 	}
 	if (!r)
 		r = cs_job_arm(&job->base);
+	struct user_fence *uf = NULL;
+	if (!r && p->uf_bo && !(uf = calloc(1, sizeof(*uf))))
+		r = -ENOMEM;
 	if (!r)
 		r = vm_use_get(p->adev->cs, job->vm); /* dropped by free_job */
 	if (r) {
+		free(uf);
 		cs_job_cleanup(&job->base);
 		free(job);
 		return r;
@@ -820,11 +828,11 @@ static int submit(struct cs_parser *p, union drm_amdgpu_cs *cs)
 	job->num_ibs = p->num_ibs;
 	p->ibs = NULL;
 	p->num_ibs = 0;
-	if (p->uf_bo) {
-		job->uf_bo = p->uf_bo;
-		job->uf_offset = p->uf_offset;
+	if (uf) {
+		uf->bo = p->uf_bo;
+		uf->offset = p->uf_offset;
 		p->uf_bo = NULL;
-		drm_fence_add_callback(finished, &job->uf_cb, user_fence_write);
+		drm_fence_add_callback(finished, &uf->cb, user_fence_write);
 	}
 	cs->out.handle = job->base.seqno;
 	push_later(p->adev, job);

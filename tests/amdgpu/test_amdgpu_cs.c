@@ -248,8 +248,19 @@ static void gfx_write_and_sequence_numbers(void **state)
 	assert_int_equal(wait_cs(e, e->a, ctx, AMDGPU_HW_IP_GFX, 0, ~0ull), 0);
 	assert_memory_equal(&dst.cpu[16], data, sizeof(data));
 	assert_int_equal(e->adev->cs->rings[AMDGPU_HW_IP_GFX][0].vmids.flushes, flushes);
+	/* A user fence (FENCE chunk): the sequence number lands in the BO when the job is done. */
+	struct bo uf = bo_new(e->a, 4096, 0);
+	struct drm_amdgpu_cs_chunk_fence ufc = {.handle = uf.handle, .offset = 24};
+	struct sub su = s;
+	su.extra[su.nextra++] = (struct drm_amdgpu_cs_chunk){AMDGPU_CHUNK_ID_FENCE, sizeof(ufc) / 4, (uintptr_t)&ufc};
+	assert_int_equal(submit(e->a, &su, &seq), 0);
+	assert_int_equal(seq, 3);
+	assert_int_equal(wait_cs(e, e->a, ctx, AMDGPU_HW_IP_GFX, 0, seq), 0);
+	uint64_t ufv;
+	memcpy(&ufv, (uint8_t *)uf.cpu + 24, sizeof(ufv));
+	assert_int_equal(ufv, 3);
 	/* Numbers not handed out yet are EINVAL; seq 0 (before the first) is done. */
-	assert_int_equal(poll_cs(e->a, ctx, AMDGPU_HW_IP_GFX, 0, 3), -EINVAL);
+	assert_int_equal(poll_cs(e->a, ctx, AMDGPU_HW_IP_GFX, 0, 4), -EINVAL);
 	assert_int_equal(poll_cs(e->a, ctx, AMDGPU_HW_IP_GFX, 0, 0), 0);
 	/* The other file's context ids are not ours. */
 	assert_int_equal(poll_cs(e->b, ctx, AMDGPU_HW_IP_GFX, 0, 1), -EINVAL);
