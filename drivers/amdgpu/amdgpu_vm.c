@@ -409,6 +409,28 @@ static int unmap(struct amdgpu_vm *vm, struct drm_gem_object *obj, uint64_t firs
 	return -ENOENT;
 }
 
+void amdgpu_vm_bo_close(struct drm_file *file, struct drm_gem_object *obj)
+{
+	struct amdgpu_vm *vm = amdgpu_vm_of_file(file);
+	bool mapped = false;
+	for (struct amdgpu_vm_mapping *m = vm ? vm->mappings : NULL; m && !mapped; m = m->next)
+		mapped = m->obj == obj;
+	/* Mappings belong to the file's hold on the BO (the kernel's bo_va): they go with its last handle. */
+	if (!mapped || drm_gem_file_has(file, obj))
+		return;
+	struct amdgpu_vm_mapping **pp = &vm->mappings;
+	while (*pp) {
+		struct amdgpu_vm_mapping *m = *pp;
+		if (m->obj != obj) {
+			pp = &m->next;
+			continue;
+		}
+		*pp = m->next;
+		write_range(vm, NULL, m->start, m->last); /* clearing allocates nothing: cannot fail */
+		mapping_free(m);
+	}
+}
+
 /* ------------------------------------------------------------ GEM_VA */
 
 #define VALID_VA_FLAGS \
