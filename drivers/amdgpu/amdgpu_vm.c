@@ -192,8 +192,6 @@ static void prune(struct amdgpu_vm *vm, uint64_t pfn)
 
 static uint64_t mapping_pte(const struct amdgpu_vm_mapping *m, uint64_t pfn)
 {
-	if (!m->obj)
-		return m->pte_flags; /* PRT: no page behind it */
 	bool system;
 	uint64_t addr = amdgpu_bo_gpu_addr(m->obj, m->offset + (pfn - m->start) * AMDGPU_GPU_PAGE_SIZE, &system);
 	uint64_t pte = (addr & PTE_ADDR_MASK) | AMDGPU_PTE_VALID | m->pte_flags;
@@ -378,7 +376,12 @@ static int insert(struct amdgpu_vm *vm, uint64_t first, uint64_t last, struct dr
 	m->obj = obj;
 	if (obj)
 		drm_gem_object_get(obj);
-	int r = write_range(vm, m, first, last);
+	/*
+	 * A PRT range is only recorded: its PTEs would be invalid entries with the
+	 * PRT bit, which the model (without PRT support) faults on exactly as on
+	 * empty ones, and writing them would let one ioctl fill 128 TiB of tables.
+	 */
+	int r = obj ? write_range(vm, m, first, last) : 0;
 	if (r) {
 		write_range(vm, NULL, first, last); /* undo the part that was written */
 		mapping_free(m);

@@ -234,6 +234,12 @@ static void test_va_errors(void **state)
 	uint64_t pa;
 	bool sys;
 	assert_int_equal(sim_amdgpu_vm_translate(&ctx, 0x10000000ull, false, &pa, &sys), -EFAULT);
+	/* A PRT range may be huge: recorded, not written page by page (this returns at once). */
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, 0, 0x100000000000ull, 0, 0x100000000000ull, AMDGPU_VM_PAGE_PRT), 0);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, h, 0x180000000000ull, 0, 4096, r), -EINVAL);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_UNMAP, 0, 0x100000000000ull, 0, 0, AMDGPU_VM_PAGE_PRT), 0);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_UNMAP, 0, 0x100000000000ull, 0, 0, AMDGPU_VM_PAGE_PRT), -ENOENT);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, h, 0x180000000000ull, 0, 4096, r), 0);
 	/* The mappings left are freed with the file (the leak check is ASan's). */
 }
 
