@@ -297,6 +297,8 @@ int drm_gem_handle_delete(struct drm_file *file, uint32_t handle)
 	if (!obj)
 		return -EINVAL;
 	idr_remove(&file->object_idr, handle);
+	if (file->dev && file->dev->driver && file->dev->driver->gem_close_object)
+		file->dev->driver->gem_close_object(file, obj);
 	handle_put(obj);
 	return 0;
 }

@@ -323,6 +323,8 @@ struct amdgpu_vm *amdgpu_vm_create(struct amdgpu_device *adev, int *err);
 /* Unmaps everything (dropping the objects' references) and frees the tables. */
 void amdgpu_vm_destroy(struct amdgpu_vm *vm);
 struct amdgpu_vm *amdgpu_vm_of_file(struct drm_file *file);
+/* The file closed a handle to obj: with its last one, obj's mappings in the file's VM go. */
+void amdgpu_vm_bo_close(struct drm_file *file, struct drm_gem_object *obj);
 /* The value for VM_CONTEXTn_PAGE_TABLE_BASE_ADDR_LO32/HI32: the root directory's address | VALID | SYSTEM. */
 uint64_t amdgpu_vm_pd_base(const struct amdgpu_vm *vm);
 /* Depth and block size (and fault enables) to program into VM_CONTEXTn_CNTL. */

@@ -173,6 +173,7 @@ const struct drm_driver amdgpu_driver = {
 	.irq_handler = amdgpu_irq_handler,
 	.open = amdgpu_driver_open_kms,
 	.postclose = amdgpu_driver_postclose_kms,
+	.gem_close_object = amdgpu_vm_bo_close,
 	.ioctls = amdgpu_ioctls_kms,
 	.num_ioctls = AMDGPU_KMS_NUM_IOCTLS,
 	.kms = &amdgpu_kms_funcs,

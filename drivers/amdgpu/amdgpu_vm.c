@@ -192,8 +192,6 @@ static void prune(struct amdgpu_vm *vm, uint64_t pfn)
 
 static uint64_t mapping_pte(const struct amdgpu_vm_mapping *m, uint64_t pfn)
 {
-	if (!m->obj)
-		return m->pte_flags; /* PRT: no page behind it */
 	bool system;
 	uint64_t addr = amdgpu_bo_gpu_addr(m->obj, m->offset + (pfn - m->start) * AMDGPU_GPU_PAGE_SIZE, &system);
 	uint64_t pte = (addr & PTE_ADDR_MASK) | AMDGPU_PTE_VALID | m->pte_flags;
@@ -378,7 +376,12 @@ static int insert(struct amdgpu_vm *vm, uint64_t first, uint64_t last, struct dr
 	m->obj = obj;
 	if (obj)
 		drm_gem_object_get(obj);
-	int r = write_range(vm, m, first, last);
+	/*
+	 * A PRT range is only recorded: its PTEs would be invalid entries with the
+	 * PRT bit, which the model (without PRT support) faults on exactly as on
+	 * empty ones, and writing them would let one ioctl fill 128 TiB of tables.
+	 */
+	int r = obj ? write_range(vm, m, first, last) : 0;
 	if (r) {
 		write_range(vm, NULL, first, last); /* undo the part that was written */
 		mapping_free(m);
@@ -407,6 +410,28 @@ static int unmap(struct amdgpu_vm *vm, struct drm_gem_object *obj, uint64_t firs
 		}
 	}
 	return -ENOENT;
+}
+
+void amdgpu_vm_bo_close(struct drm_file *file, struct drm_gem_object *obj)
+{
+	struct amdgpu_vm *vm = amdgpu_vm_of_file(file);
+	bool mapped = false;
+	for (struct amdgpu_vm_mapping *m = vm ? vm->mappings : NULL; m && !mapped; m = m->next)
+		mapped = m->obj == obj;
+	/* Mappings belong to the file's hold on the BO (the kernel's bo_va): they go with its last handle. */
+	if (!mapped || drm_gem_file_has(file, obj))
+		return;
+	struct amdgpu_vm_mapping **pp = &vm->mappings;
+	while (*pp) {
+		struct amdgpu_vm_mapping *m = *pp;
+		if (m->obj != obj) {
+			pp = &m->next;
+			continue;
+		}
+		*pp = m->next;
+		write_range(vm, NULL, m->start, m->last); /* clearing allocates nothing: cannot fail */
+		mapping_free(m);
+	}
 }
 
 /* ------------------------------------------------------------ GEM_VA */

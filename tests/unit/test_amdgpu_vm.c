@@ -234,6 +234,12 @@ static void test_va_errors(void **state)
 	uint64_t pa;
 	bool sys;
 	assert_int_equal(sim_amdgpu_vm_translate(&ctx, 0x10000000ull, false, &pa, &sys), -EFAULT);
+	/* A PRT range may be huge: recorded, not written page by page (this returns at once). */
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, 0, 0x100000000000ull, 0, 0x100000000000ull, AMDGPU_VM_PAGE_PRT), 0);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, h, 0x180000000000ull, 0, 4096, r), -EINVAL);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_UNMAP, 0, 0x100000000000ull, 0, 0, AMDGPU_VM_PAGE_PRT), 0);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_UNMAP, 0, 0x100000000000ull, 0, 0, AMDGPU_VM_PAGE_PRT), -ENOENT);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, h, 0x180000000000ull, 0, 4096, r), 0);
 	/* The mappings left are freed with the file (the leak check is ASan's). */
 }
 
@@ -541,6 +547,33 @@ static void test_bo_list(void **state)
 	assert_int_equal(bo_list(&f->ch, AMDGPU_BO_LIST_OP_CREATE, 0, e, 2, sizeof(e[0]), NULL), 0);
 }
 
+/* A BO's mappings go with the file's last handle to it, as the kernel's bo_va does. */
+static void test_close_handle_unmaps(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t h = gem_create(&f->ch, 2 * 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
+	struct drm_gem_object *obj = drm_gem_object_lookup(f->file, h);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, h, LOW_VA, 0, 2 * 4096, AMDGPU_VM_PAGE_READABLE), 0);
+	uint32_t other = gem_create(&f->ch, 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, other, LOW_VA + 2 * 4096, 0, 4096, AMDGPU_VM_PAGE_READABLE), 0);
+	struct sim_amdgpu_vm_ctx ctx;
+	bind_vmid(f, f->file, 6, &ctx);
+	uint8_t buf[4];
+
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA, buf, sizeof(buf)), 0);
+	unsigned refs = obj->refcount;
+	struct drm_gem_close c = {.handle = h};
+	assert_int_equal(call(&f->ch, DRM_IOCTL_GEM_CLOSE, &c), 0);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA, buf, sizeof(buf)), -EFAULT);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA + 4096, buf, sizeof(buf)), -EFAULT);
+	/* Another BO's mapping is untouched. */
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA + 2 * 4096, buf, sizeof(buf)), 0);
+	/* The handle's and the mapping's references are gone; ours is the last. */
+	assert_int_equal(obj->refcount, refs - 2);
+	assert_int_equal(obj->refcount, 1);
+	drm_gem_object_put(obj);
+}
+
 /* The daemon cannot reach a client's own pages: USERPTR answers as a kernel without userptr support. */
 static void test_userptr(void **state)
 {
@@ -606,6 +639,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bo_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_userptr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_handle_unmaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_frees, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
