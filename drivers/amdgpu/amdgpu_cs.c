@@ -603,7 +603,8 @@ static int p2_dependencies(struct cs_parser *p, const struct cs_chunk *c)
 struct submit_wait {
 	struct drm_syncobj_waiter w;
 	struct drm_call *call;
-	struct event_timer *timer;
+	struct event_loop *loop;
+	struct event_timer *timer; /* the WAIT_FOR_SUBMIT timeout, then the rerun */
 };
 
 static void submit_wait_free(struct submit_wait *sw)
@@ -614,14 +615,27 @@ static void submit_wait_free(struct submit_wait *sw)
 	free(sw);
 }
 
+static void submit_rerun(void *data)
+{
+	struct submit_wait *sw = data;
+	struct drm_call *call = sw->call;
+	sw->timer = NULL; /* fired: the loop freed it */
+	submit_wait_free(sw);
+	drm_call_rerun(call);
+}
+
+/* Runs inside the syncobj's update: the CS runs again from the loop, not nested in it. */
 static void submit_arrived(struct drm_syncobj_waiter *w)
 {
 	struct submit_wait *sw = (struct submit_wait *)w;
-	struct drm_call *call = sw->call;
 	if (sw->timer)
 		event_timer_cancel(sw->timer);
-	free(sw); /* the waiter is no longer registered once func runs */
-	drm_call_rerun(call);
+	sw->timer = event_loop_add_timer(sw->loop, 0, submit_rerun, sw);
+	if (!sw->timer) {
+		struct drm_call *call = sw->call;
+		submit_wait_free(sw);
+		drm_call_complete(call, -ENOMEM);
+	}
 }
 
 static void submit_timeout(void *data)
@@ -647,6 +661,7 @@ static int p2_syncobj_wait(struct cs_parser *p, uint32_t handle, uint64_t point,
 		if (!sw)
 			return -ENOMEM;
 		sw->call = p->call;
+		sw->loop = p->dev->loop;
 		sw->w.func = submit_arrived;
 	}
 	struct drm_fence *f;
