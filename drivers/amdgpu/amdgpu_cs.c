@@ -345,7 +345,7 @@ struct cs_parser {
 	struct drm_fence **deps;
 	unsigned num_deps, deps_cap;
 	struct post_dep *post;
-	unsigned num_post;
+	unsigned num_post, post_cap;
 };
 
 static void parser_fini(struct cs_parser *p)
@@ -687,12 +687,16 @@ static int p2_post_dep(struct cs_parser *p, uint32_t handle, uint64_t point)
 	struct drm_syncobj *s = drm_syncobj_find(p->file, handle);
 	if (!s)
 		return -EINVAL;
-	struct post_dep *n = realloc(p->post, (p->num_post + 1) * sizeof(*n));
-	if (!n) {
-		drm_syncobj_put(s);
-		return -ENOMEM;
+	if (p->num_post == p->post_cap) {
+		unsigned cap = p->post_cap ? p->post_cap * 2 : 8;
+		struct post_dep *n = realloc(p->post, cap * sizeof(*n));
+		if (!n) {
+			drm_syncobj_put(s);
+			return -ENOMEM;
+		}
+		p->post = n;
+		p->post_cap = cap;
 	}
-	p->post = n;
 	p->post[p->num_post++] = (struct post_dep){.syncobj = s, .point = point};
 	return 0;
 }
