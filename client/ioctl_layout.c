@@ -519,9 +519,14 @@ const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned lon
 			t = i915_table;
 			n = sizeof(i915_table) / sizeof(i915_table[0]);
 		}
-		/* By number and direction, like the core table: the size may differ between header versions. */
+		/*
+		 * By number alone, as the kernel's drm_ioctl: libdrm issues some
+		 * driver ioctls with another direction than the header's (GEM_VA is
+		 * _IOW, drmCommandWriteRead sends _IOWR); only the directions both
+		 * agree on are copied. The size may differ between header versions.
+		 */
 		for (size_t i = 0; i < n; i++)
-			if (_IOC_NR(t[i].cmd) == nr && _IOC_DIR(t[i].cmd) == _IOC_DIR(cmd))
+			if (_IOC_NR(t[i].cmd) == nr)
 				return &t[i];
 		return NULL;
 	}

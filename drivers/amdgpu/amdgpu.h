@@ -345,6 +345,9 @@ struct drm_gem_object *amdgpu_bo_list_obj(const struct amdgpu_bo_list *l, unsign
 /* The entry's bo_priority, capped at AMDGPU_BO_LIST_MAX_PRIORITY. */
 unsigned amdgpu_bo_list_priority(const struct amdgpu_bo_list *l, unsigned i);
 #define AMDGPU_BO_LIST_MAX_PRIORITY 32u
+/* Bounds one list (BO_LIST or a CS BO_HANDLES chunk): more is a client trying to exhaust the daemon
+ * [the kernel caps it at 128 Ki too]. */
+#define AMDGPU_BO_LIST_MAX_ENTRIES (128u * 1024u)
 void amdgpu_bo_list_fini(struct amdgpu_fpriv *fpriv);
 
 drm_ioctl_t amdgpu_gem_va_ioctl, amdgpu_bo_list_ioctl;

@@ -12,9 +12,6 @@
 #include "amdgpu.h"
 #include "redox-drm/drm_device.h"
 
-/* Bounds one list: more is a client trying to exhaust the daemon [the kernel caps it at 128 Ki too]. */
-#define AMDGPU_BO_LIST_MAX_ENTRIES (128u * 1024u)
-
 struct amdgpu_bo_list_entry {
 	struct drm_gem_object *obj;
 	unsigned priority;

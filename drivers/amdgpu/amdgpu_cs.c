@@ -43,11 +43,8 @@ struct amdgpu_job {
 	struct amdgpu_job_ib *ibs;
 	struct drm_gem_object **bos; /* held until the job is done */
 	unsigned num_bos;
-	/* User fence: the sequence number lands at uf_offset of uf_bo when the job completes. */
-	struct drm_gem_object *uf_bo;
-	uint32_t uf_offset;
-	struct drm_fence_cb uf_cb;
 	unsigned vmid;
+	struct amdgpu_job *push_next;
 };
 
 static struct amdgpu_job *to_job(struct cs_job *job)
@@ -171,11 +168,6 @@ static void amdgpu_job_free(struct cs_job *cj)
 {
 	struct amdgpu_job *job = to_job(cj);
 	vm_use_put(job->cr->adev, job->vm);
-	if (job->uf_bo) {
-		if (cj->finished)
-			drm_fence_remove_callback(cj->finished, &job->uf_cb);
-		drm_gem_object_put(job->uf_bo);
-	}
 	for (unsigned i = 0; i < job->num_bos; i++)
 		drm_gem_object_put(job->bos[i]);
 	free(job->bos);
@@ -209,6 +201,8 @@ int amdgpu_cs_init(struct amdgpu_device *adev, struct event_loop *loop)
 	if (!cs)
 		return -ENOMEM;
 	cs->timeout_ns = timeout_ns();
+	cs->push_tail = &cs->push_head;
+	cs->loop = loop;
 	adev->cs = cs;
 	if (!loop)
 		return 0; /* nothing can run without the loop: every submission fails with ENOENT */
@@ -250,6 +244,7 @@ void amdgpu_cs_fini(struct amdgpu_device *adev)
 	struct amdgpu_cs_dev *cs = adev->cs;
 	if (!cs)
 		return;
+	amdgpu_cs_push_pending(adev);
 	for (uint32_t ip = 0; ip < AMDGPU_HW_IP_NUM; ip++)
 		for (uint32_t i = 0; i < AMDGPU_CS_MAX_RINGS; i++)
 			if (cs->rings[ip][i].ready)
@@ -264,6 +259,50 @@ void amdgpu_cs_fini(struct amdgpu_device *adev)
 	}
 	free(cs);
 	adev->cs = NULL;
+}
+
+void amdgpu_cs_push_pending(struct amdgpu_device *adev)
+{
+	struct amdgpu_cs_dev *cs = adev->cs;
+	if (!cs)
+		return;
+	if (cs->push_timer) {
+		event_timer_cancel(cs->push_timer);
+		cs->push_timer = NULL;
+	}
+	struct amdgpu_job *job = cs->push_head;
+	cs->push_head = NULL;
+	cs->push_tail = &cs->push_head;
+	while (job) {
+		struct amdgpu_job *next = job->push_next;
+		cs_entity_push_job(&job->base);
+		job = next;
+	}
+}
+
+static void push_timer_fired(void *data)
+{
+	struct amdgpu_device *adev = data;
+	adev->cs->push_timer = NULL; /* fired: the loop freed it */
+	amdgpu_cs_push_pending(adev);
+}
+
+/*
+ * The CS answer goes out first and the engine is started after it, from the
+ * loop's next turn: the client's next call (its wait) then overlaps the
+ * work instead of queueing behind the engine thread's wake-up.
+ */
+static void push_later(struct amdgpu_device *adev, struct amdgpu_job *job)
+{
+	struct amdgpu_cs_dev *cs = adev->cs;
+	if (!cs->push_timer && !(cs->push_timer = event_loop_add_timer(cs->loop, 0, push_timer_fired, adev))) {
+		amdgpu_cs_push_pending(adev);
+		cs_entity_push_job(&job->base);
+		return;
+	}
+	job->push_next = NULL;
+	*cs->push_tail = job;
+	cs->push_tail = &job->push_next;
 }
 
 struct amdgpu_cs_ring *amdgpu_cs_ring_get(struct amdgpu_device *adev, uint32_t ip_type, uint32_t ring)
@@ -299,7 +338,7 @@ struct cs_parser {
 	struct amdgpu_job_ib *ibs;
 	unsigned num_ibs;
 	struct drm_gem_object **bos;
-	unsigned num_bos;
+	unsigned num_bos, bos_cap;
 	bool bo_handles_chunk;
 	struct drm_gem_object *uf_bo;
 	uint32_t uf_offset;
@@ -397,21 +436,40 @@ static int p1_user_fence(struct cs_parser *p, const struct cs_chunk *c)
 
 static int add_bo(struct cs_parser *p, struct drm_gem_object *obj)
 {
-	/* A BO listed twice is used once. */
-	for (unsigned i = 0; i < p->num_bos; i++) {
-		if (p->bos[i] == obj) {
+	if (p->num_bos == p->bos_cap) {
+		unsigned cap = p->bos_cap ? p->bos_cap * 2 : 16;
+		struct drm_gem_object **n = realloc(p->bos, cap * sizeof(*n));
+		if (!n) {
 			drm_gem_object_put(obj);
-			return 0;
+			return -ENOMEM;
 		}
+		p->bos = n;
+		p->bos_cap = cap;
 	}
-	struct drm_gem_object **n = realloc(p->bos, (p->num_bos + 1) * sizeof(*n));
-	if (!n) {
-		drm_gem_object_put(obj);
-		return -ENOMEM;
-	}
-	p->bos = n;
 	p->bos[p->num_bos++] = obj;
 	return 0;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* A BO listed twice is used once (sorted, so a long list costs n log n). */
+static void dedupe_bos(struct cs_parser *p)
+{
+	if (p->num_bos < 2)
+		return;
+	qsort(p->bos, p->num_bos, sizeof(*p->bos), cmp_ptr);
+	unsigned k = 1;
+	for (unsigned i = 1; i < p->num_bos; i++) {
+		if (p->bos[i] == p->bos[k - 1])
+			drm_gem_object_put(p->bos[i]);
+		else
+			p->bos[k++] = p->bos[i];
+	}
+	p->num_bos = k;
 }
 
 /* BO_HANDLES: a BO list made for this submission only (amdgpu_bo_create_list_entry_array). */
@@ -424,6 +482,8 @@ static int p1_bo_handles(struct cs_parser *p, const struct cs_chunk *c)
 		return -EINVAL; /* one BO list per submission */
 	p->bo_handles_chunk = true;
 	memcpy(&in, c->data, sizeof(in));
+	if (in.bo_number > AMDGPU_BO_LIST_MAX_ENTRIES)
+		return -EINVAL;
 	uint64_t each = in.bo_info_size;
 	uint64_t take = each < sizeof(struct drm_amdgpu_bo_list_entry) ? each : sizeof(struct drm_amdgpu_bo_list_entry);
 	for (uint32_t i = 0; i < in.bo_number; i++) {
@@ -511,6 +571,8 @@ static int pass1(struct cs_parser *p, union drm_amdgpu_cs *cs)
 			r = add_bo(p, obj);
 		}
 	}
+	if (!r)
+		dedupe_bos(p);
 	return r;
 }
 
@@ -684,14 +746,27 @@ static void implicit_dep(struct drm_fence *fence, bool write, void *data)
 	ic->err = add_dep(ic->p, drm_fence_get(fence));
 }
 
+/*
+ * User fence: the sequence number lands at offset of the BO when the job
+ * completes (the kernel has the engine write it after the IBs). Its own
+ * allocation: the finished fence's callbacks may run after the job is freed.
+ */
+struct user_fence {
+	struct drm_fence_cb cb;
+	struct drm_gem_object *bo;
+	uint32_t offset;
+};
+
 static void user_fence_write(struct drm_fence *fence, struct drm_fence_cb *cb)
 {
-	struct amdgpu_job *job = (struct amdgpu_job *)((char *)cb - offsetof(struct amdgpu_job, uf_cb));
-	/* The fence value a client polls: written only for work that completed. */
-	if (!fence->error && job->uf_bo->vaddr) {
+	struct user_fence *uf = (struct user_fence *)cb;
+	/* The value a client polls: written only for work that completed. */
+	if (!fence->error && uf->bo->vaddr) {
 		uint64_t seq = fence->seqno;
-		memcpy((uint8_t *)job->uf_bo->vaddr + job->uf_offset, &seq, sizeof(seq));
+		memcpy((uint8_t *)uf->bo->vaddr + uf->offset, &seq, sizeof(seq));
 	}
+	drm_gem_object_put(uf->bo);
+	free(uf);
 }
 
 static int submit(struct cs_parser *p, union drm_amdgpu_cs *cs)
@@ -721,9 +796,13 @@ static int submit(struct cs_parser *p, union drm_amdgpu_cs *cs)
 	}
 	if (!r)
 		r = cs_job_arm(&job->base);
+	struct user_fence *uf = NULL;
+	if (!r && p->uf_bo && !(uf = calloc(1, sizeof(*uf))))
+		r = -ENOMEM;
 	if (!r)
 		r = vm_use_get(p->adev->cs, job->vm); /* dropped by free_job */
 	if (r) {
+		free(uf);
 		cs_job_cleanup(&job->base);
 		free(job);
 		return r;
@@ -749,14 +828,14 @@ static int submit(struct cs_parser *p, union drm_amdgpu_cs *cs)
 	job->num_ibs = p->num_ibs;
 	p->ibs = NULL;
 	p->num_ibs = 0;
-	if (p->uf_bo) {
-		job->uf_bo = p->uf_bo;
-		job->uf_offset = p->uf_offset;
+	if (uf) {
+		uf->bo = p->uf_bo;
+		uf->offset = p->uf_offset;
 		p->uf_bo = NULL;
-		drm_fence_add_callback(finished, &job->uf_cb, user_fence_write);
+		drm_fence_add_callback(finished, &uf->cb, user_fence_write);
 	}
 	cs->out.handle = job->base.seqno;
-	cs_entity_push_job(&job->base);
+	push_later(p->adev, job);
 	return 0;
 }
 
@@ -794,6 +873,16 @@ int amdgpu_cs_ioctl(struct drm_device *dev, void *data, struct drm_file *file, s
 
 /* ------------------------------------------------------------------ waits */
 
+void amdgpu_cs_fence_poll(struct amdgpu_device *adev)
+{
+	if (!adev->cs)
+		return;
+	for (uint32_t ip = 0; ip < AMDGPU_HW_IP_NUM; ip++)
+		for (uint32_t i = 0; i < AMDGPU_CS_MAX_RINGS; i++)
+			if (adev->cs->rings[ip][i].ready)
+				amdgpu_fence_process(adev->cs->rings[ip][i].ring);
+}
+
 /* amdgpu_gem_timeout: an absolute CLOCK_MONOTONIC deadline; negative as s64 is forever. */
 static uint64_t deadline_of(uint64_t timeout_ns)
 {
@@ -819,6 +908,8 @@ int amdgpu_cs_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *fi
 	if (r)
 		return r;
 	bool busy = false;
+	if (f && !drm_fence_is_signaled(f))
+		amdgpu_cs_fence_poll(dev->dev_private);
 	if (f && !drm_fence_is_signaled(f)) {
 		uint64_t deadline = deadline_of(wait->in.timeout);
 		if (!deadline_passed(deadline)) {
@@ -909,8 +1000,13 @@ int amdgpu_cs_wait_fences_ioctl(struct drm_device *dev, void *data, struct drm_f
 	for (uint32_t i = 0; !r && i < n; i++)
 		r = fence_of(file, &uf[i], &f[i]);
 	uint32_t pending = 0, first = ~0u;
-	if (!r)
+	if (!r) {
 		fences_scan(f, n, &pending, &first);
+		if (pending) {
+			amdgpu_cs_fence_poll(dev->dev_private);
+			fences_scan(f, n, &pending, &first);
+		}
+	}
 	bool done = all ? pending == 0 : first != ~0u;
 	uint64_t deadline = deadline_of(wait->in.timeout_ns);
 	if (!r && !done && !deadline_passed(deadline)) {

@@ -16,6 +16,7 @@
 #include "amdgpu.h"
 
 struct amdgpu_device;
+struct amdgpu_job;
 struct amdgpu_ring;
 struct amdgpu_vm;
 struct drm_file;
@@ -82,6 +83,10 @@ struct amdgpu_vm_use {
 struct amdgpu_cs_dev {
 	struct amdgpu_cs_ring rings[AMDGPU_HW_IP_NUM][AMDGPU_CS_MAX_RINGS];
 	struct amdgpu_vm_use *vm_uses;
+	/* Jobs submitted in this loop iteration, handed to the schedulers after the replies went out. */
+	struct amdgpu_job *push_head, **push_tail;
+	struct event_timer *push_timer;
+	struct event_loop *loop;
 	uint64_t reset_counter; /* ring resets so far (the kernel's gpu_reset_counter) */
 	uint64_t timeout_ns;
 };
@@ -89,8 +94,16 @@ struct amdgpu_cs_dev {
 /* amdgpu_cs.c: schedulers for the rings that came up at load (needs the event loop). */
 int amdgpu_cs_init(struct amdgpu_device *adev, struct event_loop *loop);
 void amdgpu_cs_fini(struct amdgpu_device *adev);
+/* Hands every submitted job to its scheduler now (before an entity goes away). */
+void amdgpu_cs_push_pending(struct amdgpu_device *adev);
 /* The file's VM goes: destroyed now, or after the last of its jobs on a ring. */
 void amdgpu_cs_vm_release(struct amdgpu_device *adev, struct amdgpu_vm *vm);
+/*
+ * Looks at every ring's fence value: work the engines finished whose
+ * interrupt has not been handled yet completes now, so a wait that arrives
+ * after the work does not also wait for the interrupt.
+ */
+void amdgpu_cs_fence_poll(struct amdgpu_device *adev);
 /* The scheduler ring for (ip, ring), or NULL if that ring is not up. */
 struct amdgpu_cs_ring *amdgpu_cs_ring_get(struct amdgpu_device *adev, uint32_t ip_type, uint32_t ring);
 

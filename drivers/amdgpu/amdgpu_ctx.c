@@ -157,6 +157,8 @@ bool amdgpu_ctx_fence_is_own(struct drm_file *file, const struct drm_fence *fenc
 
 static void ctx_free(struct amdgpu_ctx *ctx)
 {
+	/* Submitted jobs reach their entities first, so the entities' end fails them properly. */
+	amdgpu_cs_push_pending(ctx->adev);
 	for (unsigned ip = 0; ip < AMDGPU_HW_IP_NUM; ip++) {
 		for (unsigned r = 0; r < AMDGPU_CTX_MAX_RINGS; r++) {
 			struct amdgpu_ctx_entity *e = ctx->entities[ip][r];

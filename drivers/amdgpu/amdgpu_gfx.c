@@ -31,6 +31,7 @@
 #define WRITE_DATA_WR_CONFIRM (1u << 20)
 #define WRITE_DATA_ENGINE_PFP (1u << 30)
 #define WAIT_REG_MEM_FUNC_EQ 3u
+#define WAIT_REG_MEM_MEM_SPACE (1u << 4)     /* poll memory, not a register */
 #define WAIT_REG_MEM_OP_WRITE_WAIT (1u << 6) /* write reg0, then wait on reg1 */
 #define WAIT_REG_MEM_POLL_INTERVAL 0x20u
 #define IB_PRE_ENB (1u << 21)
@@ -164,7 +165,8 @@ static void gfx_emit_wregs(struct amdgpu_ring *ring, uint32_t reg, const uint32_
 }
 
 /*
- * gmc_v9_0_emit_flush_gpu_tlb through the CP: the VMID's context (control
+ * gmc_v9_0_emit_flush_gpu_tlb through the CP, after a pipeline sync (wait
+ * for the ring's last fence): the VMID's context (control
  * with the fault interrupts the driver keeps enabled, and the root PDE),
  * then a WAIT_REG_MEM that writes the invalidate REQ and waits for its ACK
  * bit, then PFP_SYNC_ME so the prefetcher does not run ahead of the flush.
@@ -173,6 +175,15 @@ static void gfx_emit_vm_flush(struct amdgpu_ring *ring, unsigned vmid, uint64_t 
 {
 	const uint32_t cntl = context_cntl | VM_CONTEXT_CNTL__FAULT_INTERRUPTS;
 	const uint32_t base[2] = {(uint32_t)pd_base, (uint32_t)(pd_base >> 32)};
+	/* gfx_v9_0_ring_emit_pipeline_sync: the ring's earlier jobs finish before the tables change. */
+	uint64_t fence_addr = ring->wb_gpu + AMDGPU_WB_FENCE;
+	amdgpu_ring_write(ring, PACKET3(PKT3_WAIT_REG_MEM, 5));
+	amdgpu_ring_write(ring, WAIT_REG_MEM_FUNC_EQ | WAIT_REG_MEM_MEM_SPACE);
+	amdgpu_ring_write(ring, (uint32_t)fence_addr);
+	amdgpu_ring_write(ring, (uint32_t)(fence_addr >> 32));
+	amdgpu_ring_write(ring, (uint32_t)ring->fence.sync_seq);
+	amdgpu_ring_write(ring, 0xFFFFFFFFu);
+	amdgpu_ring_write(ring, WAIT_REG_MEM_POLL_INTERVAL);
 	gfx_emit_wregs(ring, GFXHUB_CTX_CNTL(vmid), &cntl, 1);
 	gfx_emit_wregs(ring, GFXHUB_CTX_PT_BASE(vmid), base, 2);
 	amdgpu_ring_write(ring, PACKET3(PKT3_WAIT_REG_MEM, 5));
@@ -279,7 +290,7 @@ const struct amdgpu_ring_funcs amdgpu_gfx_ring_funcs = {
 	.ring_size = AMDGPU_GFX_RING_SIZE,
 	.emit_ib_size = 4,
 	.emit_fence_size = 8,
-	.emit_vm_flush_size = 5 + 6 + 7 + 2,
+	.emit_vm_flush_size = 7 + 5 + 6 + 7 + 2,
 	.hw_start = gfx_hw_start,
 	.hw_stop = gfx_hw_stop,
 	.hw_reset = gfx_hw_reset,

@@ -580,6 +580,8 @@ static int amdgpu_gem_wait_idle_ioctl(struct drm_device *dev, void *data, struct
 	if (!obj)
 		return -ENOENT;
 	int r = 0;
+	if (drm_gem_resv_busy(obj, false))
+		amdgpu_cs_fence_poll(adev_of(dev));
 	struct drm_fence *f = drm_gem_resv_get_fence(obj, false, &r);
 	bool busy = false;
 	if (f && !drm_fence_is_signaled(f)) {

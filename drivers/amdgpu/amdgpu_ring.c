@@ -239,6 +239,7 @@ void amdgpu_ring_fini(struct amdgpu_ring *ring)
 	struct hw_device *hw = adev->hw;
 	if (ring->started)
 		ring->funcs->hw_stop(ring); /* silent before its memory goes away */
+	ring->started = ring->ready = false; /* callbacks of what completes now cannot submit */
 	amdgpu_fence_driver_force_completion(ring, -ENODEV);
 	amdgpu_fence_driver_fini(ring);
 	if (ring->wb_mapped)
@@ -263,8 +264,6 @@ int amdgpu_ring_reset(struct amdgpu_ring *ring)
 	ring->ready = false;
 	/* Halt first: what the engine was doing (a wait that never ends) is abandoned. */
 	ring->funcs->hw_reset(ring);
-	/* Nobody will write these seqnos now. */
-	amdgpu_fence_driver_force_completion(ring, -ECANCELED);
 	ring->wptr = ring->wptr_old = ring->alloc_end = 0;
 	memset(ring->ring.cpu, 0, ring->ring.size);
 	*amdgpu_ring_wb32(ring, AMDGPU_WB_RPTR) = 0;
@@ -272,10 +271,13 @@ int amdgpu_ring_reset(struct amdgpu_ring *ring)
 	ring->funcs->hw_start(ring);
 	ring->resets++;
 	int ret = ring->funcs->test_ring(ring);
-	if (ret) {
+	if (ret)
 		log_error("amdgpu: %s: %s ring test failed after reset (%d)", adev->hw->name, ring->name, ret);
-		return ret;
-	}
-	ring->ready = true;
-	return 0;
+	ring->ready = ret == 0;
+	/*
+	 * Nobody will write these seqnos now. Completed last, with the ring
+	 * already running again: their callbacks may submit new work at once.
+	 */
+	amdgpu_fence_driver_force_completion(ring, -ECANCELED);
+	return ret;
 }

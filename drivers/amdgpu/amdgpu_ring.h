@@ -91,7 +91,9 @@ struct amdgpu_ring {
 
 /* ---- the interface command submission uses ---- */
 
-/* The ring of a uAPI IP type and index (AMDGPU_HW_IP_GFX / _DMA), if it is ready; else NULL. */
+/* The ring of a uAPI IP type (AMDGPU_HW_IP_GFX / _DMA) and index, NULL if none: as the kernel's
+ * scheduler lists, the index counts the rings of the type that are ready (HW_IP_INFO's
+ * available_rings is (1 << their number) - 1). */
 struct amdgpu_ring *amdgpu_ring_lookup(struct amdgpu_device *adev, uint32_t ip_type, uint32_t ring);
 /* Reserves ndw dwords (rounded up for the commit's padding); -ENOSPC while the engine has not
  * consumed enough, -EINVAL if it can never fit, -ENODEV if the ring is not running. */
@@ -102,8 +104,9 @@ void amdgpu_ring_commit(struct amdgpu_ring *ring);
 void amdgpu_ring_undo(struct amdgpu_ring *ring);
 void amdgpu_ring_emit_ib(struct amdgpu_ring *ring, unsigned vmid, uint64_t ib_va, uint32_t length_dw,
 			 uint32_t flags /* AMDGPU_IB_FLAG_* */);
-/* Programs VM_CONTEXT<vmid>'s page table base and control through the ring and invalidates the
- * VMID's TLB on the ring's hub (REQ, then the engine waits for ACK). */
+/* Waits for the ring's earlier fences (pipeline sync), programs VM_CONTEXT<vmid>'s control (with
+ * the fault interrupts on) and page table base through the ring on the ring's hub (GFXHUB for GFX,
+ * MMHUB for SDMA) and invalidates the VMID's TLB there (REQ, then the engine waits for ACK). */
 void amdgpu_ring_emit_vm_flush(struct amdgpu_ring *ring, unsigned vmid, uint64_t pd_base, uint32_t context_cntl);
 /* Emits a fence (needs funcs->emit_fence_size dwords reserved) and returns it (a reference).
  * -EBUSY if AMDGPU_FENCE_SLOTS fences are already outstanding, -ENOMEM. */

@@ -22,6 +22,7 @@
 #define SDMA_INDIRECT_VMID_SHIFT 16
 #define SDMA_SRBM_WRITE_BYTE_EN (0xFu << 28)
 #define SDMA_POLL_FUNC_EQ (3u << 28)
+#define SDMA_POLL_MEM (1u << 31)
 #define SDMA_POLL_INTERVAL 10u
 #define SDMA_POLL_RETRY_FOREVER (0xFFFu << 16)
 
@@ -149,11 +150,19 @@ static void sdma_emit_wreg(struct amdgpu_ring *ring, uint32_t reg_byte, uint32_t
 	amdgpu_ring_write(ring, v);
 }
 
-/* gmc_v9_0_emit_flush_gpu_tlb on the MMHUB (Vega10's SDMA hub): the VMID's context, then REQ and
- * a POLL_REGMEM that waits for the ACK bit (with no retry limit, as the kernel's reg_wait). */
+/* gmc_v9_0_emit_flush_gpu_tlb on the MMHUB (Vega10's SDMA hub), after a pipeline sync: the VMID's
+ * context, then REQ and a POLL_REGMEM that waits for the ACK bit (no retry limit, as the kernel's). */
 static void sdma_emit_vm_flush(struct amdgpu_ring *ring, unsigned vmid, uint64_t pd_base, uint32_t context_cntl)
 {
 	uint32_t eng = AMDGPU_SDMA_INV_ENG(ring->me);
+	/* sdma_v4_0_ring_emit_pipeline_sync: the ring's earlier jobs finish before the tables change. */
+	uint64_t fence_addr = ring->wb_gpu + AMDGPU_WB_FENCE;
+	amdgpu_ring_write(ring, SDMA_OP_POLL_REGMEM | SDMA_POLL_FUNC_EQ | SDMA_POLL_MEM);
+	amdgpu_ring_write(ring, (uint32_t)fence_addr & ~3u);
+	amdgpu_ring_write(ring, (uint32_t)(fence_addr >> 32));
+	amdgpu_ring_write(ring, (uint32_t)ring->fence.sync_seq);
+	amdgpu_ring_write(ring, 0xFFFFFFFFu);
+	amdgpu_ring_write(ring, SDMA_POLL_RETRY_FOREVER | SDMA_POLL_INTERVAL);
 	sdma_emit_wreg(ring, MMHUB_CTX_CNTL(vmid), context_cntl | VM_CONTEXT_CNTL__FAULT_INTERRUPTS);
 	sdma_emit_wreg(ring, MMHUB_CTX_PT_BASE(vmid), (uint32_t)pd_base);
 	sdma_emit_wreg(ring, MMHUB_CTX_PT_BASE(vmid) + 4, (uint32_t)(pd_base >> 32));
@@ -213,7 +222,7 @@ const struct amdgpu_ring_funcs amdgpu_sdma_ring_funcs = {
 	.ring_size = AMDGPU_SDMA_RING_SIZE,
 	.emit_ib_size = 7 + 6,
 	.emit_fence_size = 6,
-	.emit_vm_flush_size = 4 * 3 + 6,
+	.emit_vm_flush_size = 6 + 4 * 3 + 6,
 	.hw_start = sdma_hw_start,
 	.hw_stop = sdma_hw_stop,
 	.hw_reset = sdma_hw_reset,

@@ -248,8 +248,19 @@ static void gfx_write_and_sequence_numbers(void **state)
 	assert_int_equal(wait_cs(e, e->a, ctx, AMDGPU_HW_IP_GFX, 0, ~0ull), 0);
 	assert_memory_equal(&dst.cpu[16], data, sizeof(data));
 	assert_int_equal(e->adev->cs->rings[AMDGPU_HW_IP_GFX][0].vmids.flushes, flushes);
+	/* A user fence (FENCE chunk): the sequence number lands in the BO when the job is done. */
+	struct bo uf = bo_new(e->a, 4096, 0);
+	struct drm_amdgpu_cs_chunk_fence ufc = {.handle = uf.handle, .offset = 24};
+	struct sub su = s;
+	su.extra[su.nextra++] = (struct drm_amdgpu_cs_chunk){AMDGPU_CHUNK_ID_FENCE, sizeof(ufc) / 4, (uintptr_t)&ufc};
+	assert_int_equal(submit(e->a, &su, &seq), 0);
+	assert_int_equal(seq, 3);
+	assert_int_equal(wait_cs(e, e->a, ctx, AMDGPU_HW_IP_GFX, 0, seq), 0);
+	uint64_t ufv;
+	memcpy(&ufv, (uint8_t *)uf.cpu + 24, sizeof(ufv));
+	assert_int_equal(ufv, 3);
 	/* Numbers not handed out yet are EINVAL; seq 0 (before the first) is done. */
-	assert_int_equal(poll_cs(e->a, ctx, AMDGPU_HW_IP_GFX, 0, 3), -EINVAL);
+	assert_int_equal(poll_cs(e->a, ctx, AMDGPU_HW_IP_GFX, 0, 4), -EINVAL);
 	assert_int_equal(poll_cs(e->a, ctx, AMDGPU_HW_IP_GFX, 0, 0), 0);
 	/* The other file's context ids are not ours. */
 	assert_int_equal(poll_cs(e->b, ctx, AMDGPU_HW_IP_GFX, 0, 1), -EINVAL);
@@ -479,6 +490,14 @@ static void dependencies_and_syncobjs(void **state)
 	union drm_amdgpu_wait_fences wf = {.in = {.fences = (uintptr_t)fs, .fence_count = 2, .wait_all = 0}};
 	assert_int_equal(io(e->b, DRM_IOCTL_AMDGPU_WAIT_FENCES, &wf), 0);
 	assert_int_equal(wf.out.status, 0);
+	assert_int_equal(wf.out.first_signaled, ~0u);
+	/* GEM_WAIT_IDLE on the shared BO: busy (A and B use it), from either side; Y only B's. */
+	union drm_amdgpu_gem_wait_idle wi = {.in = {.handle = xb, .timeout = 0}};
+	assert_int_equal(io(e->b, DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, &wi), 0);
+	assert_int_equal(wi.out.status, 1);
+	wi = (union drm_amdgpu_gem_wait_idle){.in = {.handle = x.handle, .timeout = 0}};
+	assert_int_equal(io(e->a, DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, &wi), 0);
+	assert_int_equal(wi.out.status, 1);
 
 	flag.cpu[0] = 1; /* let A go */
 	assert_int_equal(wait_cs(e, e->b, cb2, AMDGPU_HW_IP_DMA, 1, seq_c), 0);
@@ -486,6 +505,9 @@ static void dependencies_and_syncobjs(void **state)
 	assert_int_equal(poll_cs(e->a, ca, AMDGPU_HW_IP_GFX, 0, seq_a), 0);
 	assert_memory_equal(y.cpu, pattern, sizeof(pattern));
 	assert_true(drm_fence_is_signaled(sf));
+	wi = (union drm_amdgpu_gem_wait_idle){.in = {.handle = y.handle, .timeout = 0}};
+	assert_int_equal(io(e->b, DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, &wi), 0);
+	assert_int_equal(wi.out.status, 0);
 	drm_fence_put(sf);
 	drm_syncobj_put(so);
 	wf = (union drm_amdgpu_wait_fences){.in = {.fences = (uintptr_t)fs, .fence_count = 2, .wait_all = 1}};

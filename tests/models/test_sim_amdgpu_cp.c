@@ -1666,10 +1666,12 @@ static void test_halt_abandons_wait(void **state)
 	set_uconfig(&c, SCRATCH(0), 5);
 	release_mem(&c, f->wb.va + WB_FENCE, 3, 1, 2);
 	gfx_submit(f, &c);
-	sleep_ms(20);
+	/* The ME is on the wait (it set the header dump and started waiting in one step). */
+	assert_true(wait_reg(f, SIM_AMDGPU_CP_ME_HEADER_DUMP, ~0u, PKT3(0x3C, 5), 1000));
+	sleep_ms(10);
 	assert_int_equal(rd(f, SIM_AMDGPU_CP_RB0_RPTR), 0); /* the wait has not retired */
 	assert_int_equal(rd(f, SIM_AMDGPU_GRBM_STATUS) & SIM_AMDGPU_GRBM_STATUS_GUI_ACTIVE, SIM_AMDGPU_GRBM_STATUS_GUI_ACTIVE);
-	assert_int_equal(rd(f, SIM_AMDGPU_CP_ME_HEADER_DUMP), PKT3(0x3C, 5));
+	assert_int_equal(rd(f, SCRATCH(0)), 0);
 
 	wr(f, SIM_AMDGPU_CP_ME_CNTL, SIM_AMDGPU_CP_ME_CNTL_RESET);
 	assert_int_equal(rd(f, SIM_AMDGPU_GRBM_STATUS), SIM_AMDGPU_GRBM_STATUS_IDLE);
@@ -1710,7 +1712,11 @@ static void test_halt_abandons_wait(void **state)
 	sdma_fence(&s, f->wb.va + WB_FENCE + 4, 9);
 	sdma_trap(&s, 0);
 	sdma_submit(f, 0, &s);
-	sleep_ms(20);
+	uint64_t end = mono_ns() + 1000000000ull;
+	while (status(f, SIM_AMDGPU_RING_SDMA0).op_count[8] == 0 && mono_ns() < end)
+		sleep_ms(1);
+	assert_int_equal(status(f, SIM_AMDGPU_RING_SDMA0).op_count[8], 1); /* polling */
+	sleep_ms(10);
 	assert_int_equal(rd(f, SDMA(0, SIM_AMDGPU_SDMA0_STATUS_REG)) & SIM_AMDGPU_SDMA_STATUS_IDLE, 0);
 	assert_int_equal(rd(f, SDMA(0, SIM_AMDGPU_SDMA0_GFX_RB_RPTR)), 0);
 	wr(f, SDMA(0, SIM_AMDGPU_SDMA0_F32_CNTL), SIM_AMDGPU_SDMA_F32_HALT);
