@@ -574,6 +574,34 @@ static void test_close_handle_unmaps(void **state)
 	drm_gem_object_put(obj);
 }
 
+/* With two handles to one BO in a file (a primary-node client's flink + open), the mappings stay until the second goes. */
+static void test_close_second_handle(void **state)
+{
+	struct fixture *f = *state;
+	struct drm_file *pf = drm_file_open(&f->dev->primary, 300, 1000);
+	assert_non_null(pf);
+	struct test_channel pch;
+	assert_int_equal(test_channel_start(&pch, pf, 300, 1000), 0);
+	uint32_t h = gem_create(&pch, 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
+	struct drm_gem_flink fl = {.handle = h};
+	assert_int_equal(call(&pch, DRM_IOCTL_GEM_FLINK, &fl), 0);
+	struct drm_gem_open op = {.name = fl.name};
+	assert_int_equal(call(&pch, DRM_IOCTL_GEM_OPEN, &op), 0);
+	assert_true(op.handle != h);
+	assert_int_equal(va(&pch, AMDGPU_VA_OP_MAP, h, LOW_VA, 0, 4096, AMDGPU_VM_PAGE_READABLE), 0);
+	struct sim_amdgpu_vm_ctx ctx;
+	bind_vmid(f, pf, 7, &ctx);
+	uint8_t buf[4];
+	struct drm_gem_close c = {.handle = h};
+	assert_int_equal(call(&pch, DRM_IOCTL_GEM_CLOSE, &c), 0);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA, buf, sizeof(buf)), 0);
+	c.handle = op.handle;
+	assert_int_equal(call(&pch, DRM_IOCTL_GEM_CLOSE, &c), 0);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA, buf, sizeof(buf)), -EFAULT);
+	test_channel_stop(&pch);
+	drm_file_release(pf);
+}
+
 /* The daemon cannot reach a client's own pages: USERPTR answers as a kernel without userptr support. */
 static void test_userptr(void **state)
 {
@@ -640,6 +668,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_userptr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_handle_unmaps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_second_handle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_frees, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
