@@ -323,6 +323,14 @@ struct amdgpu_vm *amdgpu_vm_create(struct amdgpu_device *adev, int *err);
 /* Unmaps everything (dropping the objects' references) and frees the tables. */
 void amdgpu_vm_destroy(struct amdgpu_vm *vm);
 struct amdgpu_vm *amdgpu_vm_of_file(struct drm_file *file);
+/*
+ * A job that runs in vm was submitted / is done (freed). Mappings unmapped
+ * while jobs submitted before are running keep their PTEs until those jobs
+ * end, as the kernel orders the clearing after the VM's work. begin returns
+ * the job's sequence number for end (0: not tracked, out of memory).
+ */
+uint64_t amdgpu_vm_job_begin(struct amdgpu_vm *vm);
+void amdgpu_vm_job_end(struct amdgpu_vm *vm, uint64_t seq);
 /* The file closed a handle to obj: with its last one, obj's mappings in the file's VM go. */
 void amdgpu_vm_bo_close(struct drm_file *file, struct drm_gem_object *obj);
 /* The value for VM_CONTEXTn_PAGE_TABLE_BASE_ADDR_LO32/HI32: the root directory's address | VALID | SYSTEM. */

@@ -39,6 +39,7 @@ struct amdgpu_job {
 	struct cs_job base;
 	struct amdgpu_cs_ring *cr;
 	struct amdgpu_vm *vm;
+	uint64_t vm_seq; /* amdgpu_vm_job_begin: unmaps wait for it */
 	unsigned num_ibs;
 	struct amdgpu_job_ib *ibs;
 	struct drm_gem_object **bos; /* held until the job is done */
@@ -167,6 +168,7 @@ void amdgpu_cs_vm_release(struct amdgpu_device *adev, struct amdgpu_vm *vm)
 static void amdgpu_job_free(struct cs_job *cj)
 {
 	struct amdgpu_job *job = to_job(cj);
+	amdgpu_vm_job_end(job->vm, job->vm_seq);
 	vm_use_put(job->cr->adev, job->vm);
 	for (unsigned i = 0; i < job->num_bos; i++)
 		drm_gem_object_put(job->bos[i]);
@@ -827,6 +829,7 @@ static int submit(struct cs_parser *p, union drm_amdgpu_cs *cs)
 		return r;
 	}
 	struct drm_fence *finished = job->base.finished;
+	job->vm_seq = amdgpu_vm_job_begin(job->vm);
 
 	/* The job is committed: record its fence everywhere. */
 	for (unsigned i = 0; i < p->num_bos; i++)

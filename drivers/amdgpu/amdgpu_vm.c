@@ -47,6 +47,7 @@ struct amdgpu_vm_mapping {
 	uint64_t offset;            /* byte offset in the object */
 	uint64_t pte_flags;         /* permissions, MTYPE, PRT */
 	struct drm_gem_object *obj; /* a reference; NULL for a PRT range */
+	uint64_t freed_seq;         /* on the freed list: the last job that may still use it */
 	struct amdgpu_vm_mapping *next;
 };
 
@@ -54,7 +55,11 @@ struct amdgpu_vm {
 	struct amdgpu_device *adev;
 	struct amdgpu_vm_pt *root;
 	struct amdgpu_vm_mapping *mappings; /* sorted by start, never overlapping */
+	struct amdgpu_vm_mapping *freed;    /* unmapped, PTEs kept until the jobs before them end */
 	uint64_t tlb_seq;
+	uint64_t job_seq;                   /* jobs begun in this VM */
+	uint64_t *inflight;                 /* sequence numbers of those not ended */
+	unsigned ninflight, cap;
 };
 
 /* ------------------------------------------------------------ table memory */
@@ -269,11 +274,15 @@ void amdgpu_vm_destroy(struct amdgpu_vm *vm)
 {
 	if (!vm)
 		return;
-	while (vm->mappings) {
-		struct amdgpu_vm_mapping *m = vm->mappings;
-		vm->mappings = m->next;
-		mapping_free(m);
+	struct amdgpu_vm_mapping *lists[] = {vm->mappings, vm->freed};
+	for (unsigned i = 0; i < 2; i++) {
+		while (lists[i]) {
+			struct amdgpu_vm_mapping *m = lists[i];
+			lists[i] = m->next;
+			mapping_free(m);
+		}
 	}
+	free(vm->inflight);
 	/* No job runs in this VM any more (the file is gone), so no walker can be on these tables. */
 	free_tree(vm->adev, vm->root);
 	free(vm);
@@ -305,13 +314,15 @@ uint64_t amdgpu_vm_tlb_seq(const struct amdgpu_vm *vm)
 /* ------------------------------------------------------------ mappings */
 
 /*
- * Removes pages [first, last] from every mapping, splitting those that reach
- * past either end (the kernel's amdgpu_vm_bo_clear_mappings), and clears
- * their PTEs.
+ * Takes pages [first, last] out of the mappings of list, splitting those that
+ * reach past either end (the kernel's amdgpu_vm_bo_clear_mappings), and
+ * returns the pieces taken out in *out (each with its own reference). The
+ * PTEs are not touched. -ENOMEM (a split) leaves both lists consistent.
  */
-static int clear_range(struct amdgpu_vm *vm, uint64_t first, uint64_t last)
+static int cut(struct amdgpu_vm_mapping **list, uint64_t first, uint64_t last, struct amdgpu_vm_mapping **out)
 {
-	struct amdgpu_vm_mapping **pp = &vm->mappings;
+	struct amdgpu_vm_mapping **pp = list, **tail_out = out;
+	*out = NULL;
 	while (*pp) {
 		struct amdgpu_vm_mapping *m = *pp;
 		if (m->start > last)
@@ -320,38 +331,139 @@ static int clear_range(struct amdgpu_vm *vm, uint64_t first, uint64_t last)
 			pp = &m->next;
 			continue;
 		}
-		uint64_t cut_first = m->start > first ? m->start : first;
-		uint64_t cut_last = m->last < last ? m->last : last;
-		if (m->start < first && m->last > last) {
-			/* The range is inside m: m keeps its head, a new mapping takes its tail. */
-			struct amdgpu_vm_mapping *tail = malloc(sizeof(*tail));
-			if (!tail)
+		struct amdgpu_vm_mapping *piece = m;
+		if (m->start < first || m->last > last) {
+			/* Only part of m goes: a copy describes that part, m keeps the rest. */
+			piece = malloc(sizeof(*piece));
+			struct amdgpu_vm_mapping *rest = NULL;
+			if (piece && m->start < first && m->last > last && !(rest = malloc(sizeof(*rest)))) {
+				free(piece);
+				piece = NULL;
+			}
+			if (!piece)
 				return -ENOMEM;
-			*tail = *m;
-			tail->start = last + 1;
-			tail->offset = m->offset + (last + 1 - m->start) * AMDGPU_GPU_PAGE_SIZE;
-			if (tail->obj)
-				drm_gem_object_get(tail->obj);
-			m->last = first - 1;
-			tail->next = m->next;
-			m->next = tail;
-			pp = &tail->next;
-		} else if (m->start < first) {
-			m->last = first - 1;
-			pp = &m->next;
-		} else if (m->last > last) {
-			m->offset += (last + 1 - m->start) * AMDGPU_GPU_PAGE_SIZE;
-			m->start = last + 1;
-			pp = &m->next;
+			uint64_t lo = m->start > first ? m->start : first, hi = m->last < last ? m->last : last;
+			*piece = *m;
+			piece->start = lo;
+			piece->last = hi;
+			piece->offset = m->offset + (lo - m->start) * AMDGPU_GPU_PAGE_SIZE;
+			if (piece->obj)
+				drm_gem_object_get(piece->obj);
+			if (rest) {
+				/* The range is inside m: m keeps its head, rest takes its tail. */
+				*rest = *m;
+				rest->start = last + 1;
+				rest->offset = m->offset + (last + 1 - m->start) * AMDGPU_GPU_PAGE_SIZE;
+				if (rest->obj)
+					drm_gem_object_get(rest->obj);
+				m->last = first - 1;
+				rest->next = m->next;
+				m->next = rest;
+				pp = &rest->next;
+			} else if (m->start < first) {
+				m->last = first - 1;
+				pp = &m->next;
+			} else {
+				m->offset += (last + 1 - m->start) * AMDGPU_GPU_PAGE_SIZE;
+				m->start = last + 1;
+				pp = &m->next;
+			}
 		} else {
 			*pp = m->next;
-			mapping_free(m);
 		}
-		int r = write_range(vm, NULL, cut_first, cut_last);
-		if (r)
-			return r;
+		piece->next = NULL;
+		*tail_out = piece;
+		tail_out = &piece->next;
 	}
 	return 0;
+}
+
+/* The oldest job of this VM still running (UINT64_MAX: none). */
+static uint64_t oldest_job(const struct amdgpu_vm *vm)
+{
+	uint64_t oldest = UINT64_MAX;
+	for (unsigned i = 0; i < vm->ninflight; i++)
+		if (vm->inflight[i] < oldest)
+			oldest = vm->inflight[i];
+	return oldest;
+}
+
+/*
+ * A mapping (or part of one) that is gone from the address space. Its PTEs
+ * are cleared once no job submitted before now can still use them, as the
+ * kernel clears freed mappings after the VM's work; until then it keeps its
+ * object alive.
+ */
+static void retire(struct amdgpu_vm *vm, struct amdgpu_vm_mapping *m)
+{
+	if (!vm->ninflight) {
+		write_range(vm, NULL, m->start, m->last); /* clearing allocates nothing: cannot fail */
+		mapping_free(m);
+		return;
+	}
+	m->freed_seq = vm->job_seq;
+	m->next = vm->freed;
+	vm->freed = m;
+}
+
+static void retire_list(struct amdgpu_vm *vm, struct amdgpu_vm_mapping *list)
+{
+	while (list) {
+		struct amdgpu_vm_mapping *next = list->next;
+		retire(vm, list);
+		list = next;
+	}
+}
+
+/* Clears the freed mappings no running job can use any more. */
+static void clear_freed(struct amdgpu_vm *vm)
+{
+	uint64_t oldest = oldest_job(vm);
+	struct amdgpu_vm_mapping **pp = &vm->freed;
+	while (*pp) {
+		struct amdgpu_vm_mapping *m = *pp;
+		if (m->freed_seq >= oldest) {
+			pp = &m->next;
+			continue;
+		}
+		*pp = m->next;
+		write_range(vm, NULL, m->start, m->last);
+		mapping_free(m);
+	}
+}
+
+uint64_t amdgpu_vm_job_begin(struct amdgpu_vm *vm)
+{
+	if (vm->ninflight == vm->cap) {
+		unsigned cap = vm->cap ? vm->cap * 2 : 16;
+		uint64_t *p = realloc(vm->inflight, cap * sizeof(*p));
+		if (!p)
+			return 0;
+		vm->inflight = p;
+		vm->cap = cap;
+	}
+	vm->inflight[vm->ninflight++] = ++vm->job_seq;
+	return vm->job_seq;
+}
+
+void amdgpu_vm_job_end(struct amdgpu_vm *vm, uint64_t seq)
+{
+	for (unsigned i = 0; seq && i < vm->ninflight; i++) {
+		if (vm->inflight[i] == seq) {
+			vm->inflight[i] = vm->inflight[--vm->ninflight];
+			clear_freed(vm);
+			return;
+		}
+	}
+}
+
+/* CLEAR: pages [first, last] leave every mapping. */
+static int clear_range(struct amdgpu_vm *vm, uint64_t first, uint64_t last)
+{
+	struct amdgpu_vm_mapping *gone;
+	int r = cut(&vm->mappings, first, last, &gone);
+	retire_list(vm, gone);
+	return r;
 }
 
 static bool overlaps(const struct amdgpu_vm *vm, uint64_t first, uint64_t last)
@@ -366,6 +478,16 @@ static bool overlaps(const struct amdgpu_vm *vm, uint64_t first, uint64_t last)
 static int insert(struct amdgpu_vm *vm, uint64_t first, uint64_t last, struct drm_gem_object *obj, uint64_t offset,
 		  uint64_t pte_flags)
 {
+	/* Freed mappings still waiting for jobs lose these pages: the new PTEs replace theirs. */
+	struct amdgpu_vm_mapping *replaced;
+	int r = cut(&vm->freed, first, last, &replaced);
+	while (replaced) {
+		struct amdgpu_vm_mapping *next = replaced->next;
+		mapping_free(replaced);
+		replaced = next;
+	}
+	if (r)
+		return r;
 	struct amdgpu_vm_mapping *m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -381,7 +503,7 @@ static int insert(struct amdgpu_vm *vm, uint64_t first, uint64_t last, struct dr
 	 * PRT bit, which the model (without PRT support) faults on exactly as on
 	 * empty ones, and writing them would let one ioctl fill 128 TiB of tables.
 	 */
-	int r = obj ? write_range(vm, m, first, last) : 0;
+	r = obj ? write_range(vm, m, first, last) : 0;
 	if (r) {
 		write_range(vm, NULL, first, last); /* undo the part that was written */
 		mapping_free(m);
@@ -404,9 +526,8 @@ static int unmap(struct amdgpu_vm *vm, struct drm_gem_object *obj, uint64_t firs
 			break;
 		if (m->start == first && m->obj == obj) {
 			*pp = m->next;
-			int r = write_range(vm, NULL, m->start, m->last);
-			mapping_free(m);
-			return r;
+			retire(vm, m);
+			return 0;
 		}
 	}
 	return -ENOENT;
@@ -429,8 +550,7 @@ void amdgpu_vm_bo_close(struct drm_file *file, struct drm_gem_object *obj)
 			continue;
 		}
 		*pp = m->next;
-		write_range(vm, NULL, m->start, m->last); /* clearing allocates nothing: cannot fail */
-		mapping_free(m);
+		retire(vm, m);
 	}
 }
 

@@ -574,6 +574,97 @@ static void test_close_handle_unmaps(void **state)
 	drm_gem_object_put(obj);
 }
 
+/* With two handles to one BO in a file (a primary-node client's flink + open), the mappings stay until the second goes. */
+static void test_close_second_handle(void **state)
+{
+	struct fixture *f = *state;
+	struct drm_file *pf = drm_file_open(&f->dev->primary, 300, 1000);
+	assert_non_null(pf);
+	struct test_channel pch;
+	assert_int_equal(test_channel_start(&pch, pf, 300, 1000), 0);
+	uint32_t h = gem_create(&pch, 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
+	struct drm_gem_flink fl = {.handle = h};
+	assert_int_equal(call(&pch, DRM_IOCTL_GEM_FLINK, &fl), 0);
+	struct drm_gem_open op = {.name = fl.name};
+	assert_int_equal(call(&pch, DRM_IOCTL_GEM_OPEN, &op), 0);
+	assert_true(op.handle != h);
+	assert_int_equal(va(&pch, AMDGPU_VA_OP_MAP, h, LOW_VA, 0, 4096, AMDGPU_VM_PAGE_READABLE), 0);
+	struct sim_amdgpu_vm_ctx ctx;
+	bind_vmid(f, pf, 7, &ctx);
+	uint8_t buf[4];
+	struct drm_gem_close c = {.handle = h};
+	assert_int_equal(call(&pch, DRM_IOCTL_GEM_CLOSE, &c), 0);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA, buf, sizeof(buf)), 0);
+	c.handle = op.handle;
+	assert_int_equal(call(&pch, DRM_IOCTL_GEM_CLOSE, &c), 0);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA, buf, sizeof(buf)), -EFAULT);
+	test_channel_stop(&pch);
+	drm_file_release(pf);
+}
+
+/*
+ * Unmapping while a job submitted earlier may still use the pages: the PTEs
+ * stay until that job ends (the kernel clears freed mappings after the VM's
+ * work), a later job does not hold them, and a new mapping over them wins.
+ */
+static void test_unmap_waits_for_jobs(void **state)
+{
+	struct fixture *f = *state;
+	struct amdgpu_vm *vm = amdgpu_vm_of_file(f->file);
+	uint32_t a = gem_create(&f->ch, 4 * 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
+	uint32_t b = gem_create(&f->ch, 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
+	fill(bo_cpu(f->file, a), 4 * 4096, 0x10);
+	fill(bo_cpu(f->file, b), 4096, 0x80);
+	const uint32_t r = AMDGPU_VM_PAGE_READABLE;
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, a, LOW_VA, 0, 4 * 4096, r), 0);
+	struct sim_amdgpu_vm_ctx ctx;
+	bind_vmid(f, f->file, 8, &ctx);
+	uint8_t buf[16];
+
+	uint64_t job1 = amdgpu_vm_job_begin(vm);
+	assert_true(job1 != 0);
+	/* Gone from the address space (a second UNMAP finds nothing, the range can be mapped again) ... */
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_UNMAP, a, LOW_VA, 0, 0, 0), 0);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_UNMAP, a, LOW_VA, 0, 0, 0), -ENOENT);
+	/* ... but the running job still reaches the pages, and the BO stays alive for it. */
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA + 3 * 4096, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, bo_cpu(f->file, a) + 3 * 4096, sizeof(buf));
+	/* A new mapping over part of it replaces those PTEs at once. */
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, b, LOW_VA + 4096, 0, 4096, r), 0);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA + 4096, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, bo_cpu(f->file, b), sizeof(buf));
+	/* A job submitted after the unmap does not keep it. */
+	uint64_t job2 = amdgpu_vm_job_begin(vm);
+	amdgpu_vm_job_end(vm, job1);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA, buf, sizeof(buf)), -EFAULT);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA + 3 * 4096, buf, sizeof(buf)), -EFAULT);
+	/* The new mapping survived the deferred clear. */
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA + 4096, buf, sizeof(buf)), 0);
+	assert_memory_equal(buf, bo_cpu(f->file, b), sizeof(buf));
+
+	/* CLEAR and the last handle's close wait the same way, for job2. */
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_CLEAR, 0, LOW_VA + 4096, 0, 4096, 0), 0);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA + 4096, buf, sizeof(buf)), 0);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, a, LOW_VA + 8 * 4096, 0, 4096, r), 0);
+	struct drm_gem_object *oa = drm_gem_object_lookup(f->file, a);
+	struct drm_gem_close c = {.handle = a};
+	assert_int_equal(call(&f->ch, DRM_IOCTL_GEM_CLOSE, &c), 0);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA + 8 * 4096, buf, sizeof(buf)), 0);
+	assert_true(oa->refcount >= 2); /* ours and the freed mapping's */
+	amdgpu_vm_job_end(vm, job2);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA + 4096, buf, sizeof(buf)), -EFAULT);
+	assert_int_equal(sim_amdgpu_vm_read(&ctx, LOW_VA + 8 * 4096, buf, sizeof(buf)), -EFAULT);
+	assert_int_equal(oa->refcount, 1);
+	drm_gem_object_put(oa);
+	/* Ending an unknown job (or an untracked one) changes nothing. */
+	amdgpu_vm_job_end(vm, 12345);
+	amdgpu_vm_job_end(vm, 0);
+	/* A job still running at close: the VM frees the freed list with everything else. */
+	amdgpu_vm_job_begin(vm);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, b, LOW_VA, 0, 4096, r), 0);
+	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_UNMAP, b, LOW_VA, 0, 4096, 0), 0);
+}
+
 /* The daemon cannot reach a client's own pages: USERPTR answers as a kernel without userptr support. */
 static void test_userptr(void **state)
 {
@@ -640,6 +731,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vram, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_userptr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_handle_unmaps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_second_handle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmap_waits_for_jobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_frees, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
