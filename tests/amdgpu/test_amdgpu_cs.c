@@ -474,11 +474,21 @@ static void dependencies_and_syncobjs(void **state)
 		ib_b.cpu[i] = SDMA_NOP;
 	uint64_t seq_c;
 	assert_int_equal(submit(e->b, &sc2, &seq_c), 0);
+	/* D: a third context of B, after B's job only through B's out-syncobj (SYNCOBJ_IN). */
+	for (unsigned i = 128; i < 136; i++)
+		ib_b.cpu[i] = SDMA_NOP;
+	uint32_t cb3 = ctx_new(e->b);
+	struct drm_amdgpu_cs_chunk_sem in = {.handle = sc.handle};
+	struct sub sd = {.ctx = cb3, .ip = AMDGPU_HW_IP_DMA, .ring = 1, .ib_va = ib_b.va + 512, .ib_bytes = 32,
+			 .nextra = 1, .extra = {{AMDGPU_CHUNK_ID_SYNCOBJ_IN, sizeof(in) / 4, (uintptr_t)&in}}};
+	uint64_t seq_d;
+	assert_int_equal(submit(e->b, &sd, &seq_d), 0);
 
 	run_loop_ms(e, 100);
 	assert_int_equal(poll_cs(e->a, ca, AMDGPU_HW_IP_GFX, 0, seq_a), 1);
 	assert_int_equal(poll_cs(e->b, cb, AMDGPU_HW_IP_DMA, 0, seq_b), 1);
 	assert_int_equal(poll_cs(e->b, cb2, AMDGPU_HW_IP_DMA, 1, seq_c), 1);
+	assert_int_equal(poll_cs(e->b, cb3, AMDGPU_HW_IP_DMA, 1, seq_d), 1);
 	struct drm_syncobj *so = drm_syncobj_find(e->b, sc.handle);
 	struct drm_fence *sf = drm_syncobj_fence_get(so);
 	assert_non_null(sf);
@@ -500,6 +510,7 @@ static void dependencies_and_syncobjs(void **state)
 
 	flag.cpu[0] = 1; /* let A go */
 	assert_int_equal(wait_cs(e, e->b, cb2, AMDGPU_HW_IP_DMA, 1, seq_c), 0);
+	assert_int_equal(wait_cs(e, e->b, cb3, AMDGPU_HW_IP_DMA, 1, seq_d), 0);
 	assert_int_equal(poll_cs(e->b, cb, AMDGPU_HW_IP_DMA, 0, seq_b), 0);
 	assert_int_equal(poll_cs(e->a, ca, AMDGPU_HW_IP_GFX, 0, seq_a), 0);
 	assert_memory_equal(y.cpu, pattern, sizeof(pattern));
