@@ -520,15 +520,23 @@ const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned lon
 			n = sizeof(i915_table) / sizeof(i915_table[0]);
 		}
 		/*
-		 * By number alone, as the kernel's drm_ioctl: libdrm issues some
-		 * driver ioctls with another direction than the header's (GEM_VA is
-		 * _IOW, drmCommandWriteRead sends _IOWR); only the directions both
-		 * agree on are copied. The size may differ between header versions.
+		 * By number and direction (one number may have two entries, as
+		 * i915's EXECBUFFER2 and EXECBUFFER2_WR), else by number alone, as
+		 * the kernel's drm_ioctl: libdrm issues some driver ioctls with
+		 * another direction than the header's (GEM_VA is _IOW,
+		 * drmCommandWriteRead sends _IOWR); only the directions both agree
+		 * on are copied. The size may differ between header versions.
 		 */
-		for (size_t i = 0; i < n; i++)
-			if (_IOC_NR(t[i].cmd) == nr)
+		const struct rdrm_ioctl_info *by_nr = NULL;
+		for (size_t i = 0; i < n; i++) {
+			if (_IOC_NR(t[i].cmd) != nr)
+				continue;
+			if (_IOC_DIR(t[i].cmd) == _IOC_DIR(cmd))
 				return &t[i];
-		return NULL;
+			if (!by_nr)
+				by_nr = &t[i];
+		}
+		return by_nr;
 	}
 	/* Match by number and direction; the size may differ (older or newer headers). */
 	for (size_t i = 0; i < sizeof(core_table) / sizeof(core_table[0]); i++) {

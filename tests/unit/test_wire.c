@@ -305,6 +305,18 @@ static int record_ptr(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint
 	return 0;
 }
 
+/* Driver numbers: libdrm sends GEM_VA (an _IOW) as _IOWR; the kernel takes it by number, so does the table. */
+static void driver_number_other_direction(void **state)
+{
+	(void)state;
+	unsigned long iowr = DRM_IOWR(DRM_COMMAND_BASE + DRM_AMDGPU_GEM_VA, struct drm_amdgpu_gem_va);
+	const struct rdrm_ioctl_info *info = rdrm_ioctl_lookup("amdgpu", iowr);
+	assert_non_null(info);
+	assert_int_equal(info->cmd, DRM_IOCTL_AMDGPU_GEM_VA);
+	/* Only a number the driver has: an unknown one stays unknown in any direction. */
+	assert_null(rdrm_ioctl_lookup("amdgpu", DRM_IOWR(DRM_COMMAND_BASE + 0x3f, struct drm_amdgpu_gem_va)));
+}
+
 static void nested_pointer_arrays(void **state)
 {
 	(void)state;
@@ -514,6 +526,7 @@ int main(void)
 		cmocka_unit_test(garbage_headers),
 		cmocka_unit_test(out_of_line_payload),
 		cmocka_unit_test(derived_counts),
+		cmocka_unit_test(driver_number_other_direction),
 		cmocka_unit_test(nested_pointer_arrays),
 		cmocka_unit_test(nested_pointer_arrays_round_trip),
 		cmocka_unit_test(out_fd_overlaying_input),
