@@ -406,8 +406,6 @@ static const struct rdrm_ioctl_info amdgpu_table[] = {
 	ENTRY(DRM_IOCTL_AMDGPU_CTX, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_BO_LIST, ARRAYS(amdgpu_bo_list_arrays)),
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_VA, LAYOUT_NONE),
-	/* libdrm sends GEM_VA read-write though the header declares it write-only; the kernel takes both. */
-	{.cmd = DRM_IOWR(DRM_COMMAND_BASE + DRM_AMDGPU_GEM_VA, struct drm_amdgpu_gem_va), .name = "AMDGPU_GEM_VA (rw)"},
 	ENTRY(DRM_IOCTL_AMDGPU_INFO, ARRAYS(amdgpu_info_arrays)),
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_METADATA, LAYOUT_NONE), /* the metadata travels inside the struct */
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, LAYOUT_NONE),
