@@ -347,7 +347,7 @@ struct cs_parser {
 	struct drm_fence **deps;
 	unsigned num_deps, deps_cap;
 	struct post_dep *post;
-	unsigned num_post;
+	unsigned num_post, post_cap;
 };
 
 static void parser_fini(struct cs_parser *p)
@@ -605,7 +605,8 @@ static int p2_dependencies(struct cs_parser *p, const struct cs_chunk *c)
 struct submit_wait {
 	struct drm_syncobj_waiter w;
 	struct drm_call *call;
-	struct event_timer *timer;
+	struct event_loop *loop;
+	struct event_timer *timer; /* the WAIT_FOR_SUBMIT timeout, then the rerun */
 };
 
 static void submit_wait_free(struct submit_wait *sw)
@@ -616,14 +617,27 @@ static void submit_wait_free(struct submit_wait *sw)
 	free(sw);
 }
 
+static void submit_rerun(void *data)
+{
+	struct submit_wait *sw = data;
+	struct drm_call *call = sw->call;
+	sw->timer = NULL; /* fired: the loop freed it */
+	submit_wait_free(sw);
+	drm_call_rerun(call);
+}
+
+/* Runs inside the syncobj's update: the CS runs again from the loop, not nested in it. */
 static void submit_arrived(struct drm_syncobj_waiter *w)
 {
 	struct submit_wait *sw = (struct submit_wait *)w;
-	struct drm_call *call = sw->call;
 	if (sw->timer)
 		event_timer_cancel(sw->timer);
-	free(sw); /* the waiter is no longer registered once func runs */
-	drm_call_rerun(call);
+	sw->timer = event_loop_add_timer(sw->loop, 0, submit_rerun, sw);
+	if (!sw->timer) {
+		struct drm_call *call = sw->call;
+		submit_wait_free(sw);
+		drm_call_complete(call, -ENOMEM);
+	}
 }
 
 static void submit_timeout(void *data)
@@ -649,6 +663,7 @@ static int p2_syncobj_wait(struct cs_parser *p, uint32_t handle, uint64_t point,
 		if (!sw)
 			return -ENOMEM;
 		sw->call = p->call;
+		sw->loop = p->dev->loop;
 		sw->w.func = submit_arrived;
 	}
 	struct drm_fence *f;
@@ -674,12 +689,16 @@ static int p2_post_dep(struct cs_parser *p, uint32_t handle, uint64_t point)
 	struct drm_syncobj *s = drm_syncobj_find(p->file, handle);
 	if (!s)
 		return -EINVAL;
-	struct post_dep *n = realloc(p->post, (p->num_post + 1) * sizeof(*n));
-	if (!n) {
-		drm_syncobj_put(s);
-		return -ENOMEM;
+	if (p->num_post == p->post_cap) {
+		unsigned cap = p->post_cap ? p->post_cap * 2 : 8;
+		struct post_dep *n = realloc(p->post, cap * sizeof(*n));
+		if (!n) {
+			drm_syncobj_put(s);
+			return -ENOMEM;
+		}
+		p->post = n;
+		p->post_cap = cap;
 	}
-	p->post = n;
 	p->post[p->num_post++] = (struct post_dep){.syncobj = s, .point = point};
 	return 0;
 }

@@ -436,6 +436,71 @@ static void nested_pointer_arrays_round_trip(void **state)
 	test_device_destroy(dev);
 }
 
+/*
+ * FENCE_TO_HANDLE's out fd shares its bytes with the input fence (a union):
+ * the input must reach the handler intact, an fd comes back only on success
+ * with an fd-returning request, and on failure the input bytes are never
+ * taken for a daemon fd (and closed).
+ */
+static int to_handle_handler(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	(void)dev;
+	(void)file;
+	(void)call;
+	union drm_amdgpu_fence_to_handle *t = data;
+	if (t->in.fence.seq_no != 77 || (t->in.fence.ctx_id != 3 && t->in.fence.ring != 1))
+		return -EIO; /* the input did not arrive intact */
+	if (t->in.fence.ring == 1)
+		return -EINVAL;
+	if (t->in.what == AMDGPU_FENCE_TO_HANDLE_GET_SYNCOBJ) {
+		t->out.handle = 5;
+		return 0;
+	}
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	t->out.handle = (uint32_t)fd;
+	return 0;
+}
+
+static void out_fd_overlaying_input(void **state)
+{
+	(void)state;
+	struct drm_device *dev = test_device_create(DRIVER_GEM | DRIVER_RENDER);
+	struct drm_file *file = drm_file_open(&dev->render, 1000, 1000);
+	struct test_channel ch;
+	assert_int_equal(test_channel_start(&ch, file, 1000, 1000), 0);
+	static const struct drm_ioctl_desc ioctls[DRM_AMDGPU_FENCE_TO_HANDLE + 1] = {
+		DRM_IOCTL_DEF_DRV(AMDGPU_FENCE_TO_HANDLE, to_handle_handler, DRM_RENDER_ALLOW),
+	};
+	struct drm_driver *drv = (struct drm_driver *)dev->driver;
+	drv->name = "amdgpu";
+	drv->ioctls = ioctls;
+	drv->num_ioctls = DRM_AMDGPU_FENCE_TO_HANDLE + 1;
+
+	/* A handle: no fd travels. */
+	union drm_amdgpu_fence_to_handle t = {.in = {.fence = {.ctx_id = 3, .seq_no = 77},
+						     .what = AMDGPU_FENCE_TO_HANDLE_GET_SYNCOBJ}};
+	assert_int_equal(rdrm_call(ch.fd, "amdgpu", DRM_IOCTL_AMDGPU_FENCE_TO_HANDLE, &t), 0);
+	assert_int_equal(t.out.handle, 5);
+	/* An fd: a new descriptor of this process. */
+	t = (union drm_amdgpu_fence_to_handle){.in = {.fence = {.ctx_id = 3, .seq_no = 77},
+						      .what = AMDGPU_FENCE_TO_HANDLE_GET_SYNC_FILE_FD}};
+	assert_int_equal(rdrm_call(ch.fd, "amdgpu", DRM_IOCTL_AMDGPU_FENCE_TO_HANDLE, &t), 0);
+	int got = (int)t.out.handle;
+	assert_true(got > 2 && fcntl(got, F_GETFD) >= 0);
+	close(got);
+	/* A failure with ctx_id naming a descriptor of the daemon's side: nothing is closed. */
+	int keep = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	t = (union drm_amdgpu_fence_to_handle){.in = {.fence = {.ctx_id = (uint32_t)keep, .ring = 1, .seq_no = 77},
+						      .what = AMDGPU_FENCE_TO_HANDLE_GET_SYNCOBJ_FD}};
+	assert_int_equal(rdrm_call(ch.fd, "amdgpu", DRM_IOCTL_AMDGPU_FENCE_TO_HANDLE, &t), -EINVAL);
+	assert_true(fcntl(keep, F_GETFD) >= 0);
+	close(keep);
+	test_channel_stop(&ch);
+	test_device_destroy(dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +516,7 @@ int main(void)
 		cmocka_unit_test(derived_counts),
 		cmocka_unit_test(nested_pointer_arrays),
 		cmocka_unit_test(nested_pointer_arrays_round_trip),
+		cmocka_unit_test(out_fd_overlaying_input),
 	};
 	return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
 }
