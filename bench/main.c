@@ -14,6 +14,7 @@ int bench_fence_wake(int argc, char **argv);
 int bench_prime_cycle(int argc, char **argv);
 int bench_amdgpu_fence(int argc, char **argv);
 int bench_amdgpu_nop(int argc, char **argv);
+int bench_amdgpu_va(int argc, char **argv);
 
 static const struct bench benches[] = {
 	{"ioctl-rtt", "VERSION and GET_CAP round trips vs raw socket round trips", bench_ioctl_rtt, false},
@@ -23,6 +24,7 @@ static const struct bench benches[] = {
 	{"prime-cycle", "PRIME export + import + close rate vs raw round trips", bench_prime_cycle, false},
 	{"amdgpu-fence", "amdgpu ring fence (model to IH to waiter) vs an eventfd wake of the same loop",
 	 bench_amdgpu_fence, true},
+	{"amdgpu-va", "GEM_VA map + unmap (64 KiB, 2 MiB) on card0 vs raw round trips", bench_amdgpu_va, false},
 #ifdef RDRM_BENCH_AMDGPU_NOP
 	{"amdgpu-nop", "no-op GFX IB submit + WAIT_CS through libdrm_amdgpu vs a raw round trip", bench_amdgpu_nop,
 	 false},

@@ -6,7 +6,9 @@
  * Tables live in host DMA memory (PDEs carry SYSTEM) and are written by the
  * CPU, as the kernel's CPU update path does. Tables are carved from chunks
  * shared by all VMs of the device, so a large mapping costs a few
- * allocations rather than one per table.
+ * allocations rather than one per table. What is unmapped while jobs
+ * submitted earlier may still use it keeps its PTEs (and its BO) on a freed
+ * list until those jobs end (amdgpu_vm_job_begin/end).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -572,7 +574,7 @@ static uint64_t va_pte_flags(uint32_t flags)
 	if (flags & AMDGPU_VM_PAGE_EXECUTABLE)
 		pte |= AMDGPU_PTE_EXECUTABLE;
 	if (flags & AMDGPU_VM_PAGE_PRT)
-		pte |= AMDGPU_PTE_PRT; /* and never VALID: the hub answers zeros without a fault */
+		pte |= AMDGPU_PTE_PRT; /* never VALID: on PRT hardware the hub answers zeros without a fault */
 	uint64_t mtype = 0; /* NC */
 	switch (flags & AMDGPU_VM_MTYPE_MASK) {
 	case AMDGPU_VM_MTYPE_WC:
