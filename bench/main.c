@@ -14,6 +14,8 @@ int bench_fence_wake(int argc, char **argv);
 int bench_prime_cycle(int argc, char **argv);
 int bench_amdgpu_fence(int argc, char **argv);
 int bench_i915_fence(int argc, char **argv);
+int bench_amdgpu_nop(int argc, char **argv);
+int bench_amdgpu_va(int argc, char **argv);
 
 static const struct bench benches[] = {
 	{"ioctl-rtt", "VERSION and GET_CAP round trips vs raw socket round trips", bench_ioctl_rtt, false},
@@ -25,6 +27,11 @@ static const struct bench benches[] = {
 	 bench_amdgpu_fence, true},
 	{"i915-fence", "Skylake model breadcrumb to the woken fence waiter vs an eventfd wake between threads",
 	 bench_i915_fence, true},
+	{"amdgpu-va", "GEM_VA map + unmap (64 KiB, 2 MiB) on card0 vs raw round trips", bench_amdgpu_va, false},
+#ifdef RDRM_BENCH_AMDGPU_NOP
+	{"amdgpu-nop", "no-op GFX IB submit + WAIT_CS through libdrm_amdgpu vs a raw round trip", bench_amdgpu_nop,
+	 false},
+#endif
 };
 
 /* Outside a launcher session, re-run under redox-drm-run (found beside this binary or in the build tree). */

@@ -294,7 +294,8 @@ static int call(int channel, int target_fd, const char *driver, unsigned long cm
 			goto release;
 		}
 	}
-	if (_IOC_DIR(cmd) & _IOC_READ)
+	/* Copied out only if both the caller's number and the ioctl's own say so (drm_ioctl's out_size). */
+	if (_IOC_DIR(cmd) & _IOC_DIR(info->cmd) & _IOC_READ)
 		memcpy(arg, reply.payload, size);
 	for (unsigned i = 0; i < l->nfds; i++) {
 		if (reply.hdr.fd_mask & (1u << i)) {

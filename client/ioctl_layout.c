@@ -295,6 +295,15 @@ static const struct rdrm_ioctl_info core_table[] = {
 
 /* ---- amdgpu ---- */
 
+/* A pointer to exactly one element (GETPARAM's int, a CS chunk). */
+static uint64_t one(const void *parent, const void *const *prev_data, const uint64_t *prev_count)
+{
+	(void)parent;
+	(void)prev_data;
+	(void)prev_count;
+	return 1;
+}
+
 /* INFO answers into a caller's buffer of return_size bytes, whatever the query. */
 static const struct rdrm_array amdgpu_info_arrays[] = {
 	BYTES(struct drm_amdgpu_info, return_pointer, return_size, RDRM_OUT, 1u << 16),
@@ -317,27 +326,95 @@ static const struct rdrm_array amdgpu_gem_op_arrays[] = {
 	 .count_fn = amdgpu_gem_op_info_count},
 };
 
+/* BO_LIST entries have the client's stride (bo_info_size), so they travel as bytes. */
+static uint64_t amdgpu_bo_list_bytes(const void *parent, const void *const *prev_data, const uint64_t *prev_count)
+{
+	(void)prev_data;
+	(void)prev_count;
+	const size_t size = sizeof(struct drm_amdgpu_bo_list_in);
+	uint64_t n = rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, bo_number), 4);
+	uint64_t stride = rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, bo_info_size), 4);
+	uint32_t op = (uint32_t)rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, operation), 4);
+	/* DESTROY reads no entries. */
+	return op == AMDGPU_BO_LIST_OP_DESTROY ? 0 : n * stride;
+}
+
+static const struct rdrm_array amdgpu_bo_list_arrays[] = {
+	{.ptr_off = FIELD(struct drm_amdgpu_bo_list_in, bo_info_ptr), .dir = RDRM_IN, .elem_size = 1,
+	 .max_count = MAX_BLOB, .count_fn = amdgpu_bo_list_bytes},
+};
+
+static const struct rdrm_layout amdgpu_bo_list_layout = ARRAYS(amdgpu_bo_list_arrays);
+
+/* A chunk's data is length_dw dwords; only a BO_HANDLES chunk's data points further (to its BO list). */
+static const struct rdrm_layout *amdgpu_chunk_data_layout(const void *parent, size_t parent_size)
+{
+	uint32_t id = (uint32_t)rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_cs_chunk, chunk_id), 4);
+	return id == AMDGPU_CHUNK_ID_BO_HANDLES ? &amdgpu_bo_list_layout : NULL;
+}
+
+static const struct rdrm_array amdgpu_chunk_arrays[] = {
+	{.ptr_off = FIELD(struct drm_amdgpu_cs_chunk, chunk_data),
+	 .count_off = FIELD(struct drm_amdgpu_cs_chunk, length_dw),
+	 .count_size = WIDTH(struct drm_amdgpu_cs_chunk, length_dw), .dir = RDRM_IN, .elem_size = 4,
+	 .max_count = MAX_BLOB / 4, .data_layout_fn = amdgpu_chunk_data_layout},
+};
+
+static const struct rdrm_layout amdgpu_chunk_layout = ARRAYS(amdgpu_chunk_arrays);
+
+/* One pointer (an element of a pointer array) to one chunk struct. */
+static const struct rdrm_array amdgpu_chunk_ptr_arrays[] = {
+	{.ptr_off = 0, .dir = RDRM_IN, .elem_size = sizeof(struct drm_amdgpu_cs_chunk), .max_count = 1,
+	 .count_fn = one, .elem = &amdgpu_chunk_layout},
+};
+
+static const struct rdrm_layout amdgpu_chunk_ptr_layout = ARRAYS(amdgpu_chunk_ptr_arrays);
+
+/* CS: chunks -> num_chunks u64 pointers -> each a drm_amdgpu_cs_chunk -> its length_dw dwords. */
+static const struct rdrm_array amdgpu_cs_arrays[] = {
+	{.ptr_off = FIELD(struct drm_amdgpu_cs_in, chunks), .count_off = FIELD(struct drm_amdgpu_cs_in, num_chunks),
+	 .count_size = WIDTH(struct drm_amdgpu_cs_in, num_chunks), .dir = RDRM_IN, .elem_size = sizeof(uint64_t),
+	 .max_count = 1024, .elem = &amdgpu_chunk_ptr_layout},
+};
+
+/* WAIT_FENCES: an array of fence_count struct drm_amdgpu_fence (the header's comment notwithstanding). */
+static const struct rdrm_array amdgpu_wait_fences_arrays[] = {
+	ARRAY(struct drm_amdgpu_wait_fences_in, fences, fence_count, RDRM_IN, sizeof(struct drm_amdgpu_fence),
+	      MAX_HANDLES),
+};
+
+/* FENCE_TO_HANDLE: out.handle is an fd for the two *_FD requests (what 1 and 2). It overlays the input fence. */
+static const struct rdrm_fd_field amdgpu_fence_to_handle_fds[] = {
+	{.off = 0, .dir = RDRM_OUT, .flag_size = 4, .flag_off = (uint16_t)offsetof(union drm_amdgpu_fence_to_handle, in.what),
+	 .flag_mask = AMDGPU_FENCE_TO_HANDLE_GET_SYNCOBJ_FD | AMDGPU_FENCE_TO_HANDLE_GET_SYNC_FILE_FD,
+	 .overlays_in = 1},
+};
+
+/* SCHED names the DRM file whose priority changes by an fd. */
+static const struct rdrm_fd_field amdgpu_sched_fds[] = {
+	{.off = FIELD(struct drm_amdgpu_sched_in, fd), .dir = RDRM_IN},
+};
+
 /* Only what the daemon's amdgpu driver serves; the rest is refused here already. */
 static const struct rdrm_ioctl_info amdgpu_table[] = {
+	ENTRY(DRM_IOCTL_AMDGPU_CS, ARRAYS(amdgpu_cs_arrays)),
+	ENTRY(DRM_IOCTL_AMDGPU_WAIT_CS, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_AMDGPU_WAIT_FENCES, ARRAYS(amdgpu_wait_fences_arrays)),
+	ENTRY(DRM_IOCTL_AMDGPU_FENCE_TO_HANDLE, FDS(amdgpu_fence_to_handle_fds)),
+	ENTRY(DRM_IOCTL_AMDGPU_SCHED, FDS(amdgpu_sched_fds)),
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_CREATE, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_MMAP, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_CTX, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_AMDGPU_BO_LIST, ARRAYS(amdgpu_bo_list_arrays)),
+	ENTRY(DRM_IOCTL_AMDGPU_GEM_VA, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_INFO, ARRAYS(amdgpu_info_arrays)),
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_METADATA, LAYOUT_NONE), /* the metadata travels inside the struct */
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_WAIT_IDLE, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_AMDGPU_GEM_OP, ARRAYS(amdgpu_gem_op_arrays)),
+	ENTRY(DRM_IOCTL_AMDGPU_GEM_USERPTR, LAYOUT_NONE),
 };
 
 /* ---- i915 ---- */
-
-/* GETPARAM's value points to one int the daemon fills in. */
-static uint64_t one(const void *parent, const void *const *prev_data, const uint64_t *prev_count)
-{
-	(void)parent;
-	(void)prev_data;
-	(void)prev_count;
-	return 1;
-}
 
 static const struct rdrm_array i915_getparam_arrays[] = {
 	{.ptr_off = FIELD(struct drm_i915_getparam, value), .dir = RDRM_OUT, .elem_size = sizeof(int),
@@ -440,11 +517,24 @@ const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned lon
 			t = i915_table;
 			n = sizeof(i915_table) / sizeof(i915_table[0]);
 		}
-		/* By number and direction, like the core table: the size may differ between header versions. */
-		for (size_t i = 0; i < n; i++)
-			if (_IOC_NR(t[i].cmd) == nr && _IOC_DIR(t[i].cmd) == _IOC_DIR(cmd))
+		/*
+		 * By number and direction (one number may have two entries, as
+		 * i915's EXECBUFFER2 and EXECBUFFER2_WR), else by number alone, as
+		 * the kernel's drm_ioctl: libdrm issues some driver ioctls with
+		 * another direction than the header's (GEM_VA is _IOW,
+		 * drmCommandWriteRead sends _IOWR); only the directions both agree
+		 * on are copied. The size may differ between header versions.
+		 */
+		const struct rdrm_ioctl_info *by_nr = NULL;
+		for (size_t i = 0; i < n; i++) {
+			if (_IOC_NR(t[i].cmd) != nr)
+				continue;
+			if (_IOC_DIR(t[i].cmd) == _IOC_DIR(cmd))
 				return &t[i];
-		return NULL;
+			if (!by_nr)
+				by_nr = &t[i];
+		}
+		return by_nr;
 	}
 	/* Match by number and direction; the size may differ (older or newer headers). */
 	for (size_t i = 0; i < sizeof(core_table) / sizeof(core_table[0]); i++) {
@@ -490,6 +580,14 @@ static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 			return r;
 		prev_data[i] = data;
 		prev_count[i] = count;
+		if (a->data_layout_fn && data && bytes) {
+			const struct rdrm_layout *dl = a->data_layout_fn(base, base_size);
+			if (dl) {
+				r = walk(dl, data, (size_t)bytes, v, depth + 1, NULL, NULL);
+				if (r)
+					return r;
+			}
+		}
 		if (a->elem && count) {
 			if (!data)
 				continue; /* nothing travelled (NULL pointer): nothing nested either */

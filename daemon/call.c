@@ -206,6 +206,8 @@ static void finish(struct drm_call *call, int ret)
 		int32_t v32 = (int32_t)rdrm_field_get(kdata, ksize, f->off, 4);
 		if (f->dir == RDRM_IN) {
 			rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)call->orig_fd[i]);
+		} else if (f->overlays_in && (ret != 0 || !rdrm_fd_field_active(f, kdata, ksize))) {
+			continue; /* input bytes, not an fd of ours */
 		} else if (v32 >= 0 && (ret != 0 || !rdrm_fd_field_active(f, kdata, ksize))) {
 			close(v32); /* made, then the call failed: nobody will receive it */
 		} else if (v32 >= 0) {
@@ -398,7 +400,8 @@ struct drm_call *drm_call_execute_target(const struct call_target *t, int target
 			if (flagged)
 				ret = -EINVAL;
 			/* Only what the handler puts here is ever sent back. */
-			rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)-1);
+			if (!f->overlays_in)
+				rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)-1);
 		}
 	}
 	struct elem_fd_take take = {.call = call, .next = &next_fd};
@@ -409,7 +412,7 @@ struct drm_call *drm_call_execute_target(const struct call_target *t, int target
 	if (ret) {
 		/* Nothing ran: the fd fields must not be read back as ours. */
 		for (unsigned i = 0; i < l->nfds && i < 8; i++)
-			if (l->fds[i].dir == RDRM_OUT)
+			if (l->fds[i].dir == RDRM_OUT && !l->fds[i].overlays_in)
 				rdrm_field_set(kdata, ksize, l->fds[i].off, 4, (uint32_t)-1);
 		finish(call, ret);
 		return NULL;

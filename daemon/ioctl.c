@@ -15,6 +15,7 @@
 #include "redox-drm/drm_ioctl.h"
 #include "redox-drm/gem.h"
 #include "redox-drm/hw.h"
+#include "redox-drm/log.h"
 #include "redox-drm/kms.h"
 #include "redox-drm/prime.h"
 #include "redox-drm/syncobj.h"
@@ -319,10 +320,15 @@ static int drm_ioctl_permit(unsigned int flags, struct drm_file *file, struct dr
 int drm_ioctl(struct drm_file *file, unsigned int cmd, void *kdata, struct drm_call *call)
 {
 	const struct drm_ioctl_desc *desc = drm_ioctl_find(file->dev, cmd);
-	if (!desc)
+	if (!desc) {
+		log_debug("pid %d: ioctl nr 0x%02x unknown: %d", (int)file->pid, DRM_IOCTL_NR(cmd), -EINVAL);
 		return -EINVAL;
+	}
 	int ret = drm_ioctl_permit(desc->flags, file, call);
-	if (ret)
-		return ret;
-	return desc->func(file->dev, kdata, file, call);
+	if (!ret)
+		ret = desc->func(file->dev, kdata, file, call);
+	/* As the kernel's drm debug output: which ioctl failed, and how. */
+	if (ret < 0)
+		log_debug("pid %d: %s: %d", (int)file->pid, desc->name, ret);
+	return ret;
 }

@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 #include <drm_fourcc.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_device.h"
@@ -355,6 +359,62 @@ void drm_event_send(struct drm_file *file, const void *event, uint32_t length)
 	/* One event per packet, so read() can return whole events only. */
 	if (send(c->fd, event, length, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		log_warn("%s: event for pid %d dropped: %s", file->minor->name, (int)file->pid, strerror(errno));
+}
+
+/*
+ * The inode of the socket at the other end of the unix socket with inode ino,
+ * from the kernel's socket diagnostics (what ss -x shows), or 0.
+ */
+static ino_t unix_peer_inode(ino_t ino)
+{
+	int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (s < 0)
+		return 0;
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req req;
+	} msg = {
+		.nlh = {.nlmsg_len = sizeof(msg), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST},
+		.req = {.sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = (uint32_t)ino,
+			.udiag_show = UDIAG_SHOW_PEER, .udiag_cookie = {~0u, ~0u}},
+	};
+	ino_t peer = 0;
+	union {
+		struct nlmsghdr h;
+		char buf[1024];
+	} rx;
+	if (send(s, &msg, sizeof(msg), 0) == (ssize_t)sizeof(msg)) {
+		ssize_t n = recv(s, rx.buf, sizeof(rx.buf), 0);
+		struct nlmsghdr *h = &rx.h;
+		if (n > 0 && NLMSG_OK(h, (size_t)n) && h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+		    h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct unix_diag_msg))) {
+			struct unix_diag_msg *m = NLMSG_DATA(h);
+			int len = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+			for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len))
+				if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= (int)sizeof(uint32_t))
+					peer = *(uint32_t *)RTA_DATA(a);
+		}
+	}
+	close(s);
+	return peer;
+}
+
+struct drm_file *drm_file_lookup_fd(struct drm_file *caller, int fd)
+{
+	struct connection *self = caller->transport;
+	struct stat st;
+	if (!self || fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return NULL;
+	/* The client holds one end of a connection; the daemon's end is the peer. */
+	ino_t peer = unix_peer_inode(st.st_ino);
+	if (!peer)
+		return NULL;
+	for (struct connection *c = self->t->conns; c; c = c->next) {
+		struct stat cs;
+		if (c->file && fstat(c->fd, &cs) == 0 && cs.st_ino == peer)
+			return c->file;
+	}
+	return NULL;
 }
 
 struct transport *transport_create(struct event_loop *loop, const char *runtime_dir)

@@ -102,27 +102,28 @@ struct drm_gem_object *drm_gem_find_by_memory(struct drm_device *dev, int fd)
 /* Bounds a single object; larger requests fail with ENOMEM as a kernel out of memory would. */
 #define GEM_MAX_OBJECT_SIZE (4ull << 30)
 
+int drm_gem_object_init_dma(struct drm_device *dev, struct drm_gem_object *obj, const struct hw_dma *dma)
+{
+	memset(obj, 0, sizeof(*obj));
+	obj->refcount = 1;
+	obj->dev = dev;
+	obj->size = dma->size;
+	obj->dma = *dma;
+	obj->memfd = dma->fd;
+	obj->vaddr = dma->cpu;
+	obj->dma_addr = dma->bus_addr;
+	int r = memory_register(obj);
+	if (r)
+		dev->hw->ops->dma_free(dev->hw, &obj->dma);
+	return r;
+}
+
 /* Device memory: the device's DMA allocator, so the GPU can reach the object by bus address. */
 static int init_dma(struct drm_device *dev, struct drm_gem_object *obj, size_t size)
 {
 	struct hw_dma dma;
 	int r = dev->hw->ops->dma_alloc(dev->hw, size, &dma);
-	if (r)
-		return r;
-	memset(obj, 0, sizeof(*obj));
-	obj->refcount = 1;
-	obj->dev = dev;
-	obj->size = size;
-	obj->dma = dma;
-	obj->memfd = dma.fd;
-	obj->vaddr = dma.cpu;
-	obj->dma_addr = dma.bus_addr;
-	r = memory_register(obj);
-	if (r) {
-		dev->hw->ops->dma_free(dev->hw, &obj->dma);
-		return r;
-	}
-	return 0;
+	return r ? r : drm_gem_object_init_dma(dev, obj, &dma);
 }
 
 int drm_gem_object_init(struct drm_device *dev, struct drm_gem_object *obj, size_t size)
@@ -296,6 +297,8 @@ int drm_gem_handle_delete(struct drm_file *file, uint32_t handle)
 	if (!obj)
 		return -EINVAL;
 	idr_remove(&file->object_idr, handle);
+	if (file->dev && file->dev->driver && file->dev->driver->gem_close_object)
+		file->dev->driver->gem_close_object(file, obj);
 	handle_put(obj);
 	return 0;
 }

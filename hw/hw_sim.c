@@ -20,6 +20,8 @@ struct sim_dma_buf {
 	size_t size; /* page-rounded */
 	void *cpu;
 	int fd;
+	bool local;                /* device-local memory at offset bus (local_alloc), not on the bus */
+	struct sim_dma_buf *next;  /* local ones: the list of them */
 };
 
 struct sim_hw {
@@ -33,6 +35,7 @@ struct sim_hw {
 	struct sim_dma_buf **bufs; /* sorted by bus address */
 	size_t nbufs, cap;
 	uint64_t next_bus; /* bump allocator: bus addresses are never reused */
+	struct sim_dma_buf *locals; /* device-local allocations (daemon thread only) */
 };
 
 static const struct hw_ops sim_hw_ops;
@@ -157,14 +160,13 @@ static int dma_register(struct sim_hw *s, struct sim_dma_buf *b, struct hw_dma *
 	return 0;
 }
 
-static int sim_dma_alloc(struct hw_device *hw, size_t size, struct hw_dma *out)
+/* A new buffer of size (page-rounded) bytes of sealed shared memory, not yet mapped. */
+static int buf_new(size_t size, struct sim_dma_buf **out)
 {
-	struct sim_hw *s = to_sim(hw);
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	if (size == 0 || size > SIZE_MAX - page)
 		return -EINVAL;
 	size = (size + page - 1) & ~(page - 1);
-
 	struct sim_dma_buf *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
@@ -174,14 +176,73 @@ static int sim_dma_alloc(struct hw_device *hw, size_t size, struct hw_dma *out)
 	/* Sealed to its size: nobody holding the fd can shrink it under the device. */
 	if (!ret && (ftruncate(b->fd, (off_t)size) < 0 || fcntl(b->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0))
 		ret = -errno;
-	if (!ret)
-		ret = dma_register(s, b, out);
 	if (ret) {
 		if (b->fd >= 0)
 			close(b->fd);
 		free(b);
+		return ret;
+	}
+	*out = b;
+	return 0;
+}
+
+static int sim_dma_alloc(struct hw_device *hw, size_t size, struct hw_dma *out)
+{
+	struct sim_hw *s = to_sim(hw);
+	struct sim_dma_buf *b;
+	int ret = buf_new(size, &b);
+	if (ret)
+		return ret;
+	ret = dma_register(s, b, out);
+	if (ret) {
+		close(b->fd);
+		free(b);
 	}
 	return ret;
+}
+
+/*
+ * Device-local memory: the model maps the buffer's pages over that range of
+ * its memory, so the buffer keeps an identity of its own (mappable by
+ * clients, shareable as a dma-buf) while the device sees it at its offset.
+ */
+static int sim_local_alloc(struct hw_device *hw, uint64_t offset, size_t size, struct hw_dma *out)
+{
+	struct sim_hw *s = to_sim(hw);
+	if (!s->model->ops->local_memory_back)
+		return -ENODEV;
+	struct sim_dma_buf *b;
+	int ret = buf_new(size, &b);
+	if (ret)
+		return ret;
+	b->cpu = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
+	ret = b->cpu == MAP_FAILED ? -errno : 0;
+	if (!ret) {
+		ret = s->model->ops->local_memory_back(s->model, offset, b->size, b->fd);
+		if (ret)
+			munmap(b->cpu, b->size);
+	}
+	if (ret) {
+		close(b->fd);
+		free(b);
+		return ret;
+	}
+	b->bus = offset;
+	b->local = true;
+	b->next = s->locals;
+	s->locals = b;
+	*out = (struct hw_dma){.cpu = b->cpu, .bus_addr = 0, .size = b->size, .fd = b->fd, .backend = b,
+			       .local_offset = offset};
+	return 0;
+}
+
+static void local_release(struct sim_hw *s, struct sim_dma_buf *b)
+{
+	/* The range gets the model's own pages back; the buffer lives on in whoever still maps its fd. */
+	s->model->ops->local_memory_back(s->model, b->bus, b->size, -1);
+	munmap(b->cpu, b->size);
+	close(b->fd);
+	free(b);
 }
 
 /*
@@ -215,6 +276,16 @@ static void sim_dma_free(struct hw_device *hw, struct hw_dma *dma)
 	struct sim_dma_buf *b = NULL;
 	if (!dma || !dma->backend)
 		return;
+
+	for (struct sim_dma_buf **pp = &s->locals; *pp; pp = &(*pp)->next) {
+		if (*pp == dma->backend) {
+			b = *pp;
+			*pp = b->next;
+			local_release(s, b);
+			*dma = (struct hw_dma){.fd = -1};
+			return;
+		}
+	}
 
 	pthread_rwlock_wrlock(&s->dma_lock);
 	size_t i = buf_floor(s, dma->bus_addr);
@@ -333,6 +404,11 @@ static void sim_destroy(struct hw_device *hw)
 {
 	struct sim_hw *s = to_sim(hw);
 	/* The model goes first: its engines may still be mastering DMA. */
+	while (s->locals && s->model) {
+		struct sim_dma_buf *b = s->locals;
+		s->locals = b->next;
+		local_release(s, b);
+	}
 	if (s->model)
 		s->model->ops->destroy(s->model);
 	for (size_t i = 0; i < s->nbufs; i++) {
@@ -356,6 +432,7 @@ static const struct hw_ops sim_hw_ops = {
 	.config_read = sim_config_read,
 	.dma_alloc = sim_dma_alloc,
 	.dma_free = sim_dma_free,
+	.local_alloc = sim_local_alloc,
 	.dma_import = sim_dma_import,
 	.irq_fd = sim_irq_fd,
 	.irq_ack = sim_irq_ack,

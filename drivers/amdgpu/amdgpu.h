@@ -6,11 +6,14 @@
 #include <stdint.h>
 
 #include "redox-drm/drm_ioctl.h"
+#include "redox-drm/gem.h"
 #include "redox-drm/hw.h"
+#include "redox-drm/idr.h"
 #include "amdgpu_ring.h"
 
 struct hw_device;
 struct drm_device;
+struct drm_file;
 struct drm_kms_funcs;
 
 /* PCI BARs of a GFX9 dGPU. */
@@ -68,6 +71,10 @@ enum { AMDGPU_BAR_VRAM = 0, AMDGPU_BAR_DOORBELL = 2, AMDGPU_BAR_MMIO = 5 };
 #define AMDGPU_PTE_SNOOPED (1ull << 2)
 #define AMDGPU_PTE_READABLE (1ull << 5)
 #define AMDGPU_PTE_WRITEABLE (1ull << 6)
+#define AMDGPU_PTE_EXECUTABLE (1ull << 4)
+#define AMDGPU_PTE_MTYPE_SHIFT 57 /* MTYPE_VG10 [58:57]: NC 0, WC/RW 1, CC 2, UC 3 */
+#define AMDGPU_PTE_PRT (1ull << 51)
+#define AMDGPU_PDE_PTE (1ull << 54)
 #define AMDGPU_GPU_PAGE_SIZE 4096u
 
 /* Where VRAM and the GART sit in the GPU address space [plausible: as a Vega VBIOS/kernel place
@@ -203,6 +210,9 @@ struct amdgpu_iv_entry {
 
 
 struct amdgpu_display;
+struct amdgpu_cs_dev;
+struct amdgpu_pt_chunk;
+struct amdgpu_vram_mgr;
 
 /* Memory accounting INFO reports: sizes of the heaps and what GEM_CREATE put in them. */
 struct amdgpu_mm {
@@ -232,6 +242,42 @@ struct amdgpu_device {
 	unsigned vm_fault_log_burst;
 	struct amdgpu_display *display;
 	struct amdgpu_mm mm;
+	struct amdgpu_cs_dev *cs; /* schedulers and VMIDs of the rings (amdgpu_cs.c) */
+	struct amdgpu_pt_chunk *pt_chunks; /* page-table memory of all VMs (amdgpu_vm.c) */
+	struct amdgpu_vram_mgr *vram_mgr;  /* NULL: VRAM objects cannot be placed (no local memory) */
+};
+
+/* A buffer object of this driver (imported dma-bufs are plain GEM objects). */
+struct amdgpu_bo {
+	struct drm_gem_object base;
+	uint64_t alignment;
+	uint32_t preferred_domains; /* what the client asked for (SET_PLACEMENT changes it) */
+	uint32_t domain;            /* where it lives: AMDGPU_GEM_DOMAIN_VRAM/GTT/CPU */
+	uint64_t flags;             /* AMDGPU_GEM_CREATE_* */
+	uint64_t vram_offset;       /* domain VRAM: its place in VRAM (physical, from 0) */
+	uint64_t visible_bytes;     /* domain VRAM: how much of it lies in the CPU-visible window */
+	/* GEM_METADATA: opaque to the kernel, kept for whoever imports the BO. */
+	uint64_t tiling_flags;
+	uint64_t metadata_flags;
+	uint32_t metadata_size;
+	uint32_t metadata[64];
+};
+
+/* The driver's BO behind obj, or NULL for an object of another kind (an import). */
+struct amdgpu_bo *amdgpu_bo_of(struct drm_gem_object *obj);
+/*
+ * Where the GPU finds byte offset off of obj: a bus address (*system true) or a
+ * VRAM physical offset. Objects are contiguous and never move.
+ */
+uint64_t amdgpu_bo_gpu_addr(struct drm_gem_object *obj, uint64_t off, bool *system);
+
+/* Per open file (struct drm_file.driver_priv). */
+struct amdgpu_vm;
+struct amdgpu_bo_list;
+struct amdgpu_fpriv {
+	struct idr ctx_idr;     /* context id -> struct amdgpu_ctx */
+	struct amdgpu_vm *vm;   /* the file's GPU address space */
+	struct idr bo_list_idr; /* BO list handle -> struct amdgpu_bo_list */
 };
 
 static inline uint32_t amdgpu_rreg(struct amdgpu_device *adev, uint32_t off)
@@ -256,6 +302,73 @@ int amdgpu_gart_unmap(struct amdgpu_device *adev, uint64_t gpu_addr, uint32_t np
 /* VM_INVALIDATE_ENG17 REQ -> ACK for VMID0. 0 or -ETIMEDOUT. */
 int amdgpu_gmc_flush_tlb(struct amdgpu_device *adev);
 
+/* ---- Per-file GPU VM (VMIDs 1-15), amdgpu_vm.c ---- */
+/* The low and high halves of the 48-bit space as userspace sees it (sign-extended above the hole). */
+#define AMDGPU_GMC_HOLE_START 0x0000800000000000ull
+#define AMDGPU_GMC_HOLE_END 0xFFFF800000000000ull
+#define AMDGPU_GMC_HOLE_MASK 0x0000FFFFFFFFFFFFull
+/* Kept from userspace: the bottom 2 MiB, and 4 MiB at the top (the kernel's CSA and friends). */
+#define AMDGPU_VA_RESERVED_SIZE (2ull << 20)
+#define AMDGPU_VA_RESERVED_TOP (4ull << 20)
+#define AMDGPU_VM_SIZE (AMDGPU_VM_MAX_PFN * AMDGPU_GPU_PAGE_SIZE - AMDGPU_VA_RESERVED_TOP)
+/* Multi-level tables: PDB2 [47:39] -> PDB1 [38:30] -> PDB0 [29:21] -> PTB [20:12]. */
+#define AMDGPU_VM_PT_DEPTH 3u
+/* VM_CONTEXTn_CNTL: ENABLE_CONTEXT b0, PAGE_TABLE_DEPTH [2:1], PAGE_TABLE_BLOCK_SIZE [6:3], fault enables [22:9]. */
+#define VM_CONTEXT_CNTL__ENABLE_CONTEXT 1u
+#define VM_CONTEXT_CNTL__PAGE_TABLE_DEPTH__SHIFT 1
+#define VM_CONTEXT_CNTL__PAGE_TABLE_BLOCK_SIZE__SHIFT 3
+#define VM_CONTEXT_CNTL__FAULT_ENABLES 0x007FFE00u
+
+struct amdgpu_vm *amdgpu_vm_create(struct amdgpu_device *adev, int *err);
+/* Unmaps everything (dropping the objects' references) and frees the tables. */
+void amdgpu_vm_destroy(struct amdgpu_vm *vm);
+struct amdgpu_vm *amdgpu_vm_of_file(struct drm_file *file);
+/*
+ * A job that runs in vm was submitted / is done (freed). Mappings unmapped
+ * while jobs submitted before are running keep their PTEs until those jobs
+ * end, as the kernel orders the clearing after the VM's work. begin returns
+ * the job's sequence number for end (0: not tracked, out of memory).
+ */
+uint64_t amdgpu_vm_job_begin(struct amdgpu_vm *vm);
+void amdgpu_vm_job_end(struct amdgpu_vm *vm, uint64_t seq);
+/* The file closed a handle to obj: with its last one, obj's mappings in the file's VM go. */
+void amdgpu_vm_bo_close(struct drm_file *file, struct drm_gem_object *obj);
+/* The value for VM_CONTEXTn_PAGE_TABLE_BASE_ADDR_LO32/HI32: the root directory's address | VALID | SYSTEM. */
+uint64_t amdgpu_vm_pd_base(const struct amdgpu_vm *vm);
+/* Depth and block size (and fault enables) to program into VM_CONTEXTn_CNTL. */
+uint32_t amdgpu_vm_context_cntl(const struct amdgpu_vm *vm);
+/*
+ * Bumped by every page-table update: a VMID that last ran this VM at another
+ * value needs its TLB invalidated before the next job (the kernel's tlb_seq).
+ */
+uint64_t amdgpu_vm_tlb_seq(const struct amdgpu_vm *vm);
+/* Frees the page-table pool (every VM is gone by then). */
+void amdgpu_vm_manager_fini(struct amdgpu_device *adev);
+
+/* BO lists (the CS ioctl's bo_list_handle). The pointer stays valid until the file's next BO_LIST
+ * ioctl or close; whoever keeps objects past that takes its own references. */
+struct amdgpu_bo_list *amdgpu_bo_list_get(struct drm_file *file, uint32_t handle);
+unsigned amdgpu_bo_list_count(const struct amdgpu_bo_list *l);
+struct drm_gem_object *amdgpu_bo_list_obj(const struct amdgpu_bo_list *l, unsigned i);
+/* The entry's bo_priority, capped at AMDGPU_BO_LIST_MAX_PRIORITY. */
+unsigned amdgpu_bo_list_priority(const struct amdgpu_bo_list *l, unsigned i);
+#define AMDGPU_BO_LIST_MAX_PRIORITY 32u
+/* Bounds one list (BO_LIST or a CS BO_HANDLES chunk): more is a client trying to exhaust the daemon
+ * [the kernel caps it at 128 Ki too]. */
+#define AMDGPU_BO_LIST_MAX_ENTRIES (128u * 1024u)
+void amdgpu_bo_list_fini(struct amdgpu_fpriv *fpriv);
+
+drm_ioctl_t amdgpu_gem_va_ioctl, amdgpu_bo_list_ioctl;
+
+/* amdgpu_vram_mgr.c: ranges of VRAM. */
+int amdgpu_vram_mgr_init(struct amdgpu_device *adev, uint64_t size);
+void amdgpu_vram_mgr_fini(struct amdgpu_device *adev);
+/* size bytes (page multiple) below limit, align a power of two; top-down or bottom-up. -ENOMEM if no gap fits. */
+int amdgpu_vram_alloc(struct amdgpu_device *adev, uint64_t size, uint64_t align, uint64_t limit, bool topdown,
+		      uint64_t *offset);
+void amdgpu_vram_free(struct amdgpu_device *adev, uint64_t offset);
+size_t amdgpu_vram_mgr_count(const struct amdgpu_device *adev); /* live ranges (leak checks) */
+
 /* amdgpu_ih.c: the IH ring and the interrupt handler (struct drm_driver.irq_handler). */
 int amdgpu_ih_init(struct amdgpu_device *adev);
 void amdgpu_ih_fini(struct amdgpu_device *adev);
@@ -274,8 +387,14 @@ struct amdgpu_ring *amdgpu_ring_of_iv(struct amdgpu_device *adev, const struct a
 void amdgpu_gmc_vmid_setup(struct amdgpu_device *adev);
 bool amdgpu_gmc_fault_irq(struct amdgpu_device *adev, const struct amdgpu_iv_entry *iv);
 
-/* amdgpu_kms.c: the driver's ioctls (indexed by number - DRM_COMMAND_BASE; the last is GEM_OP). */
-#define AMDGPU_KMS_NUM_IOCTLS 0x11u
+/* ACCEL_WORKING: the rings came up and passed their tests at load. */
+bool amdgpu_accel_working(struct amdgpu_device *adev);
+/* A BO created with AMDGPU_GEM_CREATE_EXPLICIT_SYNC: submissions do not wait for others' work on it. */
+struct drm_gem_object;
+bool amdgpu_bo_explicit_sync(struct drm_gem_object *obj);
+
+/* amdgpu_kms.c: the driver's ioctls (indexed by number - DRM_COMMAND_BASE; the last is SCHED). */
+#define AMDGPU_KMS_NUM_IOCTLS 0x16u
 struct drm_file;
 extern const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS];
 void amdgpu_mm_init(struct amdgpu_device *adev);

@@ -143,7 +143,7 @@ struct amdgpu_crtc {
 struct amdgpu_fb {
 	struct drm_framebuffer *fb;
 	uint64_t gpu_addr;
-	uint32_t npages;
+	uint32_t npages; /* GART pages it took; 0 for VRAM, reached through the FB aperture */
 	struct amdgpu_fb *next;
 };
 
@@ -563,8 +563,10 @@ static int amdgpu_prepare_fb(struct drm_device *dev, struct drm_framebuffer *fb)
 {
 	struct amdgpu_device *adev = to_adev(dev);
 	struct drm_gem_object *obj = fb->obj[0];
-	if (!adev->display || fb->nplanes != 1 || !obj || !obj->dma_addr || !obj->size)
-		return -EINVAL; /* scanout needs one plane of contiguous DMA memory */
+	bool system = true;
+	uint64_t addr = obj ? amdgpu_bo_gpu_addr(obj, 0, &system) : 0;
+	if (!adev->display || fb->nplanes != 1 || !obj || (system && !obj->dma_addr) || !obj->size)
+		return -EINVAL; /* scanout needs one plane of contiguous DMA memory or VRAM */
 	uint32_t cpp = drm_format_cpp(fb->format);
 	if (!cpp || !fb->width || !fb->height)
 		return -EINVAL;
@@ -576,12 +578,17 @@ static int amdgpu_prepare_fb(struct drm_device *dev, struct drm_framebuffer *fb)
 	struct amdgpu_fb *afb = calloc(1, sizeof(*afb));
 	if (!afb)
 		return -ENOMEM;
-	afb->npages = (uint32_t)((obj->size + AMDGPU_GPU_PAGE_SIZE - 1) / AMDGPU_GPU_PAGE_SIZE);
-	int r = amdgpu_gart_alloc(adev, afb->npages, &afb->gpu_addr);
-	if (!r) {
-		r = amdgpu_gart_map(adev, afb->gpu_addr, obj->dma_addr, afb->npages);
-		if (r)
-			amdgpu_gart_free(adev, afb->gpu_addr, afb->npages);
+	int r = 0;
+	if (!system) {
+		afb->gpu_addr = adev->vram_start + addr; /* the MMHUB's FB aperture */
+	} else {
+		afb->npages = (uint32_t)((obj->size + AMDGPU_GPU_PAGE_SIZE - 1) / AMDGPU_GPU_PAGE_SIZE);
+		r = amdgpu_gart_alloc(adev, afb->npages, &afb->gpu_addr);
+		if (!r) {
+			r = amdgpu_gart_map(adev, afb->gpu_addr, addr, afb->npages);
+			if (r)
+				amdgpu_gart_free(adev, afb->gpu_addr, afb->npages);
+		}
 	}
 	if (r) {
 		free(afb);
@@ -601,8 +608,10 @@ static void amdgpu_cleanup_fb(struct drm_device *dev, struct drm_framebuffer *fb
 	if (!afb || !adev->display)
 		return;
 	/* Called once nothing scans it out: the PTEs can go. */
-	amdgpu_gart_unmap(adev, afb->gpu_addr, afb->npages);
-	amdgpu_gart_free(adev, afb->gpu_addr, afb->npages);
+	if (afb->npages) {
+		amdgpu_gart_unmap(adev, afb->gpu_addr, afb->npages);
+		amdgpu_gart_free(adev, afb->gpu_addr, afb->npages);
+	}
 	for (struct amdgpu_fb **p = &adev->display->fbs; *p; p = &(*p)->next) {
 		if (*p == afb) {
 			*p = afb->next;

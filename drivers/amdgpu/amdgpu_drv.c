@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "amdgpu.h"
+#include "amdgpu_cs.h"
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/hw.h"
@@ -61,6 +62,8 @@ static int scratch_test(struct hw_device *hw)
 	return 0;
 }
 
+static void amdgpu_unload(struct drm_device *dev);
+
 /*
  * Identity is the core's match(); load checks that the hardware behind the
  * BARs really is a Vega10 before anything is programmed.
@@ -102,6 +105,11 @@ static int amdgpu_load(struct drm_device *dev)
 	adev->external_rev = adev->rev_id + 0x1;
 	decode_gb_addr_config(adev, gb);
 	amdgpu_mm_init(adev);
+	/* Without local memory in the backend, VRAM requests fall back to GTT (or fail) as when VRAM is full. */
+	if (hw->ops->local_alloc && amdgpu_vram_mgr_init(adev, adev->mm.vram_size)) {
+		free(adev);
+		return -ENOMEM;
+	}
 	dev->dev_private = adev;
 
 	/*
@@ -122,6 +130,12 @@ static int amdgpu_load(struct drm_device *dev)
 	} else {
 		log_warn("amdgpu: %s: GART or IH not set up (%d): acceleration off", hw->name, ret);
 	}
+	/* Schedulers for the rings that came up (none: every submission fails). */
+	ret = amdgpu_cs_init(adev, dev->loop);
+	if (ret) {
+		amdgpu_unload(dev);
+		return ret;
+	}
 
 	log_info("amdgpu: %s: Vega10 rev 0x%02x (chip rev %u), %u SE x %u RB, %u pipes", hw->name,
 		 hw->pci.revision, adev->rev_id, adev->num_se, adev->num_rb_per_se, adev->num_pipes);
@@ -132,10 +146,13 @@ static void amdgpu_unload(struct drm_device *dev)
 {
 	struct amdgpu_device *adev = dev->dev_private;
 	if (adev) {
+		amdgpu_cs_fini(adev);
 		amdgpu_sdma_fini(adev);
 		amdgpu_gfx_fini(adev);
 		amdgpu_ih_fini(adev);
 		amdgpu_gmc_fini(adev);
+		amdgpu_vm_manager_fini(adev);
+		amdgpu_vram_mgr_fini(adev);
 	}
 	free(dev->dev_private);
 	dev->dev_private = NULL;
@@ -156,6 +173,7 @@ const struct drm_driver amdgpu_driver = {
 	.irq_handler = amdgpu_irq_handler,
 	.open = amdgpu_driver_open_kms,
 	.postclose = amdgpu_driver_postclose_kms,
+	.gem_close_object = amdgpu_vm_bo_close,
 	.ioctls = amdgpu_ioctls_kms,
 	.num_ioctls = AMDGPU_KMS_NUM_IOCTLS,
 	.kms = &amdgpu_kms_funcs,

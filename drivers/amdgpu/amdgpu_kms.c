@@ -1,7 +1,8 @@
 /*
  * amdgpu's own ioctls, the part libdrm_amdgpu needs to initialise a device:
  * INFO, buffer objects (create, mmap offset, metadata, placement, idle wait)
- * and submission contexts. Command submission is not here yet, so nothing
+ * and submission contexts. GEM_VA and BO_LIST are in amdgpu_vm.c and
+ * amdgpu_bo_list.c. Command submission is not here yet, so nothing
  * that needs it is in the table: the core answers EINVAL for those numbers,
  * as the kernel does for an unknown one.
  */
@@ -15,10 +16,14 @@
 #include <amdgpu_drm.h>
 
 #include "amdgpu.h"
+#include "amdgpu_cs.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/drm_ioctl.h"
+#include "redox-drm/fence.h"
+#include "redox-drm/fence_wait.h"
 #include "redox-drm/gem.h"
 #include "redox-drm/idr.h"
+#include "redox-drm/loop.h"
 
 /* The GPU counter DEV_INFO advertises (kHz) [plausible: Vega's 25 MHz reference clock]. */
 #define AMDGPU_GPU_COUNTER_KHZ 25000u
@@ -27,28 +32,6 @@
 #define REG_DW(off) ((off) / 4u)
 #define mmGRBM_STATUS 0x8010u
 #define mmCP_STAT 0x8680u
-
-struct amdgpu_bo {
-	struct drm_gem_object base;
-	uint64_t alignment;
-	uint32_t preferred_domains; /* what the client asked for (SET_PLACEMENT changes it) */
-	uint32_t domain;            /* where the accounting says it lives */
-	uint64_t flags;             /* AMDGPU_GEM_CREATE_* */
-	bool cpu_visible;           /* counted in visible VRAM */
-	/* GEM_METADATA: opaque to the kernel, kept for whoever imports the BO. */
-	uint64_t tiling_flags;
-	uint64_t metadata_flags;
-	uint32_t metadata_size;
-	uint32_t metadata[64];
-};
-
-struct amdgpu_fpriv {
-	struct idr ctx_idr; /* context id -> struct amdgpu_ctx */
-};
-
-struct amdgpu_ctx {
-	int32_t priority;
-};
 
 static struct amdgpu_device *adev_of(struct drm_device *dev)
 {
@@ -60,6 +43,20 @@ static struct amdgpu_bo *to_bo(struct drm_gem_object *obj)
 	return (struct amdgpu_bo *)((char *)obj - offsetof(struct amdgpu_bo, base));
 }
 
+static const struct drm_gem_object_funcs amdgpu_bo_funcs;
+
+struct amdgpu_bo *amdgpu_bo_of(struct drm_gem_object *obj)
+{
+	return obj && obj->funcs == &amdgpu_bo_funcs ? to_bo(obj) : NULL;
+}
+
+uint64_t amdgpu_bo_gpu_addr(struct drm_gem_object *obj, uint64_t off, bool *system)
+{
+	struct amdgpu_bo *bo = amdgpu_bo_of(obj);
+	*system = !bo || bo->domain != AMDGPU_GEM_DOMAIN_VRAM;
+	return *system ? obj->dma_addr + off : bo->vram_offset + off;
+}
+
 /* ------------------------------------------------------------------ INFO */
 
 static int copy_out(struct drm_call *call, const struct drm_amdgpu_info *info, const void *src, size_t len)
@@ -67,6 +64,11 @@ static int copy_out(struct drm_call *call, const struct drm_amdgpu_info *info, c
 	/* As the kernel: the smaller of what the query produces and what the caller has room for. */
 	size_t n = info->return_size < len ? info->return_size : len;
 	return drm_copy_to_user(call, info->return_pointer, src, n);
+}
+
+bool amdgpu_accel_working(struct amdgpu_device *adev)
+{
+	return adev->gfx_ring.ready;
 }
 
 static void fill_dev_info(struct drm_device *dev, struct drm_amdgpu_info_device *d)
@@ -95,8 +97,9 @@ static void fill_dev_info(struct drm_device *dev, struct drm_amdgpu_info_device 
 	d->enabled_rb_pipes_mask = (uint32_t)((1ull << d->num_rb_pipes) - 1);
 	d->num_hw_gfx_contexts = 8;
 	d->ids_flags = 0; /* a discrete GPU, no preemption */
-	d->virtual_address_offset = 2ull << 20;
-	d->virtual_address_max = 0x0000800000000000ull;
+	/* The range GEM_VA enforces (amdgpu_vm.c): below the hole, and above it sign-extended. */
+	d->virtual_address_offset = AMDGPU_VA_RESERVED_SIZE;
+	d->virtual_address_max = AMDGPU_VM_SIZE < AMDGPU_GMC_HOLE_START ? AMDGPU_VM_SIZE : AMDGPU_GMC_HOLE_START;
 	d->virtual_address_alignment = 4096;
 	d->pte_fragment_size = 2u << 20;
 	d->gart_page_size = AMDGPU_GPU_PAGE_SIZE;
@@ -111,8 +114,8 @@ static void fill_dev_info(struct drm_device *dev, struct drm_amdgpu_info_device 
 	d->gs_vgt_table_depth = 32;
 	d->gs_prim_buffer_depth = 1792;
 	d->max_gs_waves_per_vgt = 32;
-	d->high_va_offset = 0xFFFF800000000000ull;
-	d->high_va_max = 0xFFFFFFFFFFC00000ull;
+	d->high_va_offset = AMDGPU_GMC_HOLE_END;
+	d->high_va_max = AMDGPU_GMC_HOLE_END | AMDGPU_VM_SIZE;
 }
 
 /*
@@ -288,7 +291,7 @@ static int amdgpu_info_ioctl(struct drm_device *dev, void *data, struct drm_file
 	switch (info->query) {
 	case AMDGPU_INFO_ACCEL_WORKING: {
 		/* As the kernel: 1 once the GFX ring passed its ring and IB tests at load, else 0. */
-		uint32_t v = adev->gfx_ring.ready ? 1 : 0;
+		uint32_t v = amdgpu_accel_working(adev) ? 1 : 0;
 		return copy_out(call, info, &v, sizeof(v));
 	}
 	case AMDGPU_INFO_HW_IP_INFO: {
@@ -390,26 +393,72 @@ static void bo_account(struct amdgpu_device *adev, struct amdgpu_bo *bo, int sig
 		counter = &adev->mm.gtt_usage;
 	if (counter)
 		*counter = sign > 0 ? *counter + size : *counter - size;
-	if (bo->cpu_visible)
-		adev->mm.vis_vram_usage = sign > 0 ? adev->mm.vis_vram_usage + size : adev->mm.vis_vram_usage - size;
+	uint64_t vis = bo->visible_bytes;
+	adev->mm.vis_vram_usage = sign > 0 ? adev->mm.vis_vram_usage + vis : adev->mm.vis_vram_usage - vis;
 }
 
 static void amdgpu_bo_free(struct drm_gem_object *obj)
 {
 	struct amdgpu_bo *bo = to_bo(obj);
 	struct amdgpu_device *adev = obj->dev ? adev_of(obj->dev) : NULL;
-	if (adev)
+	if (adev) {
 		bo_account(adev, bo, -1);
+		/* The core released the memory already: the range is free to reuse. */
+		if (bo->domain == AMDGPU_GEM_DOMAIN_VRAM)
+			amdgpu_vram_free(adev, bo->vram_offset);
+	}
 	free(bo);
 }
 
 static const struct drm_gem_object_funcs amdgpu_bo_funcs = {.free = amdgpu_bo_free};
+
+bool amdgpu_bo_explicit_sync(struct drm_gem_object *obj)
+{
+	return obj->funcs == &amdgpu_bo_funcs && (to_bo(obj)->flags & AMDGPU_GEM_CREATE_EXPLICIT_SYNC);
+}
 
 #define AMDGPU_GEM_USER_FLAGS \
 	(AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED | AMDGPU_GEM_CREATE_NO_CPU_ACCESS | \
 	 AMDGPU_GEM_CREATE_CPU_GTT_USWC | AMDGPU_GEM_CREATE_VRAM_CLEARED | \
 	 AMDGPU_GEM_CREATE_VRAM_CONTIGUOUS | AMDGPU_GEM_CREATE_VM_ALWAYS_VALID | \
 	 AMDGPU_GEM_CREATE_EXPLICIT_SYNC)
+
+/*
+ * VRAM: a range from the heap, as the kernel places it (CPU_ACCESS_REQUIRED
+ * inside the visible window, the rest top-down), backed by the device's local
+ * memory. -ENOMEM if no range fits.
+ */
+static int vram_place(struct drm_device *dev, struct amdgpu_bo *bo, uint64_t size, uint64_t align, uint64_t flags)
+{
+	struct amdgpu_device *adev = adev_of(dev);
+	const struct hw_ops *ops = adev->hw->ops;
+	if (!adev->vram_mgr || !ops->local_alloc)
+		return -ENOMEM;
+	bool need_cpu = flags & AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED;
+	uint64_t vis = adev->mm.visible_vram_size;
+	uint64_t limit = need_cpu ? vis : adev->mm.vram_size;
+	bool topdown = !need_cpu && vis != adev->mm.vram_size;
+	/* A non power-of-two alignment is rounded up, as the kernel works in page-aligned powers of two. */
+	uint64_t a = AMDGPU_GPU_PAGE_SIZE;
+	while (a < align && a < (1ull << 30))
+		a <<= 1;
+	uint64_t off;
+	int r = amdgpu_vram_alloc(adev, size, a, limit, topdown, &off);
+	if (r)
+		return r;
+	struct hw_dma dma;
+	r = ops->local_alloc(adev->hw, off, (size_t)size, &dma);
+	if (!r)
+		r = drm_gem_object_init_dma(dev, &bo->base, &dma);
+	if (r) {
+		amdgpu_vram_free(adev, off);
+		return r;
+	}
+	bo->vram_offset = off;
+	uint64_t end = off + size;
+	bo->visible_bytes = (end < vis ? end : vis) - (off < vis ? off : vis);
+	return 0;
+}
 
 /* The domain a new BO is accounted in: the most GPU-local one it allows, as the kernel tries first. */
 static uint32_t first_domain(uint32_t domains)
@@ -438,44 +487,41 @@ static int amdgpu_gem_create_ioctl(struct drm_device *dev, void *data, struct dr
 		return -EINVAL;
 	if ((flags & AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED) && (flags & AMDGPU_GEM_CREATE_NO_CPU_ACCESS))
 		return -EINVAL;
-	size = (size + 4095) & ~4095ull;
-
-	uint32_t domain = first_domain((uint32_t)domains);
-	bool visible = false;
-	if (domain == AMDGPU_GEM_DOMAIN_VRAM) {
-		/* Falls back to GTT like the kernel when VRAM is full and the client allows it. */
-		visible = (flags & AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED) != 0;
-		bool fits = adev->mm.vram_usage + size <= adev->mm.vram_size &&
-			    (!visible || adev->mm.vis_vram_usage + size <= adev->mm.visible_vram_size);
-		if (!fits) {
-			if (!(domains & AMDGPU_GEM_DOMAIN_GTT))
-				return -ENOMEM;
-			domain = AMDGPU_GEM_DOMAIN_GTT;
-			visible = false;
-		}
-	}
-	if (domain == AMDGPU_GEM_DOMAIN_GTT && adev->mm.gtt_usage + size > adev->mm.gtt_size)
+	if (size > UINT64_MAX - 4095)
 		return -ENOMEM;
+	size = (size + 4095) & ~4095ull;
 
 	struct amdgpu_bo *bo = calloc(1, sizeof(*bo));
 	if (!bo)
 		return -ENOMEM;
-	/*
-	 * All placements are system memory from the device's DMA allocator in this
-	 * first step (the model's VRAM is not carved up yet); usage is still counted
-	 * by the domain the BO belongs to, which is what clients budget with.
-	 */
-	int r = drm_gem_object_init(dev, &bo->base, size);
-	if (r) {
-		free(bo);
-		return r;
+	uint32_t domain = first_domain((uint32_t)domains);
+	int r = -ENOMEM;
+	if (domain == AMDGPU_GEM_DOMAIN_VRAM) {
+		r = vram_place(dev, bo, size, args->in.alignment, flags);
+		/* Falls back to GTT like the kernel when VRAM is full and the client allows it. */
+		if (r == -ENOMEM && (domains & AMDGPU_GEM_DOMAIN_GTT))
+			domain = AMDGPU_GEM_DOMAIN_GTT;
+		else if (r) {
+			free(bo);
+			return r;
+		}
+	}
+	if (domain != AMDGPU_GEM_DOMAIN_VRAM) {
+		/* GTT (and CPU) objects are system memory from the device's DMA allocator. */
+		if (domain == AMDGPU_GEM_DOMAIN_GTT && adev->mm.gtt_usage + size > adev->mm.gtt_size)
+			r = -ENOMEM;
+		else
+			r = drm_gem_object_init(dev, &bo->base, size);
+		if (r) {
+			free(bo);
+			return r;
+		}
 	}
 	bo->base.funcs = &amdgpu_bo_funcs;
 	bo->alignment = args->in.alignment;
 	bo->preferred_domains = (uint32_t)domains;
 	bo->domain = domain;
 	bo->flags = flags;
-	bo->cpu_visible = visible;
 	bo_account(adev, bo, +1);
 
 	uint32_t handle;
@@ -519,23 +565,41 @@ static struct amdgpu_bo *lookup_bo(struct drm_file *file, uint32_t handle, struc
 	return to_bo(obj);
 }
 
+/*
+ * Waits, by the absolute timeout (amdgpu_gem_timeout: negative as s64 is
+ * forever), for every submission that uses the BO; status 1 if some is still
+ * running then. Parked, never blocking: the call runs again when they are done
+ * or the time is up.
+ */
 static int amdgpu_gem_wait_idle_ioctl(struct drm_device *dev, void *data, struct drm_file *file,
 				      struct drm_call *call)
 {
 	union drm_amdgpu_gem_wait_idle *args = data;
 	struct drm_gem_object *obj;
-	(void)dev;
-	(void)call;
 	struct amdgpu_bo *bo = lookup_bo(file, args->in.handle, &obj);
 	if (!obj)
 		return -ENOENT;
-	/* Nothing executes yet, so no BO is ever busy: idle at once, whatever the timeout. */
-	uint32_t domain = bo ? bo->domain : AMDGPU_GEM_DOMAIN_GTT;
-	memset(args, 0, sizeof(*args));
-	args->out.status = 0;
-	args->out.domain = domain;
+	int r = 0;
+	if (drm_gem_resv_busy(obj, false))
+		amdgpu_cs_fence_poll(adev_of(dev));
+	struct drm_fence *f = drm_gem_resv_get_fence(obj, false, &r);
+	bool busy = false;
+	if (f && !drm_fence_is_signaled(f)) {
+		uint64_t deadline = (int64_t)args->in.timeout < 0 ? DRM_FENCE_WAIT_FOREVER : args->in.timeout;
+		if (deadline == DRM_FENCE_WAIT_FOREVER || monotonic_ns() < deadline)
+			r = drm_fence_park_call(dev, call, f, deadline);
+		busy = !drm_fence_is_signaled(f);
+	}
+	if (f)
+		drm_fence_put(f);
+	if (!r) {
+		uint32_t domain = bo ? bo->domain : AMDGPU_GEM_DOMAIN_GTT;
+		memset(args, 0, sizeof(*args));
+		args->out.status = busy;
+		args->out.domain = domain;
+	}
 	drm_gem_object_put(obj);
-	return 0;
+	return r;
 }
 
 static int amdgpu_gem_metadata_ioctl(struct drm_device *dev, void *data, struct drm_file *file,
@@ -609,103 +673,57 @@ static int amdgpu_gem_op_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	return r;
 }
 
-/* ------------------------------------------------------------------ contexts */
-
-static bool priority_valid(int32_t p)
+/*
+ * USERPTR would need the device to reach a client's own pages, which live in
+ * another process than the daemon (and its device); nothing can pin them for
+ * it. So the ioctl answers as a kernel built without userptr support (no
+ * HMM mirror) does: the argument checks first, then ENODEV.
+ */
+static int amdgpu_gem_userptr_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
 {
-	switch (p) {
-	case AMDGPU_CTX_PRIORITY_UNSET:
-	case AMDGPU_CTX_PRIORITY_VERY_LOW:
-	case AMDGPU_CTX_PRIORITY_LOW:
-	case AMDGPU_CTX_PRIORITY_NORMAL:
-	case AMDGPU_CTX_PRIORITY_HIGH:
-	case AMDGPU_CTX_PRIORITY_VERY_HIGH:
-		return true;
-	default:
-		return false;
-	}
-}
-
-static int amdgpu_ctx_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
-{
-	union drm_amdgpu_ctx *args = data;
-	struct amdgpu_fpriv *fpriv = file->driver_priv;
-	uint32_t id = args->in.ctx_id;
-	int32_t priority = args->in.priority;
+	struct drm_amdgpu_gem_userptr *args = data;
+	const uint32_t known = AMDGPU_GEM_USERPTR_READONLY | AMDGPU_GEM_USERPTR_ANONONLY | AMDGPU_GEM_USERPTR_VALIDATE |
+			       AMDGPU_GEM_USERPTR_REGISTER;
 	(void)dev;
-
-	if (!fpriv)
+	(void)file;
+	(void)call;
+	if ((args->addr | args->size) & (AMDGPU_GPU_PAGE_SIZE - 1))
 		return -EINVAL;
-	switch (args->in.op) {
-	case AMDGPU_CTX_OP_ALLOC_CTX: {
-		if (!priority_valid(priority))
-			return -EINVAL;
-		/* Above normal needs CAP_SYS_NICE or the current master, as in the kernel. */
-		if (priority > AMDGPU_CTX_PRIORITY_NORMAL && !drm_call_privileged(call) &&
-		    !drm_is_current_master(file))
-			return -EACCES;
-		struct amdgpu_ctx *ctx = calloc(1, sizeof(*ctx));
-		if (!ctx)
-			return -ENOMEM;
-		ctx->priority = priority;
-		int64_t r = idr_alloc(&fpriv->ctx_idr, ctx);
-		if (r < 0) {
-			free(ctx);
-			return (int)r;
-		}
-		memset(&args->out, 0, sizeof(args->out));
-		args->out.alloc.ctx_id = (uint32_t)r;
-		return 0;
-	}
-	case AMDGPU_CTX_OP_FREE_CTX: {
-		struct amdgpu_ctx *ctx = idr_find(&fpriv->ctx_idr, id);
-		if (!ctx)
-			return -EINVAL;
-		idr_remove(&fpriv->ctx_idr, id);
-		free(ctx);
-		return 0;
-	}
-	case AMDGPU_CTX_OP_QUERY_STATE:
-	case AMDGPU_CTX_OP_QUERY_STATE2: {
-		if (!idr_find(&fpriv->ctx_idr, id))
-			return -EINVAL;
-		/* Nothing has been submitted, so there can have been no hang, reset or VRAM loss. */
-		memset(&args->out, 0, sizeof(args->out));
-		args->out.state.reset_status = AMDGPU_CTX_NO_RESET;
-		return 0;
-	}
-	default:
+	if (args->flags & ~known)
 		return -EINVAL;
-	}
+	/* Writable user memory needs the MMU notifier that REGISTER asks for. */
+	if (!(args->flags & AMDGPU_GEM_USERPTR_READONLY) && !(args->flags & AMDGPU_GEM_USERPTR_REGISTER))
+		return -EACCES;
+	return -ENODEV;
 }
 
 int amdgpu_driver_open_kms(struct drm_device *dev, struct drm_file *file)
 {
-	(void)dev;
 	struct amdgpu_fpriv *fpriv = calloc(1, sizeof(*fpriv));
 	if (!fpriv)
 		return -ENOMEM;
-	/* Context ids start at 1, as the kernel hands them out. */
+	int r;
+	fpriv->vm = amdgpu_vm_create(adev_of(dev), &r);
+	if (!fpriv->vm) {
+		free(fpriv);
+		return r;
+	}
+	/* Context and BO list ids start at 1, as the kernel hands them out. */
 	idr_init(&fpriv->ctx_idr, 1, 0);
+	idr_init(&fpriv->bo_list_idr, 1, 0);
 	file->driver_priv = fpriv;
 	return 0;
 }
 
-static void free_ctx(uint32_t id, void *ptr, void *data)
-{
-	(void)id;
-	(void)data;
-	free(ptr);
-}
-
 void amdgpu_driver_postclose_kms(struct drm_device *dev, struct drm_file *file)
 {
-	(void)dev;
 	struct amdgpu_fpriv *fpriv = file->driver_priv;
 	if (!fpriv)
 		return;
-	idr_for_each(&fpriv->ctx_idr, free_ctx, NULL);
-	idr_destroy(&fpriv->ctx_idr);
+	amdgpu_ctx_file_fini(file);
+	amdgpu_bo_list_fini(fpriv);
+	/* Page tables stay until the file's jobs on the rings are done with them. */
+	amdgpu_cs_vm_release(adev_of(dev), fpriv->vm);
 	free(fpriv);
 	file->driver_priv = NULL;
 }
@@ -722,14 +740,22 @@ void amdgpu_mm_init(struct amdgpu_device *adev)
 	adev->mm.gtt_size = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize / 2 : (3ull << 30);
 }
 
-_Static_assert(AMDGPU_KMS_NUM_IOCTLS == DRM_AMDGPU_GEM_OP + 1, "table size follows the last ioctl in it");
+_Static_assert(AMDGPU_KMS_NUM_IOCTLS == DRM_AMDGPU_SCHED + 1, "table size follows the last ioctl in it");
 
 const struct drm_ioctl_desc amdgpu_ioctls_kms[AMDGPU_KMS_NUM_IOCTLS] = {
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_CREATE, amdgpu_gem_create_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_CTX, amdgpu_ctx_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_BO_LIST, amdgpu_bo_list_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_INFO, amdgpu_info_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_MMAP, amdgpu_gem_mmap_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_WAIT_IDLE, amdgpu_gem_wait_idle_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_METADATA, amdgpu_gem_metadata_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_VA, amdgpu_gem_va_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_OP, amdgpu_gem_op_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_GEM_USERPTR, amdgpu_gem_userptr_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_CS, amdgpu_cs_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_WAIT_CS, amdgpu_cs_wait_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_WAIT_FENCES, amdgpu_cs_wait_fences_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_FENCE_TO_HANDLE, amdgpu_cs_fence_to_handle_ioctl, DRM_AUTH | DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(AMDGPU_SCHED, amdgpu_sched_ioctl, DRM_MASTER),
 };

@@ -23,6 +23,8 @@ enum drm_driver_feature {
 	DRIVER_PRIME = 1u << 7,
 };
 
+struct drm_gem_object;
+
 struct drm_driver {
 	const char *name, *desc, *date;
 	int major, minor, patchlevel;
@@ -36,6 +38,12 @@ struct drm_driver {
 	void (*irq_handler)(struct drm_device *dev);
 	int (*open)(struct drm_device *dev, struct drm_file *file);
 	void (*postclose)(struct drm_device *dev, struct drm_file *file);
+	/*
+	 * A handle of file to obj was closed (GEM_CLOSE), obj still alive; the file
+	 * may hold other handles to it. Not called at file release: postclose runs
+	 * before the handles go. The kernel's drm_gem_object_funcs.close.
+	 */
+	void (*gem_close_object)(struct drm_file *file, struct drm_gem_object *obj);
 
 	const struct drm_ioctl_desc *ioctls;
 	unsigned int num_ioctls;

@@ -101,6 +101,12 @@ const struct drm_driver *drm_driver_for(const struct hw_device *hw);
 /* Open-file lifecycle: called by the transport. */
 struct drm_file *drm_file_open(struct drm_minor *minor, pid_t pid, uid_t uid);
 void drm_file_release(struct drm_file *file);
+/*
+ * The open file a client's DRM fd (received in a call) stands for, among the
+ * files served with caller's; NULL if fd is none (fget + the file's private
+ * data in the kernel).
+ */
+struct drm_file *drm_file_lookup_fd(struct drm_file *caller, int fd);
 
 /*
  * Events (struct drm_event records) for the client holding file, with the

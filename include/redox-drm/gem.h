@@ -38,7 +38,8 @@ struct drm_gem_object {
 	uint32_t name;    /* flink name, 0 if none */
 	int memfd;        /* backing memory */
 	void *vaddr;      /* the daemon's mapping of it */
-	uint64_t dma_addr; /* bus address of the (contiguous) memory, for the device */
+	uint64_t dma_addr; /* bus address of the (contiguous) memory, for the device; 0 if not on the bus
+			      (device-local memory: obj->dma.local_offset) */
 	struct hw_dma dma; /* the allocation, when the device's DMA allocator provided it */
 	uint64_t mmap_offset; /* fake offset for mmap on the DRM fd, 0 until asked for */
 	dev_t mem_dev;        /* identity of the memory (the memfd's inode): dma-bufs are recognised by it */
@@ -51,6 +52,12 @@ struct drm_gem_object {
 
 /* Backs obj with size bytes (rounded up to pages) of zeroed memory. */
 int drm_gem_object_init(struct drm_device *dev, struct drm_gem_object *obj, size_t size);
+/*
+ * Backs obj with an allocation the driver made from the device (dma_alloc or
+ * local_alloc); the object owns it from here and frees it with dma_free, on
+ * failure too.
+ */
+int drm_gem_object_init_dma(struct drm_device *dev, struct drm_gem_object *obj, const struct hw_dma *dma);
 /* A plain object over existing memory (a dma-buf fd, sealed against shrinking). */
 struct drm_gem_object *drm_gem_object_import(struct drm_device *dev, int fd, int *err);
 /* This device's live object over the memory of fd (same inode), or NULL. No reference taken. */

@@ -35,6 +35,8 @@ struct hw_dma {
 	size_t size;
 	int fd;            /* backing memfd (sealed against shrinking), for mapping into clients */
 	void *backend;     /* backend-private */
+	/* local_alloc only: the offset in the device's own memory (bus_addr is then 0: not on the bus). */
+	uint64_t local_offset;
 };
 
 struct hw_device;
@@ -50,6 +52,16 @@ struct hw_ops {
 	int (*config_read)(struct hw_device *hw, uint32_t offset, void *buf, size_t len);
 	int (*dma_alloc)(struct hw_device *hw, size_t size, struct hw_dma *out);
 	void (*dma_free)(struct hw_device *hw, struct hw_dma *dma);
+	/*
+	 * Device-local memory (VRAM): backs [offset, offset+size) of the device's
+	 * own memory with a new allocation the daemon and clients can map (cpu,
+	 * fd), which the device reaches at local_offset and the CPU through the
+	 * memory BAR where the BAR covers it. Where to place it is the driver's
+	 * business; the backend only backs it. Freed with dma_free. -ENODEV if
+	 * the device has no local memory, -EINVAL if the range is outside it or
+	 * not page aligned. NULL op: no such memory.
+	 */
+	int (*local_alloc)(struct hw_device *hw, uint64_t offset, size_t size, struct hw_dma *out);
 	/* Makes memory behind a sealed fd of size bytes reachable by the device (dma-buf import). */
 	int (*dma_import)(struct hw_device *hw, int fd, size_t size, struct hw_dma *out);
 	/* Readable while an interrupt is pending; irq_ack consumes the notification. */

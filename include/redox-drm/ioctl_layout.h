@@ -28,6 +28,12 @@ struct rdrm_array {
 	uint32_t max_count; /* more is refused with EINVAL before anything is sent */
 	const struct rdrm_layout *elem; /* arrays inside each element (IN/INOUT only) */
 	rdrm_count_fn count_fn;         /* instead of count_off */
+	/*
+	 * Arrays inside the array's data taken as one block, the layout chosen by
+	 * the parent (a CS chunk's data by its chunk id); NULL: nothing nested.
+	 * IN/INOUT only.
+	 */
+	const struct rdrm_layout *(*data_layout_fn)(const void *parent, size_t parent_size);
 };
 
 struct rdrm_fd_field {
@@ -39,6 +45,12 @@ struct rdrm_fd_field {
 	/* OUT fds arrive close-on-exec; with cloexec_mask, only when (u32 at cloexec_off) & mask. */
 	uint16_t cloexec_off;
 	uint32_t cloexec_mask;
+	/*
+	 * OUT only: the field shares its bytes with input (a union's in and out).
+	 * The daemon leaves it alone before the call and sends an fd from it only
+	 * when the call succeeded with the flag condition true.
+	 */
+	uint8_t overlays_in;
 };
 
 /*

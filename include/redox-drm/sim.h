@@ -30,6 +30,12 @@ struct sim_model_ops {
 	void (*write64)(struct sim_model *m, int bar, uint64_t off, uint64_t v);
 	/* Device-local memory behind a BAR (VRAM), or NULL. */
 	void *(*bar_memory)(struct sim_model *m, int bar, size_t *size);
+	/*
+	 * Makes [off, off+size) of the device's local memory the pages of fd (from
+	 * offset 0), or the model's own pages again when fd is -1. The caller keeps
+	 * the range unused by the device while it changes. NULL: no local memory.
+	 */
+	int (*local_memory_back)(struct sim_model *m, uint64_t off, size_t size, int fd);
 	/* The monitor's view of a pipe (see hw_ops.scanout_capture). */
 	int (*scanout_capture)(struct sim_model *m, unsigned int pipe, uint32_t *pixels, uint32_t width,
 			       uint32_t height);

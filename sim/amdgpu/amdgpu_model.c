@@ -221,6 +221,23 @@ static void *amdgpu_bar_memory(struct sim_model *m, int bar, size_t *size)
 	return to_amdgpu(m)->vram;
 }
 
+/*
+ * The model's VRAM is one shared mapping; an allocation's own memory is
+ * mapped over its range in place (MAP_FIXED replaces the pages atomically),
+ * so the engines, BAR0 and the allocation's owner all see the same bytes.
+ */
+static int amdgpu_local_memory_back(struct sim_model *m, uint64_t off, size_t size, int fd)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
+	long page = sysconf(_SC_PAGESIZE);
+	if (!size || (off | size) & (uint64_t)(page - 1) || off > SIM_AMDGPU_VRAM_SIZE ||
+	    size > SIM_AMDGPU_VRAM_SIZE - off)
+		return -EINVAL;
+	void *p = mmap(a->vram + off, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd >= 0 ? fd : a->vram_fd,
+		       fd >= 0 ? 0 : (off_t)off);
+	return p == MAP_FAILED ? -errno : 0;
+}
+
 static void amdgpu_destroy(struct sim_model *m)
 {
 	struct sim_amdgpu *a = to_amdgpu(m);
@@ -251,6 +268,7 @@ static const struct sim_model_ops amdgpu_model_ops = {
 	.read64 = amdgpu_read64,
 	.write64 = amdgpu_write64,
 	.bar_memory = amdgpu_bar_memory,
+	.local_memory_back = amdgpu_local_memory_back,
 	.scanout_capture = sim_amdgpu_dce_capture,
 	.destroy = amdgpu_destroy,
 };

@@ -14,6 +14,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <amdgpu_drm.h>
 #include <drm.h>
 
 #include "call.h"
@@ -246,7 +247,7 @@ static void out_of_line_payload(void **state)
 }
 
 /* ATOMIC's nested counts: the walker sums per-object counts for the props and values arrays. */
-static uint64_t seen_bytes[8];
+static uint64_t seen_bytes[16];
 static int nseen;
 
 static int record(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint64_t count, uint64_t bytes,
@@ -282,6 +283,236 @@ static void derived_counts(void **state)
 	assert_int_equal(rdrm_layout_walk(&info->layout, &at, sizeof(at), &v), -EINVAL);
 }
 
+/*
+ * CS: a pointer to an array of pointers, each to a chunk struct, each to its
+ * data; a BO_HANDLES chunk's data points on to its BO list. The walk visits
+ * them depth first, with the sizes the structs give.
+ */
+static uint64_t seen_uptr[16];
+
+static int record_ptr(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint64_t count, uint64_t bytes,
+		      const void **data)
+{
+	(void)ctx;
+	(void)a;
+	(void)count;
+	if (nseen < 16) {
+		seen_uptr[nseen] = uptr;
+		seen_bytes[nseen] = bytes;
+	}
+	nseen++;
+	*data = (const void *)(uintptr_t)uptr;
+	return 0;
+}
+
+/* Driver numbers: libdrm sends GEM_VA (an _IOW) as _IOWR; the kernel takes it by number, so does the table. */
+static void driver_number_other_direction(void **state)
+{
+	(void)state;
+	unsigned long iowr = DRM_IOWR(DRM_COMMAND_BASE + DRM_AMDGPU_GEM_VA, struct drm_amdgpu_gem_va);
+	const struct rdrm_ioctl_info *info = rdrm_ioctl_lookup("amdgpu", iowr);
+	assert_non_null(info);
+	assert_int_equal(info->cmd, DRM_IOCTL_AMDGPU_GEM_VA);
+	/* Only a number the driver has: an unknown one stays unknown in any direction. */
+	assert_null(rdrm_ioctl_lookup("amdgpu", DRM_IOWR(DRM_COMMAND_BASE + 0x3f, struct drm_amdgpu_gem_va)));
+}
+
+static void nested_pointer_arrays(void **state)
+{
+	(void)state;
+	uint32_t ib[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	struct drm_amdgpu_bo_list_entry entries[3] = {{.bo_handle = 1}, {.bo_handle = 2}, {.bo_handle = 3}};
+	struct drm_amdgpu_bo_list_in bl = {.bo_number = 3, .bo_info_size = sizeof(entries[0]),
+					   .bo_info_ptr = (uintptr_t)entries};
+	struct drm_amdgpu_cs_chunk chunks[2] = {
+		{.chunk_id = AMDGPU_CHUNK_ID_IB, .length_dw = 8, .chunk_data = (uintptr_t)ib},
+		{.chunk_id = AMDGPU_CHUNK_ID_BO_HANDLES, .length_dw = sizeof(bl) / 4, .chunk_data = (uintptr_t)&bl},
+	};
+	uint64_t ptrs[2] = {(uintptr_t)&chunks[0], (uintptr_t)&chunks[1]};
+	union drm_amdgpu_cs cs = {.in = {.ctx_id = 1, .num_chunks = 2, .chunks = (uintptr_t)ptrs}};
+	const struct rdrm_ioctl_info *info = rdrm_ioctl_lookup("amdgpu", DRM_IOCTL_AMDGPU_CS);
+	assert_non_null(info);
+	struct rdrm_walk_visitor v = {.visit = record_ptr};
+	nseen = 0;
+	assert_int_equal(rdrm_layout_walk(&info->layout, &cs, sizeof(cs), &v), 0);
+	assert_int_equal(nseen, 6);
+	assert_int_equal(seen_uptr[0], (uintptr_t)ptrs);
+	assert_int_equal(seen_bytes[0], 16);
+	assert_int_equal(seen_uptr[1], (uintptr_t)&chunks[0]);
+	assert_int_equal(seen_bytes[1], sizeof(chunks[0]));
+	assert_int_equal(seen_uptr[2], (uintptr_t)ib);
+	assert_int_equal(seen_bytes[2], 32);
+	assert_int_equal(seen_uptr[3], (uintptr_t)&chunks[1]);
+	assert_int_equal(seen_uptr[4], (uintptr_t)&bl);
+	assert_int_equal(seen_bytes[4], sizeof(bl));
+	assert_int_equal(seen_uptr[5], (uintptr_t)entries);
+	assert_int_equal(seen_bytes[5], sizeof(entries));
+
+	/* An IB chunk's data is only dwords: nothing further, whatever it contains. */
+	chunks[1].chunk_id = AMDGPU_CHUNK_ID_IB;
+	nseen = 0;
+	assert_int_equal(rdrm_layout_walk(&info->layout, &cs, sizeof(cs), &v), 0);
+	assert_int_equal(nseen, 5);
+	chunks[1].chunk_id = AMDGPU_CHUNK_ID_BO_HANDLES;
+
+	/* A NULL chunk pointer carries nothing (the daemon faults on use, as the kernel). */
+	ptrs[0] = 0;
+	nseen = 0;
+	assert_int_equal(rdrm_layout_walk(&info->layout, &cs, sizeof(cs), &v), 0);
+	assert_int_equal(nseen, 5);
+	assert_int_equal(seen_uptr[1], 0);
+	ptrs[0] = (uintptr_t)&chunks[0];
+
+	/* Absurd counts at every level are refused before anything is copied. */
+	cs.in.num_chunks = 0xffffffffu;
+	assert_int_equal(rdrm_layout_walk(&info->layout, &cs, sizeof(cs), &v), -EINVAL);
+	cs.in.num_chunks = 2;
+	chunks[0].length_dw = 0xffffffffu;
+	assert_int_equal(rdrm_layout_walk(&info->layout, &cs, sizeof(cs), &v), -EINVAL);
+	chunks[0].length_dw = 8;
+	bl.bo_info_size = 0x10000;
+	bl.bo_number = 0x10000;
+	assert_int_equal(rdrm_layout_walk(&info->layout, &cs, sizeof(cs), &v), -EINVAL);
+}
+
+/* The same message through the client marshaller and the daemon's decoder: every level arrives. */
+static int nested_handler(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	(void)dev;
+	(void)file;
+	union drm_amdgpu_cs *cs = data;
+	uint64_t ptrs[4];
+	uint32_t sum = 0;
+	if (cs->in.num_chunks > 4)
+		return -EINVAL;
+	int r = drm_copy_from_user(call, ptrs, cs->in.chunks, cs->in.num_chunks * sizeof(uint64_t));
+	for (uint32_t i = 0; !r && i < cs->in.num_chunks; i++) {
+		struct drm_amdgpu_cs_chunk c;
+		uint32_t d[64];
+		r = drm_copy_from_user(call, &c, ptrs[i], sizeof(c));
+		if (!r && c.length_dw > 64)
+			r = -EINVAL;
+		if (!r)
+			r = drm_copy_from_user(call, d, c.chunk_data, c.length_dw * 4u);
+		for (uint32_t k = 0; !r && k < c.length_dw; k++)
+			sum += d[k];
+		if (!r && c.chunk_id == AMDGPU_CHUNK_ID_BO_HANDLES) {
+			struct drm_amdgpu_bo_list_in bl;
+			struct drm_amdgpu_bo_list_entry e[4];
+			memcpy(&bl, d, sizeof(bl));
+			if (bl.bo_number > 4 || bl.bo_info_size != sizeof(e[0]))
+				return -EINVAL;
+			r = drm_copy_from_user(call, e, bl.bo_info_ptr, bl.bo_number * sizeof(e[0]));
+			for (uint32_t k = 0; !r && k < bl.bo_number; k++)
+				sum += e[k].bo_handle * 1000u;
+		}
+	}
+	/* Memory that did not travel faults. */
+	if (!r && drm_copy_from_user(call, &sum + 0, 0x1000, 4) != -EFAULT)
+		r = -EIO;
+	cs->out.handle = sum;
+	return r;
+}
+
+static void nested_pointer_arrays_round_trip(void **state)
+{
+	(void)state;
+	struct drm_device *dev = test_device_create(DRIVER_GEM | DRIVER_RENDER);
+	struct drm_file *file = drm_file_open(&dev->render, 1000, 1000);
+	struct test_channel ch;
+	assert_int_equal(test_channel_start(&ch, file, 1000, 1000), 0);
+	uint32_t ib[3] = {1, 2, 3};
+	struct drm_amdgpu_bo_list_entry entries[2] = {{.bo_handle = 4}, {.bo_handle = 5}};
+	struct drm_amdgpu_bo_list_in bl = {.bo_number = 2, .bo_info_size = sizeof(entries[0]),
+					   .bo_info_ptr = (uintptr_t)entries};
+	struct drm_amdgpu_cs_chunk chunks[2] = {
+		{.chunk_id = AMDGPU_CHUNK_ID_IB, .length_dw = 3, .chunk_data = (uintptr_t)ib},
+		{.chunk_id = AMDGPU_CHUNK_ID_BO_HANDLES, .length_dw = sizeof(bl) / 4, .chunk_data = (uintptr_t)&bl},
+	};
+	uint64_t ptrs[2] = {(uintptr_t)&chunks[0], (uintptr_t)&chunks[1]};
+	union drm_amdgpu_cs cs = {.in = {.ctx_id = 1, .num_chunks = 2, .chunks = (uintptr_t)ptrs}};
+	/* The test driver, named amdgpu, takes the CS number; the amdgpu layout decides what travels. */
+	static const struct drm_ioctl_desc ioctls[DRM_AMDGPU_CS + 1] = {
+		DRM_IOCTL_DEF_DRV(AMDGPU_CS, nested_handler, DRM_RENDER_ALLOW),
+	};
+	struct drm_driver *drv = (struct drm_driver *)dev->driver;
+	drv->name = "amdgpu";
+	drv->ioctls = ioctls;
+	drv->num_ioctls = DRM_AMDGPU_CS + 1;
+	assert_int_equal(rdrm_call(ch.fd, "amdgpu", DRM_IOCTL_AMDGPU_CS, &cs), 0);
+	uint32_t bl_sum = 0;
+	for (unsigned k = 0; k < sizeof(bl) / 4; k++)
+		bl_sum += ((uint32_t *)&bl)[k];
+	assert_int_equal(cs.out.handle, 1 + 2 + 3 + bl_sum + 4000 + 5000);
+	test_channel_stop(&ch);
+	test_device_destroy(dev);
+}
+
+/*
+ * FENCE_TO_HANDLE's out fd shares its bytes with the input fence (a union):
+ * the input must reach the handler intact, an fd comes back only on success
+ * with an fd-returning request, and on failure the input bytes are never
+ * taken for a daemon fd (and closed).
+ */
+static int to_handle_handler(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
+{
+	(void)dev;
+	(void)file;
+	(void)call;
+	union drm_amdgpu_fence_to_handle *t = data;
+	if (t->in.fence.seq_no != 77 || (t->in.fence.ctx_id != 3 && t->in.fence.ring != 1))
+		return -EIO; /* the input did not arrive intact */
+	if (t->in.fence.ring == 1)
+		return -EINVAL;
+	if (t->in.what == AMDGPU_FENCE_TO_HANDLE_GET_SYNCOBJ) {
+		t->out.handle = 5;
+		return 0;
+	}
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	t->out.handle = (uint32_t)fd;
+	return 0;
+}
+
+static void out_fd_overlaying_input(void **state)
+{
+	(void)state;
+	struct drm_device *dev = test_device_create(DRIVER_GEM | DRIVER_RENDER);
+	struct drm_file *file = drm_file_open(&dev->render, 1000, 1000);
+	struct test_channel ch;
+	assert_int_equal(test_channel_start(&ch, file, 1000, 1000), 0);
+	static const struct drm_ioctl_desc ioctls[DRM_AMDGPU_FENCE_TO_HANDLE + 1] = {
+		DRM_IOCTL_DEF_DRV(AMDGPU_FENCE_TO_HANDLE, to_handle_handler, DRM_RENDER_ALLOW),
+	};
+	struct drm_driver *drv = (struct drm_driver *)dev->driver;
+	drv->name = "amdgpu";
+	drv->ioctls = ioctls;
+	drv->num_ioctls = DRM_AMDGPU_FENCE_TO_HANDLE + 1;
+
+	/* A handle: no fd travels. */
+	union drm_amdgpu_fence_to_handle t = {.in = {.fence = {.ctx_id = 3, .seq_no = 77},
+						     .what = AMDGPU_FENCE_TO_HANDLE_GET_SYNCOBJ}};
+	assert_int_equal(rdrm_call(ch.fd, "amdgpu", DRM_IOCTL_AMDGPU_FENCE_TO_HANDLE, &t), 0);
+	assert_int_equal(t.out.handle, 5);
+	/* An fd: a new descriptor of this process. */
+	t = (union drm_amdgpu_fence_to_handle){.in = {.fence = {.ctx_id = 3, .seq_no = 77},
+						      .what = AMDGPU_FENCE_TO_HANDLE_GET_SYNC_FILE_FD}};
+	assert_int_equal(rdrm_call(ch.fd, "amdgpu", DRM_IOCTL_AMDGPU_FENCE_TO_HANDLE, &t), 0);
+	int got = (int)t.out.handle;
+	assert_true(got > 2 && fcntl(got, F_GETFD) >= 0);
+	close(got);
+	/* A failure with ctx_id naming a descriptor of the daemon's side: nothing is closed. */
+	int keep = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	t = (union drm_amdgpu_fence_to_handle){.in = {.fence = {.ctx_id = (uint32_t)keep, .ring = 1, .seq_no = 77},
+						      .what = AMDGPU_FENCE_TO_HANDLE_GET_SYNCOBJ_FD}};
+	assert_int_equal(rdrm_call(ch.fd, "amdgpu", DRM_IOCTL_AMDGPU_FENCE_TO_HANDLE, &t), -EINVAL);
+	assert_true(fcntl(keep, F_GETFD) >= 0);
+	close(keep);
+	test_channel_stop(&ch);
+	test_device_destroy(dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +526,10 @@ int main(void)
 		cmocka_unit_test(garbage_headers),
 		cmocka_unit_test(out_of_line_payload),
 		cmocka_unit_test(derived_counts),
+		cmocka_unit_test(driver_number_other_direction),
+		cmocka_unit_test(nested_pointer_arrays),
+		cmocka_unit_test(nested_pointer_arrays_round_trip),
+		cmocka_unit_test(out_fd_overlaying_input),
 	};
 	return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
 }
