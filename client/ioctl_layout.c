@@ -416,6 +416,7 @@ static const struct rdrm_ioctl_info other_table[] = {
 	ENTRY(SYNC_IOC_FILE_INFO, ARRAYS(sync_info_arrays)),
 	ENTRY(SW_SYNC_IOC_CREATE_FENCE, FDS(sw_sync_fence_fds)),
 	ENTRY(SW_SYNC_IOC_INC, LAYOUT_NONE),
+	ENTRY(RDRM_IOC_ATTR_WRITE, LAYOUT_NONE), /* the interposer's own: debugfs writes */
 };
 
 const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned long cmd)

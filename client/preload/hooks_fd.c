@@ -22,6 +22,7 @@
 #include <linux/sync_file.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -324,10 +325,23 @@ static ssize_t sw_sync_rw(int fd, int denied_accmode)
 	return -1;
 }
 
+/* A debugfs attribute opened write-only: the VFS refuses reads (the tree's file underneath is read-only). */
+static bool attr_unreadable(int fd)
+{
+	int acc = O_RDONLY;
+	char path[PATH_MAX];
+	return !rdrm_guard && (rdrm_fd_flags_get(fd) & FDF_ATTR) && fdt_attr(fd, path, sizeof(path), &acc) &&
+	       acc == O_WRONLY;
+}
+
 RDRM_VISIBLE ssize_t read(int fd, void *buf, size_t count)
 {
 	if (is_node(fd))
 		return is_sw_sync(fd) ? sw_sync_rw(fd, O_WRONLY) : drm_read(fd, buf, count);
+	if (attr_unreadable(fd)) {
+		errno = EBADF;
+		return -1;
+	}
 	return real_read()(fd, buf, count);
 }
 
@@ -340,6 +354,55 @@ RDRM_VISIBLE ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
 	return read(fd, buf, count);
 }
 
+/*
+ * A write to a debugfs attribute: the daemon runs it on the device through
+ * a file of its own on the render node (a card node would make it a master
+ * candidate), as a root-only request. Like the kernel's simple attributes,
+ * the start of the buffer is parsed and the whole count is claimed.
+ */
+ssize_t rdrm_attr_write(int fd, const void *buf, size_t count)
+{
+	char path[PATH_MAX];
+	int acc = O_RDONLY;
+	if (!fdt_attr(fd, path, sizeof(path), &acc) || acc == O_RDONLY) {
+		errno = EBADF;
+		return -1;
+	}
+	/* path is RDRM_DEBUGFS_DRI "/<minor>/<name>" (checked when it was opened). */
+	const char *p = path + strlen(RDRM_DEBUGFS_DRI) + 1;
+	char *end;
+	long minor = strtol(p, &end, 10);
+	struct rdrm_wire_attr_write w;
+	memset(&w, 0, sizeof(w));
+	if (end == p || *end != '/' || minor < 0 || minor >= 192 || strlen(end + 1) >= sizeof(w.name)) {
+		errno = EACCES;
+		return -1;
+	}
+	strcpy(w.name, end + 1);
+	w.len = count < sizeof(w.data) ? (uint32_t)count : (uint32_t)sizeof(w.data);
+	memcpy(w.data, buf, w.len);
+	char sock[PATH_MAX + 32];
+	snprintf(sock, sizeof(sock), "%s/renderD%ld", rdrm_pm()->runtime, minor < 64 ? minor + 128 : minor);
+	rdrm_guard++;
+	int r = rdrm_connect(sock, O_CLOEXEC);
+	if (r >= 0) {
+		int conn = r;
+		struct rdrm_wire_hello hello;
+		int ch = rdrm_channel_open(conn, &hello);
+		r = ch < 0 ? ch : rdrm_call(ch, "", RDRM_IOC_ATTR_WRITE, &w);
+		if (ch >= 0)
+			real_close()(ch);
+		real_close()(conn);
+	}
+	rdrm_guard--;
+	if (r < 0) {
+		/* No daemon behind the tree any more: the device is gone. */
+		errno = r == -ECONNREFUSED || r == -ENOENT ? ENODEV : -r;
+		return -1;
+	}
+	return (ssize_t)count;
+}
+
 /* DRM files have no write(): the kernel answers EINVAL. */
 RDRM_VISIBLE ssize_t write(int fd, const void *buf, size_t count)
 {
@@ -349,6 +412,8 @@ RDRM_VISIBLE ssize_t write(int fd, const void *buf, size_t count)
 		errno = EINVAL;
 		return -1;
 	}
+	if (!rdrm_guard && (rdrm_fd_flags_get(fd) & FDF_ATTR))
+		return rdrm_attr_write(fd, buf, count);
 	return real_write()(fd, buf, count);
 }
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "redox-drm/driver.h"
 #include "redox-drm/drm_ioctl.h"
 
 struct drm_device;
@@ -197,6 +198,11 @@ extern const struct drm_ioctl_desc i915_ioctls[I915_NUM_IOCTLS];
 struct drm_file;
 int i915_driver_open(struct drm_device *dev, struct drm_file *file);
 void i915_driver_postclose(struct drm_device *dev, struct drm_file *file);
+
+/* ---- sysfs and debugfs entries (i915_sysfs.c) ---- */
+
+#define I915_NUM_TREE_FILES 14u
+extern const struct drm_tree_file i915_tree_files[];
 
 /* ---- GGTT (i915_ggtt.c) ---- */
 #define I915_GGTT_PTE_PRESENT 0x1ull

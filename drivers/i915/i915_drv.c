@@ -239,4 +239,6 @@ const struct drm_driver i915_driver = {
 	.ioctls = i915_ioctls,
 	.num_ioctls = I915_NUM_IOCTLS,
 	.kms = &i915_kms_funcs,
+	.tree_files = i915_tree_files,
+	.num_tree_files = I915_NUM_TREE_FILES,
 };
