@@ -370,10 +370,23 @@ static const struct rdrm_array i915_query_arrays[] = {
 	 .elem_size = sizeof(struct drm_i915_query_item), .max_count = 256, .elem = &i915_query_item_layout},
 };
 
+/* PWRITE brings the bytes to write, PREAD takes back the bytes read (counted in bytes, u64). */
+static const struct rdrm_array i915_pwrite_arrays[] = {
+	BYTES(struct drm_i915_gem_pwrite, data_ptr, size, RDRM_IN, RDRM_WIRE_MAX_PAYLOAD - 4096),
+};
+
+static const struct rdrm_array i915_pread_arrays[] = {
+	BYTES(struct drm_i915_gem_pread, data_ptr, size, RDRM_OUT, RDRM_WIRE_MAX_PAYLOAD - 4096),
+};
+
 /* Only what the daemon's i915 driver serves; the rest is refused here already. */
 static const struct rdrm_ioctl_info i915_table[] = {
 	ENTRY(DRM_IOCTL_I915_GETPARAM, ARRAYS(i915_getparam_arrays)),
 	ENTRY(DRM_IOCTL_I915_GEM_CREATE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_PREAD, ARRAYS(i915_pread_arrays)),
+	ENTRY(DRM_IOCTL_I915_GEM_PWRITE, ARRAYS(i915_pwrite_arrays)),
+	/* The daemon answers with the range's fake mmap offset; the interposer maps it (hooks_fd.c). */
+	ENTRY(DRM_IOCTL_I915_GEM_MMAP, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_GEM_MMAP_OFFSET, LAYOUT_NONE), /* also MMAP_GTT: same number, shorter struct */
 	ENTRY(DRM_IOCTL_I915_GEM_GET_APERTURE, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_GEM_SET_DOMAIN, LAYOUT_NONE),
@@ -393,6 +406,7 @@ static const struct rdrm_ioctl_info i915_table[] = {
 	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_GET_RESET_STATS, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_REG_READ, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_USERPTR, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_QUERY, ARRAYS(i915_query_arrays)),
 };
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <drm.h>
+#include <i915_drm.h>
 #include <linux/dma-buf.h>
 #include <linux/sync_file.h>
 #include <pthread.h>
@@ -157,6 +158,32 @@ RDRM_VISIBLE int fcntl64(int fd, int cmd, ...)
 
 /* ---- ioctl ---- */
 
+static void *map_offset(void *addr, size_t len, int prot, int flags, int fd, uint64_t off, bool check_access);
+
+static bool is_i915_gem_mmap(const char *driver, unsigned long request)
+{
+	return _IOC_NR(request) == DRM_COMMAND_BASE + DRM_I915_GEM_MMAP &&
+	       _IOC_DIR(request) == (_IOC_READ | _IOC_WRITE) && strcmp(driver, "i915") == 0;
+}
+
+/*
+ * Legacy I915_GEM_MMAP: the daemon checked the call and answered with the
+ * fake mmap offset of the range in addr_ptr; the mapping the kernel would
+ * have made (read/write, shared, whatever the fd's access mode) is made
+ * here, and its address replaces the offset. 0 or -errno.
+ */
+static int i915_gem_mmap_finish(int fd, void *arg)
+{
+	struct drm_i915_gem_mmap *a = arg;
+	void *p = map_offset(NULL, (size_t)a->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, a->addr_ptr, false);
+	if (p == MAP_FAILED) {
+		a->addr_ptr = 0;
+		return -errno;
+	}
+	a->addr_ptr = (uint64_t)(uintptr_t)p;
+	return 0;
+}
+
 static int node_ioctl(int fd, unsigned long request, void *arg)
 {
 	switch (request) {
@@ -197,6 +224,8 @@ static int node_ioctl(int fd, unsigned long request, void *arg)
 		rfile_channel_put(f, ch, r == -EPIPE || r == -ECONNRESET || r == -EPROTO);
 	}
 	fdt_put(f);
+	if (r == 0 && is_i915_gem_mmap(driver, request))
+		r = i915_gem_mmap_finish(fd, arg);
 	if (r < 0) {
 		errno = -r;
 		return -1;
@@ -419,7 +448,8 @@ RDRM_VISIBLE ssize_t write(int fd, const void *buf, size_t count)
 
 /* ---- mmap: a fake offset of a DRM fd becomes a mapping of the object's memfd ---- */
 
-static void *drm_mmap(void *addr, size_t len, int prot, int flags, int fd, uint64_t off)
+/* check_access: the mapping is the client's own mmap() of the DRM fd, so the fd's access mode applies. */
+static void *map_offset(void *addr, size_t len, int prot, int flags, int fd, uint64_t off, bool check_access)
 {
 	if (len == 0) {
 		errno = EINVAL;
@@ -433,7 +463,7 @@ static void *drm_mmap(void *addr, size_t len, int prot, int flags, int fd, uint6
 	struct rfile_info info;
 	rfile_info(f, &info);
 	/* As for any file: a shared writable mapping needs a file opened for writing. */
-	if ((flags & MAP_TYPE) == MAP_SHARED && (prot & PROT_WRITE) && info.accmode == O_RDONLY) {
+	if (check_access && (flags & MAP_TYPE) == MAP_SHARED && (prot & PROT_WRITE) && info.accmode == O_RDONLY) {
 		fdt_put(f);
 		errno = EACCES;
 		return MAP_FAILED;
@@ -461,6 +491,11 @@ static void *drm_mmap(void *addr, size_t len, int prot, int flags, int fd, uint6
 	real_close()(memfd);
 	errno = saved;
 	return p;
+}
+
+static void *drm_mmap(void *addr, size_t len, int prot, int flags, int fd, uint64_t off)
+{
+	return map_offset(addr, len, prot, flags, fd, off, true);
 }
 
 /*

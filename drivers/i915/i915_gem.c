@@ -33,6 +33,11 @@ static struct i915_gem_object *to_i915_bo(struct drm_gem_object *obj)
 	return obj->funcs == &i915_gem_funcs ? (struct i915_gem_object *)obj : NULL;
 }
 
+bool i915_gem_object_is_native(struct drm_gem_object *obj)
+{
+	return to_i915_bo(obj) != NULL;
+}
+
 int i915_gem_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
 {
 	(void)call;

@@ -32,6 +32,9 @@ struct i915_gem_object {
 drm_ioctl_t i915_gem_create_ioctl, i915_gem_mmap_offset_ioctl, i915_gem_get_aperture_ioctl,
 	i915_gem_set_domain_ioctl, i915_gem_sw_finish_ioctl, i915_gem_set_tiling_ioctl, i915_gem_get_tiling_ioctl,
 	i915_gem_set_caching_ioctl, i915_gem_get_caching_ioctl, i915_gem_madvise_ioctl, i915_gem_busy_ioctl,
-	i915_gem_wait_ioctl;
+	i915_gem_wait_ioctl, i915_gem_mmap_ioctl, i915_gem_pread_ioctl, i915_gem_pwrite_ioctl, i915_gem_userptr_ioctl;
+
+/* True for objects GEM_CREATE made (with a backing file of their own), false for imported ones. */
+bool i915_gem_object_is_native(struct drm_gem_object *obj);
 
 #endif
