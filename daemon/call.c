@@ -229,6 +229,10 @@ static void finish(struct drm_call *call, int ret)
 		fail(&reply, r);
 	else
 		reply.hdr.result = ret;
+	/* Refusals are what a client's start-up trips over: name them in the debug log. */
+	if (reply.hdr.result < 0)
+		log_debug("%s: pid %d: ioctl 0x%08x (nr 0x%02x) -> %d", call->file ? call->file->minor->name : "-",
+			  (int)call->pid, call->cmd, _IOC_NR(call->cmd), reply.hdr.result);
 	call->reply_fn(call, &reply, call->reply_data);
 	call_reply_fini(&reply);
 	call_free(call);
