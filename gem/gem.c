@@ -171,6 +171,7 @@ static void offset_remove(struct drm_gem_object *obj);
 
 void drm_gem_object_release(struct drm_gem_object *obj)
 {
+	drm_gem_resv_fini(obj);
 	offset_remove(obj);
 	memory_unregister(obj);
 	if (obj->dma.cpu) {
