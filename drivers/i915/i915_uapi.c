@@ -57,21 +57,21 @@ void i915_driver_postclose(struct drm_device *dev, struct drm_file *file)
 
 /* ---- GETPARAM ---- */
 
-/* Engines the device has (the model: one render and one blitter command streamer). */
-static const struct {
-	uint16_t class, instance;
-} i915_engines[] = {
-	{I915_ENGINE_CLASS_RENDER, 0},
-	{I915_ENGINE_CLASS_COPY, 0},
-};
-#define I915_NUM_ENGINES (sizeof(i915_engines) / sizeof(i915_engines[0]))
-
-static bool has_engine(uint16_t class)
+/* Engines offered to clients: those that came up and passed their self-test at load. */
+static bool has_engine(const struct i915_device *i915, uint16_t class)
 {
-	for (size_t i = 0; i < I915_NUM_ENGINES; i++)
-		if (i915_engines[i].class == class)
+	for (unsigned i = 0; i < I915_NUM_ENGINES; i++)
+		if (i915->engine[i].ready && i915->engine[i].uabi_class == class)
 			return true;
 	return false;
+}
+
+static unsigned ready_engines(const struct i915_device *i915)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < I915_NUM_ENGINES; i++)
+		n += i915->engine[i].ready;
+	return n;
 }
 
 static int i915_getparam_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
@@ -96,13 +96,13 @@ static int i915_getparam_ioctl(struct drm_device *dev, void *data, struct drm_fi
 		break;
 	case I915_PARAM_HAS_BSD:
 	case I915_PARAM_HAS_BSD2:
-		value = has_engine(I915_ENGINE_CLASS_VIDEO);
+		value = has_engine(i915, I915_ENGINE_CLASS_VIDEO);
 		break;
 	case I915_PARAM_HAS_BLT:
-		value = has_engine(I915_ENGINE_CLASS_COPY);
+		value = has_engine(i915, I915_ENGINE_CLASS_COPY);
 		break;
 	case I915_PARAM_HAS_VEBOX:
-		value = has_engine(I915_ENGINE_CLASS_VIDEO_ENHANCE);
+		value = has_engine(i915, I915_ENGINE_CLASS_VIDEO_ENHANCE);
 		break;
 	case I915_PARAM_HAS_OVERLAY:
 	case I915_PARAM_HAS_WT:             /* only Haswell GT3's eDRAM has write-through */
@@ -181,8 +181,9 @@ static int i915_getparam_ioctl(struct drm_device *dev, void *data, struct drm_fi
 		/* Engine classes whose contexts start from a clean default image. Not 0:
 		 * iris reads 0 as a kernel too old to use. */
 		value = 0;
-		for (size_t i = 0; i < I915_NUM_ENGINES; i++)
-			value |= 1 << i915_engines[i].class;
+		for (unsigned i = 0; i < I915_NUM_ENGINES; i++)
+			if (i915->engine[i].ready)
+				value |= 1 << i915->engine[i].uabi_class;
 		break;
 	case I915_PARAM_CS_TIMESTAMP_FREQUENCY:
 		value = I915_CS_TIMESTAMP_HZ;
@@ -260,10 +261,11 @@ static int query_topology(struct i915_device *i915, struct drm_call *call, const
 	return total;
 }
 
-static int query_engines(struct drm_call *call, const struct drm_i915_query_item *item)
+static int query_engines(const struct i915_device *i915, struct drm_call *call, const struct drm_i915_query_item *item)
 {
 	struct drm_i915_query_engine_info q;
-	int32_t total = (int32_t)(sizeof(q) + I915_NUM_ENGINES * sizeof(struct drm_i915_engine_info));
+	unsigned n = ready_engines(i915);
+	int32_t total = (int32_t)(sizeof(q) + n * sizeof(struct drm_i915_engine_info));
 	if (item->flags)
 		return -EINVAL;
 	int r = query_item_begin(call, item, &q, sizeof(q), total);
@@ -273,18 +275,22 @@ static int query_engines(struct drm_call *call, const struct drm_i915_query_item
 		return -EINVAL;
 
 	memset(&q, 0, sizeof(q));
-	q.num_engines = I915_NUM_ENGINES;
+	q.num_engines = n;
 	if (drm_copy_to_user(call, item->data_ptr, &q, sizeof(q)))
 		return -EFAULT;
-	for (size_t i = 0; i < I915_NUM_ENGINES; i++) {
+	unsigned k = 0;
+	for (unsigned i = 0; i < I915_NUM_ENGINES; i++) {
+		if (!i915->engine[i].ready)
+			continue;
 		struct drm_i915_engine_info e;
 		memset(&e, 0, sizeof(e));
-		e.engine.engine_class = i915_engines[i].class;
-		e.engine.engine_instance = i915_engines[i].instance;
+		e.engine.engine_class = i915->engine[i].uabi_class;
+		e.engine.engine_instance = 0; /* one engine per class */
 		e.flags = I915_ENGINE_INFO_HAS_LOGICAL_INSTANCE;
-		e.logical_instance = i915_engines[i].instance; /* one engine per class */
-		if (drm_copy_to_user(call, item->data_ptr + sizeof(q) + i * sizeof(e), &e, sizeof(e)))
+		e.logical_instance = 0;
+		if (drm_copy_to_user(call, item->data_ptr + sizeof(q) + k * sizeof(e), &e, sizeof(e)))
 			return -EFAULT;
+		k++;
 	}
 	return total;
 }
@@ -341,7 +347,7 @@ static int i915_query_ioctl(struct drm_device *dev, void *data, struct drm_file 
 			ret = query_topology(dev->dev_private, call, &item);
 			break;
 		case DRM_I915_QUERY_ENGINE_INFO:
-			ret = query_engines(call, &item);
+			ret = query_engines(dev->dev_private, call, &item);
 			break;
 		case DRM_I915_QUERY_MEMORY_REGIONS:
 			ret = query_memory_regions(call, &item);
