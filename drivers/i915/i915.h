@@ -363,6 +363,7 @@ struct i915_device {
 	/* Serves the display's interrupt banks named in GEN8_MASTER_IRQ's pending bits (set by
 	 * modeset_init; the master handler in i915_drv.c calls it with the master disabled). */
 	void (*display_irq)(struct drm_device *dev, uint32_t master);
+	struct i915_exec *exec; /* command submission: a scheduler per engine (i915_execbuffer.c) */
 };
 
 /* Render forcewake around register reads the GT must be awake for (i915_drv.c). */
@@ -375,8 +376,8 @@ int i915_forcewake_put(struct hw_device *hw);
 #define RING_TIMESTAMP_UDW(base) ((base) + 0x35Cu)
 /* The command streamer's timestamp: 24 MHz crystal divided by the CTC shift (gen9). */
 #define I915_CS_TIMESTAMP_HZ 12000000u
-/* Driver ioctl numbers 0..DRM_I915_QUERY (0x39); i915_uapi.c checks it against the uAPI header. */
-#define I915_NUM_IOCTLS 0x3Au
+/* Driver ioctl numbers 0..DRM_I915_GEM_VM_DESTROY (0x3b); i915_uapi.c checks it against the uAPI header. */
+#define I915_NUM_IOCTLS 0x3Cu
 extern const struct drm_ioctl_desc i915_ioctls[I915_NUM_IOCTLS];
 struct drm_file;
 int i915_driver_open(struct drm_device *dev, struct drm_file *file);

@@ -28,6 +28,8 @@ struct drm_gem_resv_fence {
 struct drm_gem_object_funcs {
 	/* Frees the driver's object after drm_gem_object_release(). */
 	void (*free)(struct drm_gem_object *obj);
+	/* Optional: one of file's handles to obj is going away (GEM_CLOSE or the file closing). */
+	void (*close)(struct drm_gem_object *obj, struct drm_file *file);
 };
 
 struct drm_gem_object {
