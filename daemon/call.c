@@ -65,10 +65,27 @@ int drm_copy_from_user(struct drm_call *call, void *dst, uint64_t uptr, size_t l
 {
 	if (!len)
 		return 0;
-	struct call_region *r = find_region(call, uptr, len, RDRM_IN);
-	if (!r || !r->ptr)
+	if (uptr + len < uptr)
 		return -EFAULT;
-	memcpy(dst, r->ptr + (uptr - r->uptr), len);
+	struct call_region *r = find_region(call, uptr, len, RDRM_IN);
+	if (r && r->ptr) {
+		memcpy(dst, r->ptr + (uptr - r->uptr), len);
+		return 0;
+	}
+	/* A struct that travelled in pieces (an extension's header, then its body): adjacent regions. */
+	uint8_t *out = dst;
+	while (len) {
+		r = find_region(call, uptr, 1, RDRM_IN);
+		if (!r || !r->ptr)
+			return -EFAULT;
+		uint64_t n = r->uptr + r->bytes - uptr;
+		if (n > len)
+			n = len;
+		memcpy(out, r->ptr + (uptr - r->uptr), (size_t)n);
+		out += n;
+		uptr += n;
+		len -= (size_t)n;
+	}
 	return 0;
 }
 
@@ -206,6 +223,8 @@ static void finish(struct drm_call *call, int ret)
 		int32_t v32 = (int32_t)rdrm_field_get(kdata, ksize, f->off, 4);
 		if (f->dir == RDRM_IN) {
 			rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)call->orig_fd[i]);
+		} else if (!(call->out_fd_active & (1u << i))) {
+			continue; /* not an fd in this call: the client's own bits, untouched */
 		} else if (v32 >= 0 && (ret != 0 || !rdrm_fd_field_active(f, kdata, ksize))) {
 			close(v32); /* made, then the call failed: nobody will receive it */
 		} else if (v32 >= 0) {
@@ -379,8 +398,12 @@ struct drm_call *drm_call_execute_target(const struct call_target *t, int target
 		} else {
 			if (flagged)
 				ret = -EINVAL;
-			/* Only what the handler puts here is ever sent back. */
-			rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)-1);
+			/* Only what the handler puts here is ever sent back. A field whose flag
+			 * is off is no fd in this call (rsvd2's halves) and stays the client's. */
+			if (rdrm_fd_field_active(f, kdata, ksize)) {
+				call->out_fd_active |= 1u << i;
+				rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)-1);
+			}
 		}
 	}
 	if (!ret && (next_fd != call->msg.nfds || (call->msg.hdr.fd_mask >> l->nfds)))
@@ -388,7 +411,7 @@ struct drm_call *drm_call_execute_target(const struct call_target *t, int target
 	if (ret) {
 		/* Nothing ran: the fd fields must not be read back as ours. */
 		for (unsigned i = 0; i < l->nfds && i < 8; i++)
-			if (l->fds[i].dir == RDRM_OUT)
+			if (l->fds[i].dir == RDRM_OUT && (call->out_fd_active & (1u << i)))
 				rdrm_field_set(kdata, ksize, l->fds[i].off, 4, (uint32_t)-1);
 		finish(call, ret);
 		return NULL;

@@ -171,6 +171,7 @@ static void offset_remove(struct drm_gem_object *obj);
 
 void drm_gem_object_release(struct drm_gem_object *obj)
 {
+	drm_gem_resv_fini(obj);
 	offset_remove(obj);
 	memory_unregister(obj);
 	if (obj->dma.cpu) {
@@ -295,6 +296,9 @@ int drm_gem_handle_delete(struct drm_file *file, uint32_t handle)
 	if (!obj)
 		return -EINVAL;
 	idr_remove(&file->object_idr, handle);
+	/* The driver forgets what this file's handle kept (the kernel's funcs->close: GPU bindings). */
+	if (obj->funcs && obj->funcs->close)
+		obj->funcs->close(obj, file);
 	handle_put(obj);
 	return 0;
 }
@@ -420,12 +424,15 @@ void drm_gem_file_open(struct drm_file *file)
 
 static void release_handle(uint32_t id, void *ptr, void *data)
 {
-	handle_put(ptr);
+	struct drm_gem_object *obj = ptr;
+	if (obj->funcs && obj->funcs->close)
+		obj->funcs->close(obj, data);
+	handle_put(obj);
 }
 
 void drm_gem_file_release(struct drm_file *file)
 {
-	idr_for_each(&file->object_idr, release_handle, NULL);
+	idr_for_each(&file->object_idr, release_handle, file);
 	idr_destroy(&file->object_idr);
 }
 

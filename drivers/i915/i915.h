@@ -7,8 +7,12 @@
 
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_ioctl.h"
+#include "redox-drm/fence.h"
+#include "redox-drm/hw.h"
 
 struct drm_device;
+struct drm_gem_object;
+struct event_timer;
 struct drm_kms_funcs;
 struct hw_device;
 struct i915_display;
@@ -153,6 +157,57 @@ enum { I915_BAR_GTTMMADR = 0, I915_BAR_GMADR = 2 };
 #define GFX_FLSH_CNTL_GEN6 0x101008u /* a write flushes the GGTT's TLBs after PTE updates */
 #define GFX_FLSH_CNTL_EN 1u
 
+/* ---- GT: interrupts and command streamers [GPU-MODELS.md §8] ---- */
+#define GEN8_GT_IRQ_RCS (1u << 0) /* GEN8_MASTER_IRQ pending bits */
+#define GEN8_GT_IRQ_BCS (1u << 1)
+#define GEN8_GT_IMR(n) (0x44304u + 0x10u * (n))
+#define GEN8_GT_IIR(n) (0x44308u + 0x10u * (n))
+#define GEN8_GT_IER(n) (0x4430Cu + 0x10u * (n))
+#define GT_RENDER_USER_INTERRUPT (1u << 0) /* per-engine bits: RCS [15:0], BCS [31:16] of bank 0 */
+#define GT_CS_MASTER_ERROR (1u << 3)
+#define GT_CONTEXT_SWITCH (1u << 8)
+#define BLT_RING_BASE 0x22000u
+#define RING_TAIL(base) ((base) + 0x30u)
+#define RING_HEAD(base) ((base) + 0x34u)
+#define RING_START(base) ((base) + 0x38u)
+#define RING_CTL(base) ((base) + 0x3Cu)
+#define RING_ACTHD(base) ((base) + 0x74u)
+#define RING_HWS_PGA(base) ((base) + 0x80u)
+#define RING_HWSTAM(base) ((base) + 0x98u)
+#define RING_MI_MODE(base) ((base) + 0x9Cu)
+#define MI_MODE_STOP_RING (1u << 8)
+#define MI_MODE_IDLE (1u << 9)
+#define RING_IMR(base) ((base) + 0xA8u)
+#define RING_EIR(base) ((base) + 0xB0u)
+#define RING_EMR(base) ((base) + 0xB4u)
+#define RING_RESET_CTL(base) ((base) + 0xD0u)
+#define RESET_CTL_REQUEST_RESET (1u << 0)
+#define RESET_CTL_READY_TO_RESET (1u << 1)
+#define RING_ELSP(base) ((base) + 0x230u)
+#define RING_EXECLIST_STATUS_LO(base) ((base) + 0x234u)
+#define RING_GFX_MODE(base) ((base) + 0x29Cu)
+#define GFX_RUN_LIST_ENABLE (1u << 15)
+#define RING_CSB_PTR(base) ((base) + 0x3A0u) /* masked: write [2:0], read [10:8] */
+#define GEN6_GDRST 0x941Cu
+#define GRDOM_FULL (1u << 0)
+#define GRDOM_RENDER (1u << 1)
+#define GRDOM_BLT (1u << 3)
+#define GEN8_FAULT_REG 0x4094u /* VALID b0, type [2:1], engine [14:12] */
+#define GEN8_FAULT_TLB_DATA0 0x4B10u
+#define GEN8_FAULT_TLB_DATA1 0x4B14u
+
+/* Status page dwords: the CSB copy, its write pointer, and the engine's breadcrumb. */
+#define I915_HWSP_CSB 0x10u
+#define I915_HWSP_CSB_WRITE 0x1Fu
+#define I915_HWSP_SEQNO 0x40u /* a qword: PIPE_CONTROL writes 8 bytes */
+#define I915_CSB_ENTRIES 6u
+#define CSB_IDLE_TO_ACTIVE (1u << 0)
+#define CSB_PREEMPTED (1u << 1)
+#define CSB_ELEMENT_SWITCH (1u << 2)
+#define CSB_ACTIVE_TO_IDLE (1u << 3)
+#define CSB_COMPLETE (1u << 4)
+#define CSB_LITE_RESTORE (1u << 15)
+
 enum i915_port { I915_PORT_A = 0, I915_PORT_B, I915_PORT_C, I915_PORT_D, I915_PORT_E };
 enum { I915_NUM_PIPES = 2 }; /* Skylake has three; the driver (and the model) use A and B */
 
@@ -167,8 +222,137 @@ struct i915_ggtt {
 	struct i915_ggtt_range *used;
 };
 
+/* ---- Engines (i915_engine.c, i915_execlists.c, i915_breadcrumbs.c) ---- */
+enum i915_engine_id { I915_RCS0, I915_BCS0, I915_NUM_ENGINES };
+
+struct i915_lrc;
+struct i915_request;
+
+struct i915_engine {
+	struct i915_device *i915;
+	enum i915_engine_id id;
+	const char *name;     /* "rcs0", "bcs0" */
+	uint16_t uabi_class;  /* I915_ENGINE_CLASS_* */
+	uint32_t base;        /* MMIO base of its registers */
+	unsigned irq_shift;   /* its bits in GT interrupt bank 0 */
+	bool up;              /* programmed: takes requests */
+	bool ready;           /* up and passed its self-test: offered to clients */
+	/* The engine's status page: CSB copy, write pointer, breadcrumb seqno. */
+	struct hw_dma hwsp;
+	uint64_t hwsp_ggtt;
+	/* Breadcrumbs: every request not yet signalled, in seqno (= execution) order. */
+	uint64_t fence_context;
+	uint64_t next_seqno;
+	struct i915_request *signal_head, **signal_tail;
+	struct event_timer *fallback; /* lost-interrupt poll while requests are outstanding */
+	/* Execlists: requests written to rings but not yet given to the ELSP, in order. */
+	struct i915_request *queue_head, **queue_tail;
+	struct i915_lrc *pending[2]; /* written to the ELSP, not yet acknowledged */
+	struct i915_lrc *active[2];  /* on the hardware (IDLE_TO_ACTIVE seen) */
+	unsigned csb_head;           /* last CSB entry read */
+	struct i915_lrc *lrcs;       /* every context of this engine (reset fixes their rings up) */
+	/* Counters (tests and benchmarks read them). */
+	uint64_t irqs, csb_events, submits, fallback_signals, resets;
+};
+
+/* A logical ring context of one (GEM context, engine): image + ring in one GGTT range. */
+struct i915_lrc {
+	unsigned refcount;   /* the owner, in-flight requests, execlist ports */
+	bool destroyed;      /* the owner let go */
+	struct i915_engine *engine;
+	struct i915_address_space *vm;
+	struct hw_dma mem;
+	uint64_t ggtt;       /* LRCA; the ring follows the image */
+	uint32_t ring_ggtt, ring_size;
+	uint32_t *ring, *state; /* CPU views: ring, register state page */
+	uint32_t ctx_id;     /* descriptor bits [52:32], as the CSB reports it */
+	uint32_t emit;       /* next byte to write in the ring */
+	uint32_t retired;    /* the engine is past this offset */
+	struct i915_lrc *next; /* engine->lrcs */
+};
+
+struct i915_request {
+	struct drm_fence fence; /* context: the engine; seqno: 64-bit, its low 32 bits in the HWSP */
+	struct i915_engine *engine; /* until retired */
+	struct i915_lrc *lrc;  /* until retired */
+	const char *timeline;  /* the engine's name */
+	uint32_t postfix;      /* ring offset of its breadcrumb: the engine is past it once signalled */
+	uint32_t tail;         /* ring offset after it */
+	struct i915_request *signal_next, *queue_next;
+};
+
+/* ---- PPGTT (i915_ppgtt.c) ---- */
+#define I915_VM_READ_ONLY 0x1u
+#define I915_VM_TOTAL (1ull << 48)
+struct i915_pt;
+struct i915_pt_pool;
+struct i915_vm_node;
+/* A 4-level PPGTT (refcounted). Page tables live in DMA memory the VM allocated. */
+struct i915_address_space {
+	unsigned refcount;
+	struct i915_device *i915;
+	struct i915_pt *pml4;
+	struct i915_pt_pool *pool;
+	struct i915_vm_node *nodes; /* bound and reserved ranges, sorted */
+	uint64_t bound_bytes;
+};
+
+struct i915_address_space *i915_ppgtt_create(struct i915_device *i915);
+struct i915_address_space *i915_vm_get(struct i915_address_space *vm);
+void i915_vm_put(struct i915_address_space *vm);
+/* The PML4's bus address, for the LRC's PDP0. */
+uint64_t i915_vm_pml4(const struct i915_address_space *vm);
+/* Maps [va, va+size) to obj's memory from offset; flags I915_VM_READ_ONLY. Takes a reference to
+ * obj until unbound. va, offset and size page aligned, inside the 48-bit space and the object:
+ * else -EINVAL. A range overlapping another binding: -ENOSPC. A range i915_vm_alloc_va handed
+ * out is filled. -ENOMEM. */
+int i915_vm_bind(struct i915_address_space *vm, uint64_t va, struct drm_gem_object *obj, uint64_t offset,
+		 uint64_t size, unsigned flags);
+/* Clears every binding and reservation inside [va, va+size) (bindings partly inside are cut). */
+void i915_vm_unbind(struct i915_address_space *vm, uint64_t va, uint64_t size);
+/* Finds and reserves free VA (for objects not soft-pinned): -EINVAL, -ENOSPC. */
+int i915_vm_alloc_va(struct i915_address_space *vm, uint64_t size, uint64_t align, uint64_t *va);
+/* Where va points (bus address), for tests: 0 and *bus, or -ENOENT. */
+int i915_vm_lookup(struct i915_address_space *vm, uint64_t va, uint64_t *bus, bool *writable);
+
+/* ---- LRC and submission (i915_execlists.c) ---- */
+struct i915_lrc *i915_lrc_create(struct i915_device *i915, enum i915_engine_id id, struct i915_address_space *vm);
+/* The owner's reference; the memory stays until the hardware is done with the context. */
+void i915_lrc_destroy(struct i915_lrc *lrc);
+/*
+ * Writes MI_BATCH_BUFFER_START(ppgtt) + a breadcrumb (seqno write + MI_USER_INTERRUPT) into the
+ * LRC's ring and submits it through the ELSP (or queues it until the ports are free). *hw_fence
+ * (a reference) signals when the breadcrumb lands, from the user interrupt or the lost-interrupt
+ * fallback. -ENODEV engine not up (check engine->ready before offering it), -EINVAL bad batch address, -ENOSPC ring full, -ENOMEM.
+ */
+int i915_request_submit(struct i915_lrc *lrc, uint64_t batch_va, uint32_t batch_len, struct drm_fence **hw_fence);
+/* Resets one engine through its reset registers; its outstanding fences complete with
+ * -ECANCELED and the engine accepts new work after. -ENODEV / -EIO (engine not ready again). */
+int i915_engine_reset(struct i915_device *i915, enum i915_engine_id id);
+struct i915_engine *i915_engine_get(struct i915_device *i915, enum i915_engine_id id); /* NULL */
+
+/* internal to the engine files */
+int i915_engines_init(struct drm_device *dev, struct i915_device *i915);
+void i915_engines_fini(struct i915_device *i915);
+void i915_engine_gt_irq(struct i915_engine *engine, uint32_t iir);
+void i915_engine_hw_init(struct i915_engine *engine);
+void i915_execlists_process_csb(struct i915_engine *engine);
+void i915_execlists_dequeue(struct i915_engine *engine);
+void i915_execlists_reset(struct i915_engine *engine);
+void i915_lrc_get(struct i915_lrc *lrc);
+void i915_lrc_put(struct i915_lrc *lrc);
+void i915_breadcrumbs_add(struct i915_engine *engine, struct i915_request *rq);
+void i915_breadcrumbs_process(struct i915_engine *engine);
+void i915_breadcrumbs_cancel(struct i915_engine *engine, int error);
+bool i915_seqno_passed(uint32_t a, uint32_t b);
+uint32_t i915_hwsp_seqno(const struct i915_engine *engine);
+extern const struct drm_fence_ops i915_request_fence_ops;
+
 struct i915_device {
 	struct hw_device *hw;
+	struct drm_device *drm;
+	struct i915_engine engine[I915_NUM_ENGINES];
+	uint32_t next_ctx_id;
 	uint64_t ggtt_size;  /* bytes of graphics address space the GGTT maps */
 	uint32_t slice_mask;
 	uint32_t subslice_mask; /* per slice; gen9 fuses disable the same subslices in every slice */
@@ -180,6 +364,7 @@ struct i915_device {
 	/* Serves the display's interrupt banks named in GEN8_MASTER_IRQ's pending bits (set by
 	 * modeset_init; the master handler in i915_drv.c calls it with the master disabled). */
 	void (*display_irq)(struct drm_device *dev, uint32_t master);
+	struct i915_exec *exec; /* command submission: a scheduler per engine (i915_execbuffer.c) */
 };
 
 /* Render forcewake around register reads the GT must be awake for (i915_drv.c). */
@@ -192,8 +377,8 @@ int i915_forcewake_put(struct hw_device *hw);
 #define RING_TIMESTAMP_UDW(base) ((base) + 0x35Cu)
 /* The command streamer's timestamp: 24 MHz crystal divided by the CTC shift (gen9). */
 #define I915_CS_TIMESTAMP_HZ 12000000u
-/* Driver ioctl numbers 0..DRM_I915_QUERY (0x39); i915_uapi.c checks it against the uAPI header. */
-#define I915_NUM_IOCTLS 0x3Au
+/* Driver ioctl numbers 0..DRM_I915_GEM_VM_DESTROY (0x3b); i915_uapi.c checks it against the uAPI header. */
+#define I915_NUM_IOCTLS 0x3Cu
 extern const struct drm_ioctl_desc i915_ioctls[I915_NUM_IOCTLS];
 struct drm_file;
 int i915_driver_open(struct drm_device *dev, struct drm_file *file);

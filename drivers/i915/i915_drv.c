@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "i915.h"
+#include "i915_uapi.h"
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/hw.h"
@@ -161,6 +162,7 @@ static int i915_load(struct drm_device *dev)
 	if (!i915)
 		return -ENOMEM;
 	i915->hw = hw;
+	i915->drm = dev;
 
 	int ret = read_ggtt_size(hw, &i915->ggtt_size);
 	if (ret) {
@@ -180,6 +182,18 @@ static int i915_load(struct drm_device *dev)
 	if (ret)
 		goto fail;
 
+	ret = i915_engines_init(dev, i915);
+	if (ret) {
+		log_error("i915: %s: engines failed to come up (%d)", hw->name, ret);
+		goto fail;
+	}
+
+	ret = i915_exec_init(dev, i915);
+	if (ret) {
+		i915_engines_fini(i915);
+		goto fail;
+	}
+
 	dev->dev_private = i915;
 	log_info("i915: %s: Skylake GT2 rev 0x%02x, %u slice(s), %u subslices, %u EUs, GGTT %llu MiB", hw->name,
 		 hw->pci.revision, i915->slice_total, i915->subslice_total, i915->eu_total,
@@ -187,6 +201,7 @@ static int i915_load(struct drm_device *dev)
 	return 0;
 
 fail:
+	i915_ggtt_fini(i915);
 	free(i915);
 	return ret;
 }
@@ -194,8 +209,11 @@ fail:
 static void i915_unload(struct drm_device *dev)
 {
 	struct i915_device *i915 = dev->dev_private;
-	if (i915)
+	if (i915) {
+		i915_exec_fini(i915);
+		i915_engines_fini(i915);
 		i915_ggtt_fini(i915);
+	}
 	free(i915);
 	dev->dev_private = NULL;
 }
@@ -203,8 +221,8 @@ static void i915_unload(struct drm_device *dev)
 /*
  * GEN8_MASTER_IRQ: the master enable goes off while the banks it names are
  * served (each IIR read, then cleared by writing the bits back) and on again
- * after, which re-sends the interrupt if anything latched meanwhile. Only the
- * display's banks have interrupts enabled so far.
+ * after, which re-sends the interrupt if anything latched meanwhile. GT bank 0
+ * carries RCS [15:0] and BCS [31:16]; the display's banks go to the display.
  */
 static void i915_irq_handler(struct drm_device *dev)
 {
@@ -215,6 +233,18 @@ static void i915_irq_handler(struct drm_device *dev)
 	if (master == 0xFFFFFFFFu || !(master & ~GEN8_MASTER_IRQ_CONTROL))
 		return; /* gone from the bus, or nothing pending */
 	hw_write32(i915->hw, I915_BAR_GTTMMADR, GEN8_MASTER_IRQ, 0);
+	if (master & (GEN8_GT_IRQ_RCS | GEN8_GT_IRQ_BCS)) {
+		uint32_t iir = hw_read32(i915->hw, I915_BAR_GTTMMADR, GEN8_GT_IIR(0));
+		if (iir && iir != 0xFFFFFFFFu) {
+			hw_write32(i915->hw, I915_BAR_GTTMMADR, GEN8_GT_IIR(0), iir);
+			for (unsigned id = 0; id < I915_NUM_ENGINES; id++) {
+				struct i915_engine *e = &i915->engine[id];
+				uint32_t bits = (iir >> e->irq_shift) & 0xFFFFu;
+				if (bits && e->up)
+					i915_engine_gt_irq(e, bits);
+			}
+		}
+	}
 	if (i915->display_irq)
 		i915->display_irq(dev, master);
 	hw_write32(i915->hw, I915_BAR_GTTMMADR, GEN8_MASTER_IRQ, GEN8_MASTER_IRQ_CONTROL);
@@ -232,7 +262,7 @@ const struct drm_driver i915_driver = {
 	.match = i915_match,
 	.load = i915_load,
 	.unload = i915_unload,
-	/* Display interrupts (DE pipes, south display); GT interrupts come with the engines. */
+	/* GT (engines) and display (DE pipes, south display) interrupts. */
 	.irq_handler = i915_irq_handler,
 	.open = i915_driver_open,
 	.postclose = i915_driver_postclose,

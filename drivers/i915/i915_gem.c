@@ -25,7 +25,7 @@ static void i915_gem_free(struct drm_gem_object *obj)
 	free((struct i915_gem_object *)obj);
 }
 
-static const struct drm_gem_object_funcs i915_gem_funcs = {.free = i915_gem_free};
+static const struct drm_gem_object_funcs i915_gem_funcs = {.free = i915_gem_free, .close = i915_gem_close_object};
 
 /* The driver's state of obj, or NULL for an object it did not create (an imported dma-buf). */
 static struct i915_gem_object *to_i915_bo(struct drm_gem_object *obj)
@@ -288,43 +288,5 @@ int i915_gem_madvise_ioctl(struct drm_device *dev, void *data, struct drm_file *
 	/* Pages are never reclaimed behind the client's back, so they are always still there. */
 	args->retained = 1;
 	drm_gem_object_put(obj);
-	return 0;
-}
-
-int i915_gem_busy_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
-{
-	(void)dev;
-	(void)call;
-	struct drm_i915_gem_busy *args = data;
-	int err;
-	struct drm_gem_object *obj = lookup(file, args->handle, &err);
-	if (!obj)
-		return err;
-	args->busy = 0; /* no engine has been given work */
-	drm_gem_object_put(obj);
-	return 0;
-}
-
-int i915_gem_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
-{
-	(void)dev;
-	(void)call;
-	struct drm_i915_gem_wait *args = data;
-	if (args->flags)
-		return -EINVAL;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int err;
-	struct drm_gem_object *obj = lookup(file, args->bo_handle, &err);
-	if (!obj)
-		return err;
-	drm_gem_object_put(obj);
-	/* Idle at once. As the kernel, a positive timeout comes back less the time spent;
-	 * zero (a poll) and negative (forever) are left alone. */
-	if (args->timeout_ns > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		int64_t spent = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
-		args->timeout_ns = args->timeout_ns > spent ? args->timeout_ns - spent : 0;
-	}
 	return 0;
 }

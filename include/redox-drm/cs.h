@@ -61,7 +61,12 @@ struct cs_sched_ops {
 	 * stops listening to before this call) or says it is not hung.
 	 */
 	enum cs_timeout_status (*timedout_job)(struct cs_job *job);
-	/* The job is done with (its finished fence has signalled or it was never armed). */
+	/*
+	 * The job is done with (its finished fence has signalled). The job's
+	 * fields stay valid during the call; the scheduler drops the references
+	 * it holds (finished, hw_fence, dependencies) itself, after free_job
+	 * returns, so free_job must not put them.
+	 */
 	void (*free_job)(struct cs_job *job);
 };
 
@@ -74,7 +79,8 @@ struct cs_sched {
 	/* private */
 	unsigned int in_flight;
 	struct cs_job *pending_head, **pending_tail; /* on the ring, oldest first */
-	struct cs_entity *rq[CS_PRIORITY_COUNT];     /* entities with queued jobs, round robin */
+	/* entities with queued jobs, round robin: served ones move to the tail */
+	struct cs_entity *rq[CS_PRIORITY_COUNT], **rq_tail[CS_PRIORITY_COUNT];
 	struct event_timer *timer;
 	bool running, again, stopped;
 	uint64_t hang_count;
@@ -95,7 +101,7 @@ struct cs_entity {
 	struct drm_fence *last_scheduled; /* finished fence of the last job pushed (a reference) */
 	/* private */
 	struct cs_job *queue_head, **queue_tail;
-	struct cs_entity *rq_next;
+	struct cs_entity *rq_next, **rq_pprev;
 	bool in_rq, dead;
 };
 
@@ -110,14 +116,21 @@ struct cs_job {
 	struct drm_fence **deps;
 	unsigned int num_deps, deps_cap, dep_next;
 	struct drm_fence_cb dep_cb, hw_cb;
-	bool waiting_dep, on_hw;
+	bool waiting_dep, on_hw, hw_armed;
 	uint64_t started_ns;
-	struct cs_job *next;
+	struct cs_job *next, **pprev; /* entity queue or ring list */
 };
 
+/* -EINVAL without ops (run_job, free_job), loop or credits. */
 int cs_sched_init(struct cs_sched *sched, const struct cs_sched_ops *ops, struct event_loop *loop,
 		  const char *name, unsigned int credits, uint64_t timeout_ns);
-/* Jobs still queued fail with -ESRCH, jobs on the ring are forgotten (the ring is going away). */
+/*
+ * Jobs still queued fail with -ESRCH; jobs on the ring are forgotten (the ring
+ * is going away): their finished fences fail with -ECANCELED. Jobs pushed
+ * afterwards fail with -ESRCH at once. Entities of this scheduler must be
+ * finalised before its memory goes (cs_entity_fini after cs_sched_fini only
+ * drops the entity's own references).
+ */
 void cs_sched_fini(struct cs_sched *sched);
 
 void cs_entity_init(struct cs_entity *entity, struct cs_sched *sched, enum cs_priority priority,
@@ -137,9 +150,17 @@ void cs_job_init(struct cs_job *job, struct cs_entity *entity);
 int cs_job_add_dependency(struct cs_job *job, struct drm_fence *fence);
 /* Gives the job its finished fence (the entity's next seqno). -ENOMEM. */
 int cs_job_arm(struct cs_job *job);
-/* Queues an armed job; from now on the scheduler owns it and calls free_job when done. */
+/*
+ * Queues an armed job (an unarmed one is armed here; if that fails it finishes
+ * at once with -ENOMEM); from now on the scheduler owns it and calls free_job
+ * when done. A job pushed to a finalised entity or scheduler fails with -ESRCH.
+ */
 void cs_entity_push_job(struct cs_job *job);
-/* A job that was initialised but never pushed: drops its dependencies and fence. */
+/*
+ * A job that was initialised but never pushed: drops its dependencies and
+ * fence. An armed finished fence that others still hold signals with
+ * -ECANCELED, so nobody waits on it forever. free_job is not called.
+ */
 void cs_job_cleanup(struct cs_job *job);
 
 /* Is fence one of this scheduler's finished fences? (Lets a driver skip a dependency on its own ring.) */

@@ -15,12 +15,21 @@
 #include "redox-drm/hw.h"
 
 struct drm_device;
+struct drm_fence;
 struct drm_file;
 struct drm_gem_object;
+
+/* One pending fence of an object's reservation (implicit sync). */
+struct drm_gem_resv_fence {
+	struct drm_fence *fence; /* a reference */
+	bool write;
+};
 
 struct drm_gem_object_funcs {
 	/* Frees the driver's object after drm_gem_object_release(). */
 	void (*free)(struct drm_gem_object *obj);
+	/* Optional: one of file's handles to obj is going away (GEM_CLOSE or the file closing). */
+	void (*close)(struct drm_gem_object *obj, struct drm_file *file);
 };
 
 struct drm_gem_object {
@@ -37,6 +46,9 @@ struct drm_gem_object {
 	dev_t mem_dev;        /* identity of the memory (the memfd's inode): dma-bufs are recognised by it */
 	ino_t mem_ino;
 	const struct drm_gem_object_funcs *funcs;
+	/* implicit sync: fences of jobs that use the object, pending when added */
+	struct drm_gem_resv_fence *resv;
+	unsigned int resv_count, resv_cap;
 };
 
 /* Backs obj with size bytes (rounded up to pages) of zeroed memory. */
@@ -74,6 +86,31 @@ void drm_gem_file_open(struct drm_file *file);
 void drm_gem_file_release(struct drm_file *file);
 void drm_gem_device_init(struct drm_device *dev);
 void drm_gem_device_fini(struct drm_device *dev);
+
+/*
+ * Implicit sync (the kernel's dma_resv, reduced). Everything here costs
+ * O(number of fences still recorded); signalled ones are dropped on the way,
+ * and the rest when the object is released.
+ */
+/*
+ * Records that fence's job reads (write=false) or writes obj; takes a
+ * reference of its own. A fence of the same context that it follows is
+ * replaced (a write is not replaced by a read). -ENOMEM.
+ */
+int drm_gem_resv_add_fence(struct drm_gem_object *obj, struct drm_fence *fence, bool write);
+/*
+ * One fence that signals when the pending fences have (only the writers' if
+ * write_only), with the first error among them; NULL when idle (*err = 0) or
+ * out of memory (*err = -ENOMEM). Returns a reference.
+ */
+struct drm_fence *drm_gem_resv_get_fence(struct drm_gem_object *obj, bool write_only, int *err);
+/* Calls fn for each pending fence (and whether it writes); for i915 BUSY's engine masks. */
+void drm_gem_resv_for_each(struct drm_gem_object *obj,
+			   void (*fn)(struct drm_fence *fence, bool write, void *data), void *data);
+/* Is a fence (a writer's, if write_only) still pending? */
+bool drm_gem_resv_busy(struct drm_gem_object *obj, bool write_only);
+/* Drops every fence (drm_gem_object_release does). */
+void drm_gem_resv_fini(struct drm_gem_object *obj);
 
 drm_ioctl_t drm_gem_close_ioctl, drm_gem_flink_ioctl, drm_gem_open_ioctl;
 

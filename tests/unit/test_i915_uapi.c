@@ -334,8 +334,14 @@ static void test_contexts(void **state)
 	struct drm_i915_gem_context_create cc = {0};
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE, &cc), 0);
 	assert_int_equal(cc.ctx_id, 1);
+	/* An unknown extension, and unknown flags. */
+	struct i915_user_extension bogus = {.name = 99};
 	struct drm_i915_gem_context_create_ext ce = {.flags = I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS,
-						     .extensions = 0x1000};
+						     .extensions = (uintptr_t)&bogus};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), -EINVAL);
+	bogus = (struct i915_user_extension){.name = I915_CONTEXT_CREATE_EXT_CLONE};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), -EINVAL); /* gone from the kernel */
+	ce = (struct drm_i915_gem_context_create_ext){.flags = 1u << 5};
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), -EINVAL);
 
 	struct drm_i915_gem_context_param p = {.ctx_id = 0, .param = I915_CONTEXT_PARAM_GTT_SIZE};
@@ -351,10 +357,33 @@ static void test_contexts(void **state)
 	/* Unbannable needs privilege; the caller runs as uid 1000. */
 	p = (struct drm_i915_gem_context_param){.ctx_id = cc.ctx_id, .param = I915_CONTEXT_PARAM_BANNABLE};
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -EPERM);
-	p = (struct drm_i915_gem_context_param){.ctx_id = cc.ctx_id, .param = I915_CONTEXT_PARAM_PRIORITY};
+	/* Priority: below normal is anyone's, above needs privilege, outside the range is invalid. */
+	p = (struct drm_i915_gem_context_param){.ctx_id = cc.ctx_id, .param = I915_CONTEXT_PARAM_PRIORITY,
+						.value = (uint64_t)-5};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), 0);
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &p), 0);
+	assert_int_equal((int64_t)p.value, -5);
+	p.value = 1;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -EPERM);
+	p.value = (uint64_t)-2000;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -EINVAL);
+	p.value = 0;
+	p.size = 4;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -EINVAL);
+	/* Persistence stays on (no preempt-to-idle to cancel with); removed parameters are gone. */
+	p = (struct drm_i915_gem_context_param){.ctx_id = cc.ctx_id, .param = I915_CONTEXT_PARAM_PERSISTENCE};
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -ENODEV);
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &p), 0);
-	assert_int_equal(p.value, 0);
+	assert_int_equal(p.value, 1);
+	p = (struct drm_i915_gem_context_param){.ctx_id = cc.ctx_id, .param = I915_CONTEXT_PARAM_RINGSIZE,
+						.value = 8192};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -EINVAL);
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &p), -EINVAL);
+	p = (struct drm_i915_gem_context_param){.ctx_id = cc.ctx_id, .param = I915_CONTEXT_PARAM_NO_ERROR_CAPTURE,
+						.value = 1};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), 0);
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &p), 0);
+	assert_int_equal(p.value, 1);
 	p = (struct drm_i915_gem_context_param){.ctx_id = 0, .param = I915_CONTEXT_PARAM_GTT_SIZE, .value = 4096};
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -EINVAL);
 	p = (struct drm_i915_gem_context_param){.ctx_id = 77, .param = I915_CONTEXT_PARAM_GTT_SIZE};
@@ -364,6 +393,9 @@ static void test_contexts(void **state)
 	assert_int_equal(call(f, DRM_IOCTL_I915_GET_RESET_STATS, &rs), 0);
 	assert_int_equal(rs.reset_count, 0);
 	assert_int_equal(rs.batch_active, 0);
+	assert_int_equal(rs.batch_pending, 0);
+	rs.flags = 1;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GET_RESET_STATS, &rs), -EINVAL);
 
 	struct drm_i915_gem_context_destroy cd = {.ctx_id = cc.ctx_id};
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_DESTROY, &cd), 0);
@@ -372,6 +404,97 @@ static void test_contexts(void **state)
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_DESTROY, &cd), -ENOENT);
 	/* A context left alive is freed when the file closes (ASan would tell). */
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE, &cc), 0);
+}
+
+/* Engine maps, VMs and SSEU: set while a context is new, fixed once it is used. */
+static void test_context_engines_and_vms(void **state)
+{
+	struct fixture *f = *state;
+	I915_DEFINE_CONTEXT_PARAM_ENGINES(engines, 3) = {
+		.engines = {{I915_ENGINE_CLASS_COPY, 0},
+			    {(uint16_t)I915_ENGINE_CLASS_INVALID, (uint16_t)I915_ENGINE_CLASS_INVALID_NONE},
+			    {I915_ENGINE_CLASS_RENDER, 0}}};
+	struct drm_i915_gem_context_create_ext_setparam sp = {
+		.base = {.name = I915_CONTEXT_CREATE_EXT_SETPARAM},
+		.param = {.param = I915_CONTEXT_PARAM_ENGINES, .size = sizeof(engines), .value = (uintptr_t)&engines}};
+	struct drm_i915_gem_context_create_ext ce = {
+		.flags = I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS | I915_CONTEXT_CREATE_FLAGS_SINGLE_TIMELINE,
+		.extensions = (uintptr_t)&sp};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), 0);
+	uint32_t ctx = ce.ctx_id;
+
+	/* A class the device lacks, a size that is no engine array, load balancing, ctx_id set. */
+	engines.engines[0].engine_class = I915_ENGINE_CLASS_VIDEO;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), -ENOENT);
+	engines.engines[0].engine_class = I915_ENGINE_CLASS_COPY;
+	sp.param.size = sizeof(engines) - 2;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), -EINVAL);
+	sp.param.size = sizeof(engines);
+	struct i915_user_extension balance = {.name = I915_CONTEXT_ENGINES_EXT_LOAD_BALANCE};
+	engines.extensions = (uintptr_t)&balance;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), -EINVAL);
+	engines.extensions = 0;
+	sp.param.ctx_id = 1;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), -EINVAL);
+	sp.param.ctx_id = 0;
+
+	/* VMs: ids from 1; a new context may take one; unknown ids are ENOENT. */
+	struct drm_i915_gem_vm_control vc = {0};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_VM_CREATE, &vc), 0);
+	assert_int_equal(vc.vm_id, 1);
+	struct drm_i915_gem_vm_control bad = {.flags = 1};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_VM_CREATE, &bad), -EINVAL);
+	struct i915_user_extension vmext = {.name = 0};
+	bad = (struct drm_i915_gem_vm_control){.extensions = (uintptr_t)&vmext};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_VM_CREATE, &bad), -EINVAL);
+	struct drm_i915_gem_context_param p = {.ctx_id = ctx, .param = I915_CONTEXT_PARAM_VM, .value = 7};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -ENOENT);
+	p.value = vc.vm_id;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), 0);
+	/* Engines only once. */
+	p = (struct drm_i915_gem_context_param){.ctx_id = ctx, .param = I915_CONTEXT_PARAM_ENGINES,
+						.size = sizeof(engines), .value = (uintptr_t)&engines};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -EINVAL);
+
+	/* SSEU through the engine map: index 0 (the blitter); slot 1 is empty. */
+	struct drm_i915_gem_context_param_sseu sseu = {.engine = {0, 0},
+						       .flags = I915_CONTEXT_SSEU_FLAG_ENGINE_INDEX};
+	p = (struct drm_i915_gem_context_param){.ctx_id = ctx, .param = I915_CONTEXT_PARAM_SSEU};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &p), 0);
+	assert_int_equal(p.size, sizeof(sseu));
+	p.value = (uintptr_t)&sseu;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &p), 0);
+	struct i915_device *i915 = f->dev->dev_private;
+	assert_int_equal(sseu.slice_mask, i915->slice_mask);
+	assert_int_equal(sseu.subslice_mask, i915->subslice_mask);
+	assert_int_equal(sseu.max_eus_per_subslice, i915->eu_per_subslice);
+	sseu.engine.engine_instance = 1;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &p), -EINVAL);
+	sseu.engine.engine_instance = 0;
+	sseu.flags = 0; /* class/instance only for contexts without a map */
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &p), -EINVAL);
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -ENODEV); /* gen11 only */
+
+	/* Used (GETPARAM above): the VM is fixed now. */
+	p = (struct drm_i915_gem_context_param){.ctx_id = ctx, .param = I915_CONTEXT_PARAM_VM, .value = vc.vm_id};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -EINVAL);
+	/* Reading it gives a new id of the same VM, as the kernel. */
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &p), 0);
+	assert_int_equal(p.value, 2);
+	struct drm_i915_gem_vm_control vd = {.vm_id = vc.vm_id};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_VM_DESTROY, &vd), 0);
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_VM_DESTROY, &vd), -ENOENT);
+	vd.vm_id = 2;
+	vd.flags = 1;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_VM_DESTROY, &vd), -EINVAL);
+	vd.flags = 0;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_VM_DESTROY, &vd), 0);
+	/* The default context's VM, too, is the file's to name. */
+	p = (struct drm_i915_gem_context_param){.ctx_id = 0, .param = I915_CONTEXT_PARAM_VM};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &p), 0);
+	assert_true(p.value >= 1);
+	p.value = 1;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &p), -EINVAL);
 }
 
 static void test_reg_read_timestamp(void **state)
@@ -401,6 +524,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_engines_memory_and_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gem_objects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contexts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_context_engines_and_vms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reg_read_timestamp, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
