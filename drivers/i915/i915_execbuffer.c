@@ -814,6 +814,19 @@ int i915_gem_busy_ioctl(struct drm_device *dev, void *data, struct drm_file *fil
 	return 0;
 }
 
+static void rerun_done(struct fence_wait *w, int ret)
+{
+	if (ret)
+		drm_call_complete(w->call, ret);
+	else
+		drm_call_rerun(w->call);
+}
+
+int i915_rerun_after_fence(struct drm_device *dev, struct drm_call *call, struct drm_fence *fence)
+{
+	return park_on_fence(dev, call, fence, 0, rerun_done);
+}
+
 static void throttle_done(struct fence_wait *w, int ret)
 {
 	drm_call_complete(w->call, ret);

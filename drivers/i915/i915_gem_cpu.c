@@ -13,6 +13,7 @@
 #include "i915.h"
 #include "i915_uapi.h"
 #include "redox-drm/drm_device.h"
+#include "redox-drm/fence.h"
 #include "redox-drm/gem.h"
 
 #define I915_PAGE_SIZE 4096ull
@@ -57,9 +58,14 @@ int i915_gem_mmap_ioctl(struct drm_device *dev, void *data, struct drm_file *fil
 	return r;
 }
 
-/* The object for a copy of [offset, offset + size): a reference, or NULL with *err. */
-static struct drm_gem_object *copy_target(struct drm_file *file, uint32_t handle, uint64_t offset, uint64_t size,
-					  int *err)
+/*
+ * The object for a copy of [offset, offset + size), once the GPU is done
+ * with it as far as the copy cares (a read waits for writers, a write for
+ * everyone, as the kernel's object wait): a reference, or NULL with *err,
+ * which is DRM_CALL_PARKED when the call waits and will run again.
+ */
+static struct drm_gem_object *copy_target(struct drm_device *dev, struct drm_file *file, struct drm_call *call,
+					  uint32_t handle, uint64_t offset, uint64_t size, bool write, int *err)
 {
 	struct drm_gem_object *obj = drm_gem_object_lookup(file, handle);
 	if (!obj) {
@@ -71,18 +77,25 @@ static struct drm_gem_object *copy_target(struct drm_file *file, uint32_t handle
 		drm_gem_object_put(obj);
 		return NULL;
 	}
+	*err = 0;
+	struct drm_fence *busy = drm_gem_resv_get_fence(obj, !write, err);
+	if (busy && !drm_fence_is_signaled(busy))
+		*err = i915_rerun_after_fence(dev, call, busy);
+	drm_fence_put(busy);
+	if (*err) {
+		drm_gem_object_put(obj);
+		return NULL;
+	}
 	return obj;
 }
 
-/* Objects are idle whenever the CPU looks (no engine is handed work), so copies never wait. */
 int i915_gem_pread_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
 {
-	(void)dev;
 	struct drm_i915_gem_pread *args = data;
 	if (args->size == 0)
 		return 0;
 	int err;
-	struct drm_gem_object *obj = copy_target(file, args->handle, args->offset, args->size, &err);
+	struct drm_gem_object *obj = copy_target(dev, file, call, args->handle, args->offset, args->size, false, &err);
 	if (!obj)
 		return err;
 	err = drm_copy_to_user(call, args->data_ptr, (const uint8_t *)obj->vaddr + args->offset, (size_t)args->size);
@@ -92,12 +105,11 @@ int i915_gem_pread_ioctl(struct drm_device *dev, void *data, struct drm_file *fi
 
 int i915_gem_pwrite_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
 {
-	(void)dev;
 	struct drm_i915_gem_pwrite *args = data;
 	if (args->size == 0)
 		return 0;
 	int err;
-	struct drm_gem_object *obj = copy_target(file, args->handle, args->offset, args->size, &err);
+	struct drm_gem_object *obj = copy_target(dev, file, call, args->handle, args->offset, args->size, true, &err);
 	if (!obj)
 		return err;
 	err = drm_copy_from_user(call, (uint8_t *)obj->vaddr + args->offset, args->data_ptr, (size_t)args->size);

@@ -6,12 +6,16 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include <i915_drm.h>
 
 #include "i915.h"
+#include "i915_uapi.h"
+#include "redox-drm/cs.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/driver.h"
+#include "redox-drm/loop.h"
 
 /* i915_gem_drop_caches bits [Linux i915_debugfs.c]. */
 #define DROP_UNBOUND (1u << 0)
@@ -86,20 +90,81 @@ static int show_drop_caches(struct drm_device *dev, const void *arg, char *buf, 
 	return clamp_len(snprintf(buf, size, "0x%08x\n", DROP_ALL), size);
 }
 
+/* Every engine's scheduler has nothing on the ring and nothing queued. */
+static bool gt_idle(struct i915_device *i915)
+{
+	for (int id = 0; id < I915_NUM_ENGINES; id++) {
+		struct cs_sched *sched = i915_exec_sched(i915, (enum i915_engine_id)id);
+		if (sched && !cs_sched_idle(sched))
+			return false;
+	}
+	return true;
+}
+
+/* How often a parked drop_caches looks again whether the GT went idle. */
+#define IDLE_POLL_NS 1000000ull
+
+struct idle_wait {
+	struct drm_device *dev;
+	struct drm_call *call;
+	struct event_timer *timer;
+};
+
+static void idle_poll(void *data)
+{
+	struct idle_wait *w = data;
+	w->timer = NULL;
+	if (gt_idle(w->dev->dev_private)) {
+		struct drm_call *call = w->call;
+		free(w);
+		drm_call_complete(call, 0);
+		return;
+	}
+	w->timer = event_loop_add_timer(w->dev->loop, monotonic_ns() + IDLE_POLL_NS, idle_poll, w);
+	if (!w->timer) {
+		struct drm_call *call = w->call;
+		free(w);
+		drm_call_complete(call, -ENOMEM);
+	}
+}
+
+static void idle_cancel(struct drm_call *call, void *data)
+{
+	(void)call;
+	struct idle_wait *w = data;
+	if (w->timer)
+		event_timer_cancel(w->timer);
+	free(w);
+}
+
 /*
- * The kernel retires finished requests, waits for the GT to idle, purges
- * and unbinds what it can and flushes freed objects. Here no engine is
- * handed work (there is no execbuffer), so the GT is idle already and
- * nothing is waiting to be retired; objects are never unbound or purged
- * (their memory is the client's mapping too), and frees are immediate.
+ * The kernel retires finished requests, waits (interruptibly, without a
+ * limit) for the GT to idle, purges and unbinds what it can and flushes
+ * freed objects. Here the scheduler retires requests as they finish and
+ * frees are immediate; ACTIVE and IDLE park the write until every engine's
+ * scheduler is idle. Objects are never unbound or purged (their memory is
+ * the clients' mappings too), and RESET_ACTIVE does not reset a GT that
+ * fails to idle: it waits like ACTIVE.
  */
 static int store_drop_caches(struct drm_device *dev, const void *arg, uint64_t val, struct drm_call *call)
 {
-	(void)dev;
 	(void)arg;
-	(void)val;
-	(void)call;
-	return 0;
+	if (!(val & (DROP_ACTIVE | DROP_IDLE | DROP_RESET_ACTIVE)) || gt_idle(dev->dev_private))
+		return 0;
+	if (!dev->loop)
+		return -ENODEV;
+	struct idle_wait *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->dev = dev;
+	w->call = call;
+	w->timer = event_loop_add_timer(dev->loop, monotonic_ns() + IDLE_POLL_NS, idle_poll, w);
+	if (!w->timer) {
+		free(w);
+		return -ENOMEM;
+	}
+	drm_call_park(call, idle_cancel, w);
+	return DRM_CALL_PARKED;
 }
 
 #define ENGINE_FILES(e)                                                                   \

@@ -132,5 +132,7 @@ drm_ioctl_t i915_context_create_ioctl, i915_context_destroy_ioctl, i915_context_
 	i915_context_setparam_ioctl, i915_get_reset_stats_ioctl, i915_vm_create_ioctl, i915_vm_destroy_ioctl;
 void i915_throttle_record(struct i915_file *f, struct drm_fence *fence);
 drm_ioctl_t i915_gem_execbuffer2_ioctl, i915_gem_throttle_ioctl;
+/* Parks call until fence signals, then runs the ioctl again from the start (DRM_CALL_PARKED, 0 or -errno). */
+int i915_rerun_after_fence(struct drm_device *dev, struct drm_call *call, struct drm_fence *fence);
 
 #endif

@@ -4,9 +4,13 @@
  * of the object's own pages), GEM_MMAP_GTT offsets, PREAD/PWRITE (bounds,
  * data), USERPTR (the kernel's argument checks, then ENODEV), and the
  * debugfs/sysfs entries (dri/N/name, i915_gem_drop_caches reads and writes,
- * the mount-point test, module and engine files). Exits 0 when all hold.
+ * the mount-point test, module and engine files), and that PREAD, PWRITE
+ * and drop_caches wait while a batch still uses the object. Exits 0 when
+ * all hold.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -258,6 +262,94 @@ static void test_debugfs(int fd, int minor)
 	CHECK(slurp(path, val, sizeof(val)) && strcmp(val, "0x22000\n") == 0);
 }
 
+/* ---- waiting for the GPU: PREAD/PWRITE and drop_caches while a batch spins ---- */
+
+#define MI_ARB_CHECK (0x05u << 23)
+#define MI_BB_END (0x0Au << 23)
+#define MI_BB_START ((0x31u << 23) | 1u)
+#define BB_PPGTT (1u << 8)
+
+struct blocked {
+	int fd;
+	uint32_t handle;
+	int minor;
+	int which; /* 0: pread, 1: pwrite, 2: drop_caches */
+	int result;
+	atomic_int done;
+};
+
+static void *blocked_call(void *arg)
+{
+	struct blocked *b = arg;
+	uint32_t word = 0;
+	if (b->which == 0) {
+		struct drm_i915_gem_pread pr = {.handle = b->handle, .offset = 64, .size = 4, .data_ptr = (uintptr_t)&word};
+		b->result = ioc(b->fd, DRM_IOCTL_I915_GEM_PREAD, &pr);
+	} else if (b->which == 1) {
+		struct drm_i915_gem_pwrite pw = {.handle = b->handle, .offset = 64, .size = 4, .data_ptr = (uintptr_t)&word};
+		b->result = ioc(b->fd, DRM_IOCTL_I915_GEM_PWRITE, &pw);
+	} else {
+		char path[96];
+		snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/i915_gem_drop_caches", b->minor);
+		int w = open(path, O_WRONLY);
+		b->result = w < 0 ? errno : write(w, "0x5c", 4) == 4 ? 0 : errno;
+		if (w >= 0)
+			close(w);
+	}
+	atomic_store(&b->done, 1);
+	return NULL;
+}
+
+static void test_wait_for_gpu(int fd, int minor)
+{
+	const uint64_t va = 0x7000000;
+	uint32_t h = create(fd, PAGE);
+	struct drm_i915_gem_mmap m = {.handle = h, .size = PAGE};
+	CHECK(ioc(fd, DRM_IOCTL_I915_GEM_MMAP, &m) == 0);
+	volatile uint32_t *b = (volatile uint32_t *)(uintptr_t)m.addr_ptr;
+	if (!b)
+		return;
+	/* IGT's spinner: it jumps back to its start until its first dword becomes a batch end. */
+	b[0] = MI_ARB_CHECK;
+	b[1] = MI_BB_START | BB_PPGTT;
+	b[2] = (uint32_t)va;
+	b[3] = (uint32_t)(va >> 32);
+	b[4] = MI_BB_END;
+	/* The data object is marked as written by the batch, so a read of it waits as well as a write. */
+	uint32_t data = create(fd, PAGE);
+	struct drm_i915_gem_exec_object2 obj[2] = {
+		{.handle = data, .offset = va + 0x100000, .flags = EXEC_OBJECT_PINNED | EXEC_OBJECT_WRITE},
+		{.handle = h, .offset = va, .flags = EXEC_OBJECT_PINNED}};
+	struct drm_i915_gem_execbuffer2 eb = {.buffers_ptr = (uintptr_t)obj, .buffer_count = 2,
+					      .flags = I915_EXEC_RENDER};
+	CHECK(ioc(fd, DRM_IOCTL_I915_GEM_EXECBUFFER2, &eb) == 0);
+	struct drm_i915_gem_busy busy = {.handle = data};
+	CHECK(ioc(fd, DRM_IOCTL_I915_GEM_BUSY, &busy) == 0 && busy.busy != 0);
+
+	struct blocked calls[3];
+	pthread_t threads[3];
+	for (int i = 0; i < 3; i++) {
+		calls[i] = (struct blocked){.fd = fd, .handle = data, .minor = minor, .which = i, .result = -1};
+		atomic_init(&calls[i].done, 0);
+		CHECK(pthread_create(&threads[i], NULL, blocked_call, &calls[i]) == 0);
+	}
+	usleep(300000);
+	for (int i = 0; i < 3; i++)
+		CHECK(atomic_load(&calls[i].done) == 0); /* all three wait for the spinning batch */
+	b[0] = MI_BB_END;
+	for (int i = 0; i < 3; i++) {
+		pthread_join(threads[i], NULL);
+		CHECK(calls[i].result == 0);
+	}
+	busy = (struct drm_i915_gem_busy){.handle = data};
+	CHECK(ioc(fd, DRM_IOCTL_I915_GEM_BUSY, &busy) == 0 && busy.busy == 0);
+	munmap((void *)(uintptr_t)m.addr_ptr, PAGE);
+	struct drm_gem_close cl = {.handle = h};
+	CHECK(ioc(fd, DRM_IOCTL_GEM_CLOSE, &cl) == 0);
+	cl.handle = data;
+	CHECK(ioc(fd, DRM_IOCTL_GEM_CLOSE, &cl) == 0);
+}
+
 int main(void)
 {
 	int minor = -1;
@@ -270,6 +362,7 @@ int main(void)
 	test_pread_pwrite(fd);
 	test_userptr(fd);
 	test_debugfs(fd, minor);
+	test_wait_for_gpu(fd, minor);
 	close(fd);
 	if (failures)
 		fprintf(stderr, "%d check(s) failed\n", failures);
