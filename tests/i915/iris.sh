@@ -4,11 +4,13 @@
 #    first render node whose driver initialises, so card0's nodes are hidden
 #    (REDOX_DRM_HIDE) and it must come up on renderD129 with driver "iris";
 #  - the EGL device platform lists renderD129 with driver "iris" (no hiding);
-#  - a GLES context on renderD129 must report Intel's Skylake GT2 renderer.
+#  - tests/clients/gl_finish on renderD129, through the EGL device and through
+#    GBM: a GLES context that clears, finishes and reads a pixel back without
+#    errors, reporting Intel's Skylake GT2 renderer.
 # Exits 77 (skipped) when eglinfo is not installed.
 set -u
 : "${REDOX_DRM_RUN:?REDOX_DRM_RUN must name the redox-drm-run executable}"
-: "${EGL_RENDERER:?EGL_RENDERER must name the egl_renderer test program}"
+: "${GL_FINISH:?GL_FINISH must name the gl_finish client}"
 command -v eglinfo >/dev/null 2>&1 || { echo "SKIP: eglinfo is not installed"; exit 77; }
 unset REDOX_DRM_RUNTIME_DIR WAYLAND_DISPLAY DISPLAY
 out=$(mktemp "${TMPDIR:-/tmp}/iris.XXXXXX") || exit 1
@@ -32,8 +34,11 @@ echo "surfaceless platform: EGL driver name: $driver"
 n=$(grep -c '^EGL driver name: iris$' "$out")
 [ "$n" -ge 1 ] || fail "no EGL device with driver iris"
 
-"$REDOX_DRM_RUN" -- "$EGL_RENDERER" /dev/dri/renderD129 >"$out" 2>&1 || fail "no GLES context on renderD129"
-grep '^GL_' "$out"
-grep -q '^GL_VENDOR: Intel' "$out" || fail "GL_VENDOR is not Intel"
-grep -qE '^GL_RENDERER: .*Intel.*\(SKL GT2\)' "$out" || fail "GL_RENDERER does not name Skylake GT2"
+for platform in device gbm; do
+	"$REDOX_DRM_RUN" -- "$GL_FINISH" "$platform" /dev/dri/renderD129 >"$out" 2>&1 ||
+		fail "gl_finish $platform on renderD129 failed"
+	renderer=$(grep -o 'Mesa Intel.*' "$out" | head -n 1)
+	echo "gl_finish $platform: ${renderer:-?}"
+	echo "$renderer" | grep -qE '^Mesa Intel.*\(SKL GT2\)' || fail "gl_finish $platform: the renderer is not Skylake GT2"
+done
 exit 0
