@@ -116,9 +116,10 @@ static void test_getparam(void **state)
 static void test_driver_numbers_not_served(void **state)
 {
 	struct fixture *f = *state;
-	/* EXECBUFFER2 and USERPTR are not implemented: refused before anything travels. */
+	/* The write-only EXECBUFFER2 number is not served (only _WR): refused before anything travels. */
 	struct drm_i915_gem_execbuffer2 eb = {0};
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_EXECBUFFER2, &eb), -EINVAL);
+	/* USERPTR of nothing: the kernel's size check. */
 	struct drm_i915_gem_userptr up = {0};
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_USERPTR, &up), -EINVAL);
 }
