@@ -657,10 +657,10 @@ int i915_gem_execbuffer2_ioctl(struct drm_device *dev, void *data, struct drm_fi
 		struct eb_fence *f = &eb.fences[i];
 		if (!(f->flags & I915_EXEC_FENCE_SIGNAL))
 			continue;
-		if (f->point)
-			drm_syncobj_add_point(f->syncobj, drm_fence_get(finished), f->point);
-		else
+		if (!f->point)
 			drm_syncobj_replace_fence(f->syncobj, finished);
+		else if (drm_syncobj_add_point(f->syncobj, finished, f->point))
+			log_warn("i915: out of memory signalling timeline point %llu", (unsigned long long)f->point);
 	}
 	i915_throttle_record(file->driver_priv, finished);
 	if (eb.ctx->single_timeline) {
