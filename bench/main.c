@@ -12,6 +12,7 @@ int bench_flip_jitter(int argc, char **argv);
 int bench_mmap_bw(int argc, char **argv);
 int bench_fence_wake(int argc, char **argv);
 int bench_prime_cycle(int argc, char **argv);
+int bench_i915_nop(int argc, char **argv);
 
 static const struct bench benches[] = {
 	{"ioctl-rtt", "VERSION and GET_CAP round trips vs raw socket round trips", bench_ioctl_rtt},
@@ -19,6 +20,7 @@ static const struct bench benches[] = {
 	{"mmap-bw", "memcpy into a mapped dumb buffer vs into anonymous memory", bench_mmap_bw},
 	{"fence-wake", "sw_sync signal to a poll() woken in another process vs a raw round trip", bench_fence_wake},
 	{"prime-cycle", "PRIME export + import + close rate vs raw round trips", bench_prime_cycle},
+	{"i915-nop", "no-op EXECBUFFER2 + GEM_WAIT rate on the Intel node vs a raw round trip", bench_i915_nop},
 };
 
 /* Outside a launcher session, re-run under redox-drm-run (found beside this binary or in the build tree). */
