@@ -580,6 +580,28 @@ static void test_engine_map(int fd)
 	CHECK_EQ(gem_wait(fd, data.handle, 2000000000), 0);
 	CHECK_EQ(data.map[0], 0xb17);
 	CHECK_EQ(execbuf(fd, objs, 2, 2, ce.ctx_id, NULL), -EINVAL); /* past the map */
+
+	/* SINGLE_TIMELINE: a blitter batch waits for the context's render batch, though they share no object. */
+	ce.flags |= I915_CONTEXT_CREATE_FLAGS_SINGLE_TIMELINE;
+	CHECK_EQ(xioctl(fd, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), 0);
+	struct bo sem = bo_new(fd, 4096), gated = bo_new(fd, 4096), other = bo_new(fd, 4096);
+	gated_batch(gated.map, 0x40000, 0x50000, 1);
+	struct drm_i915_gem_exec_object2 first[3] = {
+		{.handle = sem.handle, .offset = 0x40000, .flags = EXEC_OBJECT_PINNED},
+		{.handle = other.handle, .offset = 0x50000, .flags = EXEC_OBJECT_PINNED | EXEC_OBJECT_WRITE},
+		{.handle = gated.handle, .offset = 0x60000, .flags = EXEC_OBJECT_PINNED}};
+	CHECK_EQ(execbuf(fd, first, 3, 1, ce.ctx_id, NULL), 0); /* engines[1]: render, held at the semaphore */
+	data.map[0] = 0;
+	CHECK_EQ(execbuf(fd, objs, 2, 0, ce.ctx_id, NULL), 0); /* engines[0]: the blitter, after it */
+	CHECK_EQ(gem_wait(fd, data.handle, 100000000), -ETIME);
+	CHECK_EQ(data.map[0], 0);
+	__atomic_store_n(&sem.map[0], 1, __ATOMIC_SEQ_CST);
+	CHECK_EQ(gem_wait(fd, data.handle, 5000000000ll), 0);
+	CHECK_EQ(data.map[0], 0xb17);
+	CHECK_EQ(other.map[0], 1);
+	bo_free(fd, &sem);
+	bo_free(fd, &gated);
+	bo_free(fd, &other);
 	bo_free(fd, &data);
 	bo_free(fd, &batch);
 }
