@@ -2,6 +2,7 @@
 #ifndef REDOX_DRM_BENCH_H
 #define REDOX_DRM_BENCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,6 +10,7 @@ struct bench {
 	const char *name;
 	const char *summary;
 	int (*run)(int argc, char **argv);
+	bool in_process; /* runs a driver on a model itself: no daemon, no launcher */
 };
 
 uint64_t bench_now_ns(void);

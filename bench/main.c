@@ -12,13 +12,18 @@ int bench_flip_jitter(int argc, char **argv);
 int bench_mmap_bw(int argc, char **argv);
 int bench_fence_wake(int argc, char **argv);
 int bench_prime_cycle(int argc, char **argv);
+int bench_i915_fence(int argc, char **argv);
+int bench_i915_nop(int argc, char **argv);
 
 static const struct bench benches[] = {
-	{"ioctl-rtt", "VERSION and GET_CAP round trips vs raw socket round trips", bench_ioctl_rtt},
-	{"flip-jitter", "page-flip event timing at 1920x1080@60 vs a clock_nanosleep loop", bench_flip_jitter},
-	{"mmap-bw", "memcpy into a mapped dumb buffer vs into anonymous memory", bench_mmap_bw},
-	{"fence-wake", "sw_sync signal to a poll() woken in another process vs a raw round trip", bench_fence_wake},
-	{"prime-cycle", "PRIME export + import + close rate vs raw round trips", bench_prime_cycle},
+	{"ioctl-rtt", "VERSION and GET_CAP round trips vs raw socket round trips", bench_ioctl_rtt, false},
+	{"flip-jitter", "page-flip event timing at 1920x1080@60 vs a clock_nanosleep loop", bench_flip_jitter, false},
+	{"mmap-bw", "memcpy into a mapped dumb buffer vs into anonymous memory", bench_mmap_bw, false},
+	{"fence-wake", "sw_sync signal to a poll() woken in another process vs a raw round trip", bench_fence_wake, false},
+	{"prime-cycle", "PRIME export + import + close rate vs raw round trips", bench_prime_cycle, false},
+	{"i915-fence", "Skylake model breadcrumb to the woken fence waiter vs an eventfd wake between threads",
+	 bench_i915_fence, true},
+	{"i915-nop", "no-op EXECBUFFER2 + GEM_WAIT rate on the Intel node vs a raw round trip", bench_i915_nop, false},
 };
 
 /* Outside a launcher session, re-run under redox-drm-run (found beside this binary or in the build tree). */
@@ -63,11 +68,13 @@ int main(int argc, char **argv)
 			printf("  %-12s %s\n", benches[i].name, benches[i].summary);
 		return argc < 2 ? 2 : 0;
 	}
-	if (!getenv("REDOX_DRM_RUNTIME_DIR"))
-		relaunch(argv);
-	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)
-		if (!strcmp(argv[1], benches[i].name))
-			return benches[i].run(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++) {
+		if (strcmp(argv[1], benches[i].name))
+			continue;
+		if (!benches[i].in_process && !getenv("REDOX_DRM_RUNTIME_DIR"))
+			relaunch(argv);
+		return benches[i].run(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "redox-drm-bench: unknown benchmark '%s'\n", argv[1]);
 	return 2;
 }

@@ -220,8 +220,13 @@ static bool job_ready(struct cs_job *job)
 		return false;
 	while (job->dep_next < job->num_deps) {
 		struct drm_fence *f = job->deps[job->dep_next];
-		/* Errors of dependencies do not fail the job: only their completion matters. */
-		if (!drm_fence_is_signaled(f) && drm_fence_add_callback(f, &job->dep_cb, dep_cb) == 0) {
+		/*
+		 * Errors of dependencies do not fail the job: only their completion
+		 * matters. add_callback goes by the flag; drm_fence_is_signaled()
+		 * could poll the hardware and run callbacks that change the run
+		 * queues being walked.
+		 */
+		if (drm_fence_add_callback(f, &job->dep_cb, dep_cb) == 0) {
 			job->waiting_dep = true;
 			return false;
 		}
@@ -377,57 +382,55 @@ static void timeout_fire(void *data)
 			j->hw_armed = false;
 		}
 
+	/*
+	 * Jobs are taken off the ring list one at a time, each just before it
+	 * finishes: callbacks may finalise entities, and only jobs still on the
+	 * list are detached from them. The ring holds at most credits jobs.
+	 */
+	struct cs_job *j;
 	if (s->ops->timedout_job(bad) == CS_TIMEOUT_NOMINAL) {
-		/* Listen again; what signalled meanwhile completes now, oldest first. */
-		struct cs_job *done = NULL, **done_tail = &done;
-		for (struct cs_job *j = s->pending_head, *next; j; j = next) {
-			next = j->next;
-			if (!job_arm_hw(j)) {
-				job_list_remove(&s->pending_tail, j);
-				job_list_append(&done_tail, j);
-			}
-		}
+		/* Not hung: listen again; what signalled meanwhile completes now, oldest first. */
+		for (j = s->pending_head; j; j = j->next)
+			job_arm_hw(j);
 		timer_start(s);
-		while (done) {
-			struct cs_job *j = done;
-			done = j->next;
-			/* Back on the ring list for the moment, so completion takes it off it as usual. */
-			j->next = NULL;
-			job_list_append(&s->pending_tail, j);
+		for (;;) {
+			for (j = s->pending_head; j && j->hw_armed; j = j->next)
+				;
+			if (!j)
+				break;
 			job_complete(s, j);
 		}
 	} else {
+		/*
+		 * The ring was reset: every hardware fence is void. The guilty job
+		 * fails with -ETIME, the jobs of guilty entities with -ECANCELED,
+		 * and the innocent ones run again in their order.
+		 */
 		s->hang_count++;
 		bad->guilty = true;
 		if (bad->entity)
 			entity_mark_guilty(bad->entity);
-		/*
-		 * The ring was reset: every hardware fence is void. The guilty job
-		 * and its entity's (or any guilty entity's) jobs come off the ring
-		 * first; the innocent ones stay on it, in order, and run again.
-		 * Nothing signals until the ring list is consistent.
-		 */
-		struct cs_job *failed = NULL, **failed_tail = &failed;
-		for (struct cs_job *j = s->pending_head, *next; j; j = next) {
-			next = j->next;
+		timer_stop(s);
+		for (j = s->pending_head; j; j = j->next) {
 			drm_fence_put(j->hw_fence);
 			j->hw_fence = NULL;
-			if (j == bad || (j->entity && cs_entity_is_guilty(j->entity))) {
-				ring_remove(s, j);
-				job_list_append(&failed_tail, j);
-			}
 		}
-		timer_stop(s);
-		while (failed) {
-			struct cs_job *j = failed;
-			job_list_remove(&failed_tail, j);
-			job_finish(s, j, j == bad ? -ETIME : -ECANCELED);
+		for (;;) {
+			for (j = s->pending_head; j && !j->guilty && !(j->entity && cs_entity_is_guilty(j->entity));
+			     j = j->next)
+				;
+			if (!j)
+				break;
+			ring_remove(s, j);
+			job_finish(s, j, j->guilty ? -ETIME : -ECANCELED);
 		}
-		/* Only jobs that were on the ring before can follow: nothing is picked meanwhile. */
-		for (struct cs_job *j = s->pending_head, *next; j; j = next) {
-			next = j->next;
-			if (!j->hw_fence)
-				job_submit(s, j);
+		/* Nothing new is picked meanwhile: a job without a hardware fence is one to run again. */
+		for (;;) {
+			for (j = s->pending_head; j && j->hw_fence; j = j->next)
+				;
+			if (!j)
+				break;
+			job_submit(s, j);
 		}
 	}
 	s->running = was_running;
@@ -528,13 +531,11 @@ void cs_entity_fini(struct cs_entity *entity)
 		return;
 	entity->dead = true;
 	struct cs_sched *s = entity->sched;
-	if (!s->stopped) {
-		/* Jobs on the ring finish without it. */
-		for (struct cs_job *j = s->pending_head; j; j = j->next)
-			if (j->entity == entity)
-				j->entity = NULL;
-		entity_fail_queued(entity, -ESRCH);
-	}
+	/* Jobs on the ring finish without it. (Also while cs_sched_fini runs: a callback may end an entity.) */
+	for (struct cs_job *j = s->pending_head; j; j = j->next)
+		if (j->entity == entity)
+			j->entity = NULL;
+	entity_fail_queued(entity, -ESRCH);
 	drm_fence_put(entity->last_scheduled);
 	entity->last_scheduled = NULL;
 }

@@ -171,6 +171,7 @@ enum { I915_BAR_GTTMMADR = 0, I915_BAR_GMADR = 2 };
 #define RING_HEAD(base) ((base) + 0x34u)
 #define RING_START(base) ((base) + 0x38u)
 #define RING_CTL(base) ((base) + 0x3Cu)
+#define RING_IPEHR(base) ((base) + 0x68u)
 #define RING_ACTHD(base) ((base) + 0x74u)
 #define RING_HWS_PGA(base) ((base) + 0x80u)
 #define RING_HWSTAM(base) ((base) + 0x98u)
@@ -252,7 +253,8 @@ struct i915_engine {
 	unsigned csb_head;           /* last CSB entry read */
 	struct i915_lrc *lrcs;       /* every context of this engine (reset fixes their rings up) */
 	/* Counters (tests and benchmarks read them). */
-	uint64_t irqs, csb_events, submits, fallback_signals, resets;
+	uint64_t irqs, csb_events, submits, fallback_signals, resets, cs_errors;
+	uint64_t replay_gen;
 };
 
 /* A logical ring context of one (GEM context, engine): image + ring in one GGTT range. */
@@ -268,6 +270,7 @@ struct i915_lrc {
 	uint32_t ctx_id;     /* descriptor bits [52:32], as the CSB reports it */
 	uint32_t emit;       /* next byte to write in the ring */
 	uint32_t retired;    /* the engine is past this offset */
+	uint64_t replay_gen; /* internal: the replay that already set its head */
 	struct i915_lrc *next; /* engine->lrcs */
 };
 
@@ -276,6 +279,7 @@ struct i915_request {
 	struct i915_engine *engine; /* until retired */
 	struct i915_lrc *lrc;  /* until retired */
 	const char *timeline;  /* the engine's name */
+	uint32_t head;         /* ring offset of its first command (where a replay starts) */
 	uint32_t postfix;      /* ring offset of its breadcrumb: the engine is past it once signalled */
 	uint32_t tail;         /* ring offset after it */
 	struct i915_request *signal_next, *queue_next;
@@ -327,7 +331,9 @@ void i915_lrc_destroy(struct i915_lrc *lrc);
  */
 int i915_request_submit(struct i915_lrc *lrc, uint64_t batch_va, uint32_t batch_len, struct drm_fence **hw_fence);
 /* Resets one engine through its reset registers; its outstanding fences complete with
- * -ECANCELED and the engine accepts new work after. -ENODEV / -EIO (engine not ready again). */
+ * -ECANCELED and the engine accepts new work after. -ENODEV / -EIO (engine not ready again).
+ * (A command-streamer error needs no call: the driver resets the engine itself, fails the
+ * request that caused it with -EIO and runs the ones behind it again.) */
 int i915_engine_reset(struct i915_device *i915, enum i915_engine_id id);
 struct i915_engine *i915_engine_get(struct i915_device *i915, enum i915_engine_id id); /* NULL */
 
@@ -339,11 +345,16 @@ void i915_engine_hw_init(struct i915_engine *engine);
 void i915_execlists_process_csb(struct i915_engine *engine);
 void i915_execlists_dequeue(struct i915_engine *engine);
 void i915_execlists_reset(struct i915_engine *engine);
+void i915_execlists_replay(struct i915_engine *engine);
 void i915_lrc_get(struct i915_lrc *lrc);
 void i915_lrc_put(struct i915_lrc *lrc);
 void i915_breadcrumbs_add(struct i915_engine *engine, struct i915_request *rq);
 void i915_breadcrumbs_process(struct i915_engine *engine);
 void i915_breadcrumbs_cancel(struct i915_engine *engine, int error);
+/* Unlinks the oldest outstanding request (NULL if none); complete it after. */
+struct i915_request *i915_breadcrumbs_detach_first(struct i915_engine *engine);
+/* Signals (with error if not 0) and drops the engine's reference. */
+void i915_request_complete(struct i915_request *rq, int error);
 bool i915_seqno_passed(uint32_t a, uint32_t b);
 uint32_t i915_hwsp_seqno(const struct i915_engine *engine);
 extern const struct drm_fence_ops i915_request_fence_ops;

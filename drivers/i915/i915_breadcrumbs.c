@@ -77,10 +77,8 @@ void i915_breadcrumbs_process(struct i915_engine *engine)
 {
 	uint32_t seqno = i915_hwsp_seqno(engine);
 	while (engine->signal_head && i915_seqno_passed(seqno, (uint32_t)engine->signal_head->fence.seqno)) {
-		struct i915_request *rq = pop(engine);
 		/* Unlinked first: a callback may submit more work on this engine. */
-		drm_fence_signal(&rq->fence);
-		drm_fence_put(&rq->fence);
+		i915_request_complete(pop(engine), 0);
 	}
 	if (!engine->signal_head && engine->fallback) {
 		event_timer_cancel(engine->fallback);
@@ -105,8 +103,19 @@ void i915_breadcrumbs_cancel(struct i915_engine *engine, int error)
 	while (list) {
 		struct i915_request *rq = list;
 		list = rq->signal_next;
-		drm_fence_set_error(&rq->fence, error);
-		drm_fence_signal(&rq->fence);
-		drm_fence_put(&rq->fence);
+		i915_request_complete(rq, error);
 	}
+}
+
+struct i915_request *i915_breadcrumbs_detach_first(struct i915_engine *engine)
+{
+	return engine->signal_head ? pop(engine) : NULL;
+}
+
+void i915_request_complete(struct i915_request *rq, int error)
+{
+	if (error)
+		drm_fence_set_error(&rq->fence, error);
+	drm_fence_signal(&rq->fence);
+	drm_fence_put(&rq->fence);
 }

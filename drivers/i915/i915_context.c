@@ -52,12 +52,12 @@ void i915_gem_vm_put(struct i915_gem_vm *vm)
 	for (unsigned i = 0; i < vm->nbuckets; i++) {
 		for (struct i915_vma *v = vm->buckets[i], *n; v; v = n) {
 			n = v->next;
-			/* Nothing runs in this VM any more (jobs hold their context, contexts their VM). */
-			i915_vm_unbind(vm->ppgtt, v->va, v->size);
 			free(v);
 		}
 	}
 	free(vm->buckets);
+	/* The bindings go with the page tables, once the last context image using them is idle
+	 * (an LRC holds the PPGTT until the hardware is done with it). */
 	i915_vm_put(vm->ppgtt);
 	free(vm);
 }
@@ -247,25 +247,23 @@ void i915_context_get(struct i915_context *ctx)
 	ctx->refcount++;
 }
 
-static void context_close_engines(struct i915_context *ctx)
+/* Jobs not yet on the hardware fail; those on it run to the end (and run again after a reset). */
+static void context_stop_engines(struct i915_context *ctx)
 {
-	for (unsigned i = 0; i < ctx->num_engines; i++) {
-		struct i915_ctx_engine *e = &ctx->engines[i];
-		if (!e->live)
-			continue;
-		/* Queued jobs fail first, so nothing runs on the LRC after its owner let go. */
-		cs_entity_fini(&e->entity);
-		i915_lrc_destroy(e->lrc);
-		e->lrc = NULL;
-		e->live = false;
-	}
+	for (unsigned i = 0; i < ctx->num_engines; i++)
+		if (ctx->engines[i].live)
+			cs_entity_fini(&ctx->engines[i].entity);
 }
 
 void i915_context_put(struct i915_context *ctx)
 {
 	if (!ctx || --ctx->refcount)
 		return;
-	context_close_engines(ctx);
+	/* No job holds the context any more: its images can go. */
+	context_stop_engines(ctx);
+	for (unsigned i = 0; i < ctx->num_engines; i++)
+		if (ctx->engines[i].live)
+			i915_lrc_destroy(ctx->engines[i].lrc);
 	free(ctx->engines);
 	i915_gem_vm_put(ctx->vm);
 	drm_fence_put(ctx->last_fence);
@@ -276,7 +274,7 @@ void i915_context_put(struct i915_context *ctx)
 static void context_close(struct i915_context *ctx)
 {
 	ctx->file = NULL;
-	context_close_engines(ctx);
+	context_stop_engines(ctx);
 	i915_context_put(ctx);
 }
 

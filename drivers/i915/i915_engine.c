@@ -48,6 +48,8 @@ static const struct {
 	[I915_BCS0] = {"bcs0", BLT_RING_BASE, 16, I915_ENGINE_CLASS_COPY, GRDOM_BLT},
 };
 
+static void cs_error_recovery(struct i915_engine *e);
+
 static uint32_t rd(struct i915_engine *e, uint32_t off)
 {
 	return hw_read32(e->i915->hw, I915_BAR_GTTMMADR, off);
@@ -107,9 +109,13 @@ void i915_engine_gt_irq(struct i915_engine *e, uint32_t iir)
 	e->irqs++;
 	if (iir & GT_CS_MASTER_ERROR) {
 		uint32_t eir = rd(e, RING_EIR(e->base));
-		log_error("i915: %s: command streamer error (EIR 0x%08x, IPEHR 0x%08x, ACTHD 0x%08x): engine stopped "
-			  "until reset", e->name, eir, rd(e, e->base + 0x68u), rd(e, RING_ACTHD(e->base)));
-		wr(e, RING_EIR(e->base), eir);
+		if (eir) {
+			log_error("i915: %s: command streamer error (EIR 0x%08x, IPEHR 0x%08x, ACTHD 0x%08x): resetting",
+				  e->name, eir, rd(e, RING_IPEHR(e->base)), rd(e, RING_ACTHD(e->base)));
+			e->cs_errors++;
+			cs_error_recovery(e);
+			return;
+		}
 	}
 	if (iir & GT_CONTEXT_SWITCH)
 		i915_execlists_process_csb(e);
@@ -229,9 +235,10 @@ static void engine_fini(struct i915_engine *e)
 	if (!i915 || !e->hwsp.cpu)
 		return;
 	if (e->up) {
-		/* Stop the engine before its memory goes; what was outstanding never finishes. */
-		i915_engine_reset(i915, e->id);
+		/* Stop the engine before its memory goes; what was outstanding never finishes. Not up
+		 * first: fence callbacks during the reset cannot submit again. */
 		e->up = false;
+		i915_engine_reset(i915, e->id);
 		wr(e, RING_GFX_MODE(e->base), MASKED_BIT_DISABLE(GFX_RUN_LIST_ENABLE));
 		uint32_t bits = ENGINE_IRQS << e->irq_shift;
 		wr(e, GEN8_GT_IMR(0), rd(e, GEN8_GT_IMR(0)) | bits);
@@ -282,11 +289,10 @@ void i915_engines_fini(struct i915_device *i915)
 		engine_fini(&i915->engine[id]);
 }
 
-int i915_engine_reset(struct i915_device *i915, enum i915_engine_id id)
+/* The reset itself: handshake, GDRST, registers again. Nothing on the hardware afterwards. */
+static int reset_hw(struct i915_engine *e)
 {
-	struct i915_engine *e = i915_engine_get(i915, id);
-	if (!e || !e->hwsp.cpu)
-		return -ENODEV;
+	struct i915_device *i915 = e->i915;
 	uint32_t b = e->base;
 	int ret = 0;
 	bool fw = i915_forcewake_get(i915->hw) == 0;
@@ -294,8 +300,8 @@ int i915_engine_reset(struct i915_device *i915, enum i915_engine_id id)
 	if (!wait_for(e, RING_RESET_CTL(b), RESET_CTL_READY_TO_RESET, RESET_CTL_READY_TO_RESET, RESET_READY_TIMEOUT_NS))
 		log_warn("i915: %s: not ready to reset (RESET_CTL 0x%08x); resetting anyway", e->name,
 			 rd(e, RING_RESET_CTL(b)));
-	wr(e, GEN6_GDRST, engine_info[id].grdom);
-	if (!wait_for(e, GEN6_GDRST, engine_info[id].grdom, 0, RESET_DONE_TIMEOUT_NS)) {
+	wr(e, GEN6_GDRST, engine_info[e->id].grdom);
+	if (!wait_for(e, GEN6_GDRST, engine_info[e->id].grdom, 0, RESET_DONE_TIMEOUT_NS)) {
 		log_error("i915: %s: reset did not complete (GDRST 0x%08x)", e->name, rd(e, GEN6_GDRST));
 		ret = -EIO;
 	}
@@ -306,12 +312,39 @@ int i915_engine_reset(struct i915_device *i915, enum i915_engine_id id)
 	if (fw)
 		i915_forcewake_put(i915->hw);
 	e->resets++;
-	if (ret) {
-		e->up = false;
-		e->ready = false;
-	}
+	if (ret)
+		e->up = e->ready = false;
+	return ret;
+}
+
+int i915_engine_reset(struct i915_device *i915, enum i915_engine_id id)
+{
+	struct i915_engine *e = i915_engine_get(i915, id);
+	if (!e || !e->hwsp.cpu)
+		return -ENODEV;
+	int ret = reset_hw(e);
 	log_info("i915: %s: reset%s", e->name, ret ? " failed: engine taken out of service" : "");
 	/* Last: callbacks may submit again, to the engine as it is now. */
 	i915_breadcrumbs_cancel(e, -ECANCELED);
 	return ret;
+}
+
+/*
+ * The engine stopped on a command it could not execute. As the kernel does on the error
+ * interrupt: the request it was running fails with -EIO, the engine is reset, and the requests
+ * behind it run again.
+ */
+static void cs_error_recovery(struct i915_engine *e)
+{
+	i915_breadcrumbs_process(e); /* what finished before the error keeps its good completion */
+	if (reset_hw(e)) {
+		i915_breadcrumbs_cancel(e, -EIO);
+		return;
+	}
+	/* Requests run in seqno order: the oldest outstanding one is the one that stopped. It leaves
+	 * before the replay and completes after, so work its callbacks submit queues behind. */
+	struct i915_request *guilty = i915_breadcrumbs_detach_first(e);
+	i915_execlists_replay(e);
+	if (guilty)
+		i915_request_complete(guilty, -EIO);
 }

@@ -368,16 +368,19 @@ static int eb_place(struct eb *eb, struct eb_obj *o)
 		uint64_t want = e->offset;
 		if (want % align || want > limit || o->size > limit - want)
 			return -EINVAL;
-		if (v && v->va == want && v->size >= o->size) {
+		/* The padding only keeps others out of the range in this call: the binding is the object's
+		 * own size, so unbinding it never cuts into a neighbour placed there later. */
+		if (v && v->va == want) {
 			o->vma = v;
-			return 0;
+			/* Bindings never overlap: only padding can reach into a neighbour. */
+			return o->size > o->obj->size ? eb_evict_for(eb, want, o->size, o->obj) : 0;
 		}
 		if (v)
 			i915_gem_vm_unbind(eb->vm, v);
 		err = eb_evict_for(eb, want, o->size, o->obj);
 		if (err)
 			return err;
-		o->vma = i915_gem_vm_bind(eb->vm, o->obj, want, o->size, &err);
+		o->vma = i915_gem_vm_bind(eb->vm, o->obj, want, o->obj->size, &err);
 		/* Still mapped for a job that has not finished: the kernel would wait, this daemon cannot. */
 		return o->vma ? 0 : err;
 	}
@@ -657,10 +660,10 @@ int i915_gem_execbuffer2_ioctl(struct drm_device *dev, void *data, struct drm_fi
 		struct eb_fence *f = &eb.fences[i];
 		if (!(f->flags & I915_EXEC_FENCE_SIGNAL))
 			continue;
-		if (f->point)
-			drm_syncobj_add_point(f->syncobj, drm_fence_get(finished), f->point);
-		else
+		if (!f->point)
 			drm_syncobj_replace_fence(f->syncobj, finished);
+		else if (drm_syncobj_add_point(f->syncobj, finished, f->point))
+			log_warn("i915: out of memory signalling timeline point %llu", (unsigned long long)f->point);
 	}
 	i915_throttle_record(file->driver_priv, finished);
 	if (eb.ctx->single_timeline) {

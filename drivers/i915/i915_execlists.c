@@ -128,7 +128,13 @@ struct i915_lrc *i915_lrc_create(struct i915_device *i915, enum i915_engine_id i
 		free(lrc);
 		return NULL;
 	}
-	if (i915_ggtt_alloc(i915, size, 4096, &lrc->ggtt) || lrc->ggtt + size > (1ull << 32)) {
+	if (i915_ggtt_alloc(i915, size, 4096, &lrc->ggtt)) {
+		hw->ops->dma_free(hw, &lrc->mem);
+		free(lrc);
+		return NULL;
+	}
+	if (lrc->ggtt + size > (1ull << 32)) { /* the descriptor holds 32 bits of LRCA */
+		i915_ggtt_free(i915, lrc->ggtt);
 		hw->ops->dma_free(hw, &lrc->mem);
 		free(lrc);
 		return NULL;
@@ -302,6 +308,7 @@ int i915_request_submit(struct i915_lrc *lrc, uint64_t batch_va, uint32_t batch_
 	rq->lrc = lrc;
 	i915_lrc_get(lrc);
 
+	rq->head = lrc->emit;
 	emit(lrc, MI_ARB_CHECK);
 	emit_flush_invalidate(lrc);
 	emit(lrc, MI_ARB_ON_OFF | MI_ARB_ENABLE);
@@ -321,7 +328,8 @@ int i915_request_submit(struct i915_lrc *lrc, uint64_t batch_va, uint32_t batch_
 	*engine->queue_tail = rq;
 	engine->queue_tail = &rq->queue_next;
 	engine->submits++;
-	i915_execlists_dequeue(engine);
+	/* Events whose interrupt has not come yet may have freed the ports already. */
+	i915_execlists_process_csb(engine);
 	return 0;
 }
 
@@ -435,4 +443,29 @@ void i915_execlists_reset(struct i915_engine *engine)
 		put_dw(&state(lrc)[CTX_RING_TAIL], lrc->emit);
 		lrc->retired = lrc->emit;
 	}
+}
+
+/*
+ * After a reset for a command-streamer error: the requests still outstanding (the guilty one is
+ * gone) run again from their own first command, in the order they had. Their breadcrumbs carry
+ * the seqnos they had, so signalling stays in order.
+ */
+void i915_execlists_replay(struct i915_engine *engine)
+{
+	uint64_t gen = ++engine->replay_gen;
+	engine->queue_head = NULL;
+	engine->queue_tail = &engine->queue_head;
+	for (struct i915_request *rq = engine->signal_head; rq; rq = rq->signal_next) {
+		struct i915_lrc *lrc = rq->lrc;
+		if (lrc->replay_gen != gen) {
+			/* Its first outstanding request: the ring restarts there. */
+			lrc->replay_gen = gen;
+			put_dw(&state(lrc)[CTX_RING_HEAD], rq->head);
+			lrc->retired = rq->head;
+		}
+		rq->queue_next = NULL;
+		*engine->queue_tail = rq;
+		engine->queue_tail = &rq->queue_next;
+	}
+	i915_execlists_dequeue(engine);
 }

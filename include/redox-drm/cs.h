@@ -121,7 +121,7 @@ struct cs_job {
 	struct cs_job *next, **pprev; /* entity queue or ring list */
 };
 
-/* -EINVAL without ops (run_job, free_job), loop or credits. */
+/* -EINVAL without ops (run_job, free_job), loop or credits. Without timedout_job there is no timeout. */
 int cs_sched_init(struct cs_sched *sched, const struct cs_sched_ops *ops, struct event_loop *loop,
 		  const char *name, unsigned int credits, uint64_t timeout_ns);
 /*

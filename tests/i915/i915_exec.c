@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -573,10 +574,66 @@ static void test_engine_map(int fd)
 		{.handle = data.handle, .offset = 0x10000, .flags = EXEC_OBJECT_PINNED | EXEC_OBJECT_WRITE},
 		{.handle = batch.handle, .offset = 0x20000, .flags = EXEC_OBJECT_PINNED}};
 	CHECK_EQ(execbuf(fd, objs, 2, 0, ce.ctx_id, NULL), 0); /* engines[0]: the blitter */
-	CHECK_EQ(gem_busy(fd, data.handle) & 0xffff0000u, 0); /* maybe done already; never another class */
+	/* Done already, or busy on the blitter (class + 1, and its read bit) and nothing else. */
+	uint32_t busy = gem_busy(fd, data.handle);
+	CHECK(busy == 0 || busy == ((I915_ENGINE_CLASS_COPY + 1) | (1u << (16 + I915_ENGINE_CLASS_COPY))));
 	CHECK_EQ(gem_wait(fd, data.handle, 2000000000), 0);
 	CHECK_EQ(data.map[0], 0xb17);
 	CHECK_EQ(execbuf(fd, objs, 2, 2, ce.ctx_id, NULL), -EINVAL); /* past the map */
+
+	/* SINGLE_TIMELINE: a blitter batch waits for the context's render batch, though they share no object. */
+	ce.flags |= I915_CONTEXT_CREATE_FLAGS_SINGLE_TIMELINE;
+	CHECK_EQ(xioctl(fd, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), 0);
+	struct bo sem = bo_new(fd, 4096), gated = bo_new(fd, 4096), other = bo_new(fd, 4096);
+	gated_batch(gated.map, 0x40000, 0x50000, 1);
+	struct drm_i915_gem_exec_object2 first[3] = {
+		{.handle = sem.handle, .offset = 0x40000, .flags = EXEC_OBJECT_PINNED},
+		{.handle = other.handle, .offset = 0x50000, .flags = EXEC_OBJECT_PINNED | EXEC_OBJECT_WRITE},
+		{.handle = gated.handle, .offset = 0x60000, .flags = EXEC_OBJECT_PINNED}};
+	CHECK_EQ(execbuf(fd, first, 3, 1, ce.ctx_id, NULL), 0); /* engines[1]: render, held at the semaphore */
+	data.map[0] = 0;
+	CHECK_EQ(execbuf(fd, objs, 2, 0, ce.ctx_id, NULL), 0); /* engines[0]: the blitter, after it */
+	CHECK_EQ(gem_wait(fd, data.handle, 100000000), -ETIME);
+	CHECK_EQ(data.map[0], 0);
+	__atomic_store_n(&sem.map[0], 1, __ATOMIC_SEQ_CST);
+	CHECK_EQ(gem_wait(fd, data.handle, 5000000000ll), 0);
+	CHECK_EQ(data.map[0], 0xb17);
+	CHECK_EQ(other.map[0], 1);
+	bo_free(fd, &sem);
+	bo_free(fd, &gated);
+	bo_free(fd, &other);
+	bo_free(fd, &data);
+	bo_free(fd, &batch);
+}
+
+/* A client that leaves with a hung batch and queued work: the daemon cleans up, the engine recovers. */
+static void test_client_gone(int fd)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int cfd = open_i915();
+		struct bo spin = bo_new(cfd, 4096), data = bo_new(cfd, 4096), batch = bo_new(cfd, 4096);
+		spinner(spin.map, 0x100000);
+		store_batch(batch.map, 0x300000, 1);
+		struct drm_i915_gem_exec_object2 so[1] = {{.handle = spin.handle, .offset = 0x100000,
+							   .flags = EXEC_OBJECT_PINNED}};
+		struct drm_i915_gem_exec_object2 go[2] = {
+			{.handle = data.handle, .offset = 0x300000, .flags = EXEC_OBJECT_PINNED | EXEC_OBJECT_WRITE},
+			{.handle = batch.handle, .offset = 0x200000, .flags = EXEC_OBJECT_PINNED}};
+		int ok = execbuf(cfd, so, 1, 0, 0, NULL) == 0 && execbuf(cfd, go, 2, 0, 0, NULL) == 0;
+		_exit(ok ? 0 : 1); /* no close, no unmap: the daemon sees the connection drop */
+	}
+	int status = -1;
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	struct bo data = bo_new(fd, 4096), batch = bo_new(fd, 4096);
+	store_batch(batch.map, 0x300000, 0xa11e);
+	struct drm_i915_gem_exec_object2 go[2] = {
+		{.handle = data.handle, .offset = 0x300000, .flags = EXEC_OBJECT_PINNED | EXEC_OBJECT_WRITE},
+		{.handle = batch.handle, .offset = 0x200000, .flags = EXEC_OBJECT_PINNED}};
+	CHECK_EQ(execbuf(fd, go, 2, 0, 0, NULL), 0);
+	CHECK_EQ(gem_wait(fd, data.handle, 30000000000ll), 0);
+	CHECK_EQ(data.map[0], 0xa11e);
 	bo_free(fd, &data);
 	bo_free(fd, &batch);
 }
@@ -599,6 +656,7 @@ int main(void)
 	test_isolation(fd);
 	test_engine_map(fd);
 	test_hang_reset(fd);
+	test_client_gone(fd);
 	close(fd);
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);

@@ -16,6 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <drm.h>
+#include <i915_drm.h>
+
+#include "harness.h"
 #include "hw_sim.h"
 #include "i915/i915.h"
 #include "i915/sim_i915.h"
@@ -40,6 +44,23 @@
 
 #define WAIT_NS 3000000000ull
 
+/* ELSP writes as the device saw them, recorded by a shim over the sim's MMIO write. */
+static struct {
+	uint32_t off[64], val[64];
+	unsigned n;
+	const struct hw_ops *real;
+	struct hw_ops shim;
+} elsp_log;
+
+static void record_write32(struct hw_device *hw, int bar, uint64_t off, uint32_t v)
+{
+	if (bar == 0 && (off == RING_ELSP(RENDER_RING_BASE) || off == RING_ELSP(BLT_RING_BASE)) && elsp_log.n < 64) {
+		elsp_log.off[elsp_log.n] = (uint32_t)off;
+		elsp_log.val[elsp_log.n++] = v;
+	}
+	elsp_log.real->mmio_write32(hw, bar, off, v);
+}
+
 struct fixture {
 	struct event_loop *loop;
 	struct hw_device *hw;
@@ -57,6 +78,11 @@ static int setup(void **state)
 	f->hw = hw_sim_create("i915", 1);
 	assert_non_null(f->hw);
 	f->m = hw_sim_model(f->hw);
+	memset(&elsp_log, 0, sizeof(elsp_log));
+	elsp_log.real = f->hw->ops;
+	elsp_log.shim = *f->hw->ops;
+	elsp_log.shim.mmio_write32 = record_write32;
+	f->hw->ops = &elsp_log.shim;
 	f->dev = drm_dev_create(f->hw, 1, f->loop);
 	assert_non_null(f->dev);
 	f->i915 = f->dev->dev_private;
@@ -68,6 +94,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	drm_dev_destroy(f->dev);
+	f->hw->ops = elsp_log.real;
 	hw_destroy(f->hw);
 	event_loop_destroy(f->loop);
 	free(f);
@@ -91,6 +118,18 @@ static void pump_ms(struct fixture *f, unsigned ms)
 	uint64_t end = monotonic_ns() + ms * 1000000ull;
 	while (monotonic_ns() < end)
 		event_loop_dispatch(f->loop, 1);
+}
+
+/* Runs the event loop until the engine reports a context running (the CSB said IDLE_TO_ACTIVE). */
+static bool wait_active(struct fixture *f, struct i915_engine *e)
+{
+	uint64_t end = monotonic_ns() + WAIT_NS;
+	while (!e->active[0]) {
+		if (monotonic_ns() > end)
+			return false;
+		event_loop_dispatch(f->loop, 5);
+	}
+	return true;
 }
 
 /* A GEM object bound at va in vm. */
@@ -235,6 +274,95 @@ static void test_submit_rcs(void **state)
 	i915_lrc_destroy(lrc);
 	i915_vm_put(vm);
 	assert_int_equal(obj->refcount, 1);
+	drm_gem_object_put(obj);
+}
+
+static uint64_t elsp_desc(unsigned at)
+{
+	return (uint64_t)elsp_log.val[at] << 32 | elsp_log.val[at + 1];
+}
+
+static uint32_t csb_status(struct i915_engine *e, unsigned slot)
+{
+	return peek(e->hwsp.cpu, 4u * (I915_HWSP_CSB + 2 * (slot % I915_CSB_ENTRIES)));
+}
+
+static uint32_t csb_ctx(struct i915_engine *e, unsigned slot)
+{
+	return peek(e->hwsp.cpu, 4u * (I915_HWSP_CSB + 2 * (slot % I915_CSB_ENTRIES) + 1));
+}
+
+/*
+ * Two contexts queued behind a busy one go out in one ELSP submission, port 1 then port 0 (the
+ * fourth dword triggers); the CSB then reports IDLE_TO_ACTIVE, ELEMENT_SWITCH | COMPLETE of the
+ * first, COMPLETE | ACTIVE_TO_IDLE of the second, and their fences signal in that order.
+ */
+static void test_elsp_and_csb(void **state)
+{
+	struct fixture *f = *state;
+	struct i915_engine *e = &f->i915->engine[I915_RCS0];
+	struct i915_address_space *vm = i915_ppgtt_create(f->i915);
+	struct drm_gem_object *obj = bo(f, vm, 0x1000000, 3 * 4096);
+	uint32_t *spin = obj->vaddr;
+	spin[0] = MI_ARB_CHECK;
+	spin[1] = MI_NOOP;
+	spin[2] = MI_BB_START | BB_PPGTT;
+	spin[3] = 0x1000000;
+	spin[4] = 0;
+	batch_store((uint32_t *)((uint8_t *)obj->vaddr + 4096), 0x1002000, 0xA);
+	batch_store((uint32_t *)((uint8_t *)obj->vaddr + 8192 - 64), 0x1002004, 0xB);
+	struct i915_lrc *s = i915_lrc_create(f->i915, I915_RCS0, vm), *a = i915_lrc_create(f->i915, I915_RCS0, vm),
+			*b = i915_lrc_create(f->i915, I915_RCS0, vm);
+	struct drm_fence *fs, *fa, *fb;
+	elsp_log.n = 0;
+	assert_int_equal(i915_request_submit(s, 0x1000000, 20, &fs), 0);
+	assert_true(wait_active(f, e));
+	unsigned h0 = e->csb_head;
+	assert_int_equal(csb_status(e, h0), CSB_IDLE_TO_ACTIVE);
+	assert_int_equal(i915_request_submit(a, 0x1001000, 20, &fa), 0);
+	assert_int_equal(i915_request_submit(b, 0x1002000 - 64, 20, &fb), 0);
+	/* While the spinner runs, only its own submission went out: port 1 empty. */
+	assert_int_equal(elsp_log.n, 4);
+	assert_int_equal(elsp_desc(0), 0);
+	uint64_t ds = elsp_desc(2);
+	assert_int_equal(ds & 0xFFFFF000u, s->ggtt);
+	assert_int_equal(ds & 0xFFF, 0x1 | 3u << 3 | 1u << 8); /* VALID, 4-level, PRIVILEGE */
+	assert_int_equal(ds >> 32, s->ctx_id);
+	poke(obj->vaddr, 0, MI_BB_END);
+	assert_true(pump_until(f, fs));
+	assert_true(pump_until(f, fb));
+	assert_true(pump_until(f, fa));
+	assert_true(drm_fence_is_later(fb, fa));
+	pump_ms(f, 5);
+	/* Then one submission of both: port 1 = b, port 0 = a, each hi before lo. */
+	assert_int_equal(elsp_log.n, 8);
+	for (unsigned i = 0; i < 8; i++)
+		assert_int_equal(elsp_log.off[i], RING_ELSP(RENDER_RING_BASE));
+	assert_int_equal(elsp_desc(4) >> 32, b->ctx_id);
+	assert_int_equal(elsp_desc(4) & 0xFFFFF000u, b->ggtt);
+	assert_int_equal(elsp_desc(6) >> 32, a->ctx_id);
+	assert_int_equal(elsp_desc(6) & 0xFFFFF000u, a->ggtt);
+	assert_int_equal(csb_status(e, h0 + 1), CSB_COMPLETE | CSB_ACTIVE_TO_IDLE);
+	assert_int_equal(csb_ctx(e, h0 + 1), s->ctx_id);
+	assert_int_equal(csb_status(e, h0 + 2), CSB_IDLE_TO_ACTIVE);
+	assert_int_equal(csb_status(e, h0 + 3), CSB_ELEMENT_SWITCH | CSB_COMPLETE);
+	assert_int_equal(csb_ctx(e, h0 + 3), a->ctx_id);
+	assert_int_equal(csb_status(e, h0 + 4), CSB_COMPLETE | CSB_ACTIVE_TO_IDLE);
+	assert_int_equal(csb_ctx(e, h0 + 4), b->ctx_id);
+	/* Everything read: the read pointer caught up with the write pointer. */
+	assert_int_equal(e->csb_head, (h0 + 4) % I915_CSB_ENTRIES);
+	uint32_t ptr = hw_read32(f->hw, 0, RING_CSB_PTR(RENDER_RING_BASE));
+	assert_int_equal((ptr >> 8) & 7, ptr & 7);
+	assert_int_equal(ptr & 7, e->csb_head);
+	assert_int_equal(peek(obj->vaddr, 8192), 0xA);
+	assert_int_equal(peek(obj->vaddr, 8196), 0xB);
+	drm_fence_put(fs);
+	drm_fence_put(fa);
+	drm_fence_put(fb);
+	i915_lrc_destroy(s);
+	i915_lrc_destroy(a);
+	i915_lrc_destroy(b);
+	i915_vm_put(vm);
 	drm_gem_object_put(obj);
 }
 
@@ -397,7 +525,8 @@ static void reset_hung(struct fixture *f, enum i915_engine_id id, bool use_semap
 	assert_int_equal(i915_request_submit(hung, 0x1000000, 20, &f_hung), 0);
 	/* Queued behind it on the same engine: never runs, cancelled too. */
 	assert_int_equal(i915_request_submit(next, 0x1000000 + 4096, 20, &f_behind), 0);
-	pump_ms(f, 30);
+	assert_true(wait_active(f, e));
+	pump_ms(f, 20);
 	assert_false(f_hung->signaled);
 	assert_false(f_behind->signaled);
 	assert_int_equal(hw_read32(f->hw, 0, RING_MI_MODE(e->base)) & MI_MODE_IDLE, 0); /* busy */
@@ -456,7 +585,8 @@ static void test_reset_spares_other_engine(void **state)
 	struct drm_fence *fr, *fc;
 	assert_int_equal(i915_request_submit(r, 0x1000000, 20, &fr), 0);
 	assert_int_equal(i915_request_submit(c, 0x1000000, 20, &fc), 0);
-	pump_ms(f, 20);
+	assert_true(wait_active(f, &f->i915->engine[I915_RCS0]));
+	assert_true(wait_active(f, &f->i915->engine[I915_BCS0]));
 	assert_int_equal(i915_engine_reset(f->i915, I915_RCS0), 0);
 	assert_int_equal(fr->error, -ECANCELED);
 	assert_false(fc->signaled);
@@ -468,6 +598,56 @@ static void test_reset_spares_other_engine(void **state)
 	drm_fence_put(fc);
 	i915_lrc_destroy(r);
 	i915_lrc_destroy(c);
+	i915_vm_put(vm);
+	drm_gem_object_put(obj);
+}
+
+/*
+ * A batch with a command the engine cannot execute stops it with a CS error: the driver resets
+ * the engine on the error interrupt by itself, that request fails with -EIO, and the requests
+ * queued behind it (another context's, and a later one of the same context) run again and land.
+ */
+static void test_cs_error_recovery(void **state)
+{
+	struct fixture *f = *state;
+	struct i915_engine *e = &f->i915->engine[I915_RCS0];
+	struct i915_address_space *vm = i915_ppgtt_create(f->i915);
+	struct drm_gem_object *obj = bo(f, vm, 0x1000000, 4 * 4096);
+	uint32_t *bad = obj->vaddr;
+	bad[0] = MI_NOOP;
+	bad[1] = 0xE0000000u; /* command type 7: no such client */
+	bad[2] = MI_BB_END;
+	batch_store((uint32_t *)((uint8_t *)obj->vaddr + 4096), 0x1003000, 0xB1);
+	batch_store((uint32_t *)((uint8_t *)obj->vaddr + 8192), 0x1003004, 0xA2);
+	struct i915_lrc *a = i915_lrc_create(f->i915, I915_RCS0, vm), *b = i915_lrc_create(f->i915, I915_RCS0, vm);
+	uint64_t resets = e->resets, errors = e->cs_errors;
+	struct drm_fence *a1, *b1, *a2;
+	assert_int_equal(i915_request_submit(a, 0x1000000, 12, &a1), 0);
+	assert_int_equal(i915_request_submit(b, 0x1001000, 20, &b1), 0);
+	assert_int_equal(i915_request_submit(a, 0x1002000, 20, &a2), 0);
+	assert_true(pump_until(f, a2));
+	assert_true(b1->signaled);
+	assert_true(a1->signaled);
+	assert_int_equal(a1->error, -EIO);
+	assert_int_equal(b1->error, 0);
+	assert_int_equal(a2->error, 0);
+	assert_int_equal(peek(obj->vaddr, 3 * 4096), 0xB1);
+	assert_int_equal(peek(obj->vaddr, 3 * 4096 + 4), 0xA2);
+	assert_int_equal(e->cs_errors, errors + 1);
+	assert_int_equal(e->resets, resets + 1);
+	/* The engine goes on as before. */
+	struct drm_fence *a3;
+	batch_store((uint32_t *)((uint8_t *)obj->vaddr + 8192), 0x1003008, 0xA3);
+	assert_int_equal(i915_request_submit(a, 0x1002000, 20, &a3), 0);
+	assert_true(pump_until(f, a3));
+	assert_int_equal(a3->error, 0);
+	assert_int_equal(peek(obj->vaddr, 3 * 4096 + 8), 0xA3);
+	drm_fence_put(a1);
+	drm_fence_put(b1);
+	drm_fence_put(a2);
+	drm_fence_put(a3);
+	i915_lrc_destroy(a);
+	i915_lrc_destroy(b);
 	i915_vm_put(vm);
 	drm_gem_object_put(obj);
 }
@@ -560,21 +740,66 @@ static void test_ring_full(void **state)
 	drm_gem_object_put(obj);
 }
 
+/*
+ * An engine that fails its self-test at load (the blitter hung from the start) is not offered:
+ * GETPARAM HAS_BLT is 0 and QUERY's engine info lists the render engine alone.
+ */
+static void test_failed_selftest_not_offered(void **state)
+{
+	(void)state;
+	struct event_loop *loop = event_loop_create();
+	struct hw_device *hw = hw_sim_create("i915", 2);
+	assert_non_null(hw);
+	sim_i915_set_engine_fault(hw_sim_model(hw), SIM_I915_BCS, SIM_I915_ENGINE_FAULT_HANG, 0);
+	struct drm_device *dev = drm_dev_create(hw, 2, loop);
+	assert_non_null(dev);
+	struct i915_device *i915 = dev->dev_private;
+	assert_true(i915->engine[I915_RCS0].ready);
+	assert_false(i915->engine[I915_BCS0].ready);
+	struct drm_file *file = drm_file_open(&dev->render, 10, 1000);
+	assert_non_null(file);
+	int v = -1;
+	struct drm_i915_getparam gp = {.param = I915_PARAM_HAS_BLT, .value = &v};
+	assert_int_equal(test_ioctl(file, 10, 1000, DRM_IOCTL_I915_GETPARAM, &gp), 0);
+	assert_int_equal(v, 0);
+	gp.param = I915_PARAM_HAS_CONTEXT_ISOLATION;
+	assert_int_equal(test_ioctl(file, 10, 1000, DRM_IOCTL_I915_GETPARAM, &gp), 0);
+	assert_int_equal(v, 1 << I915_ENGINE_CLASS_RENDER);
+	uint8_t buf[sizeof(struct drm_i915_query_engine_info) + 4 * sizeof(struct drm_i915_engine_info)];
+	memset(buf, 0, sizeof(buf));
+	struct drm_i915_query_item item = {.query_id = DRM_I915_QUERY_ENGINE_INFO, .length = sizeof(buf),
+					   .data_ptr = (uintptr_t)buf};
+	struct drm_i915_query q = {.num_items = 1, .items_ptr = (uintptr_t)&item};
+	assert_int_equal(test_ioctl(file, 10, 1000, DRM_IOCTL_I915_QUERY, &q), 0);
+	struct drm_i915_query_engine_info *info = (void *)buf;
+	assert_int_equal(item.length, sizeof(*info) + sizeof(struct drm_i915_engine_info));
+	assert_int_equal(info->num_engines, 1);
+	assert_int_equal(info->engines[0].engine.engine_class, I915_ENGINE_CLASS_RENDER);
+	drm_file_release(file);
+	drm_dev_destroy(dev);
+	hw_destroy(hw);
+	event_loop_destroy(loop);
+}
+
 int main(void)
 {
+	log_set_level(LOG_ERROR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_engines_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vm_bind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_submit_rcs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_elsp_and_csb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_breadcrumb_order, setup, teardown),
 		cmocka_unit_test(test_seqno_wrap),
 		cmocka_unit_test_setup_teardown(test_ppgtt_isolation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_spinner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_semaphore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_spares_other_engine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cs_error_recovery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_user_irq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signaled_op, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_full, setup, teardown),
+		cmocka_unit_test(test_failed_selftest_not_offered),
 	};
 	return cmocka_run_group_tests_name("i915_engine", tests, NULL, NULL);
 }

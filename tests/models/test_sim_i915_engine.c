@@ -74,6 +74,7 @@
 #define MI_NOOP 0u
 #define MI_USER_INTERRUPT (0x02u << 23)
 #define MI_ARB_CHECK (0x05u << 23)
+#define MI_ARB_ON_OFF (0x08u << 23) /* b0: enable */
 #define MI_BB_END (0x0Au << 23)
 #define MI_MATH(n) (0x1Au << 23 | ((n) - 1))
 #define MI_SEMAPHORE_WAIT (0x1Cu << 23 | 2)
@@ -1046,6 +1047,63 @@ static void test_preempt_spinner(void **state)
 	assert_int_equal(peek(d), 1);
 }
 
+/*
+ * A semaphore poll with arbitration off and another submission waiting behind it: the reset
+ * handshake still completes, and the reset abandons both (neither context's later writes ever
+ * land, not even once the semaphore is satisfied), clears the execlists state, and the engine
+ * takes new work once enabled again.
+ */
+static void test_reset_semaphore_poll(void **state)
+{
+	struct t *t = *state;
+	struct ctx a, b, c;
+	engine_init(t, 1);
+	ctx_init(t, &a, 1, 0x21, 0);
+	ctx_init(t, &b, 1, 0x22, 0);
+	uint32_t sem = t->hwsp_gtt[1] + 0xA00, *m = &t->hwsp[1][0xA00 / 4];
+	const uint32_t wait[] = {MI_ARB_ON_OFF, MI_SEMAPHORE_WAIT | USE_GGTT | SEM_POLL | SEM_EQ, 7, sem, 0};
+	emit(&a, wait, 5);
+	sdi(&a, sem + 4, 1);
+	submit(t, &a);
+	assert_true(wait_csb(t, 1, 0));
+	assert_true(wait_reg(t, BCS + ACTHD, 0xFFFFFFFFu, a.ring + 4));
+	sdi(&b, sem + 8, 2);
+	submit(t, &b);
+	sleep_ms(20);
+	/* Arbitration is off: b waits in the port, the poll goes on. */
+	assert_int_equal(rd(t, BCS + EXECLIST_STATUS) & 0x4, 0x4);
+	assert_int_equal(rd(t, BCS + CSB_PTR) & 7, 0);
+	assert_int_equal(rd(t, BCS + MI_MODE) & MODE_IDLE, 0);
+	engine_reset(t, 1);
+	assert_int_equal(rd(t, BCS + MI_MODE), MODE_IDLE);
+	assert_int_equal(rd(t, BCS + EXECLIST_STATUS), 0);
+	assert_int_equal(rd(t, BCS + CSB_PTR), 7);
+	assert_int_equal(rd(t, BCS + GFX_MODE), 0);
+	assert_int_equal(rd(t, BCS + ACTHD), 0);
+	poke(m, 7);
+	sleep_ms(20);
+	assert_int_equal(peek(&m[1]), 0);
+	assert_int_equal(peek(&m[2]), 0);
+	/* Execlists must be enabled again before a submission is taken. */
+	ctx_init(t, &c, 1, 0x23, 0);
+	sdi(&c, sem + 12, 3);
+	submit(t, &c);
+	sleep_ms(10);
+	assert_int_equal(rd(t, BCS + CSB_PTR), 7);
+	assert_int_equal(peek(&m[3]), 0);
+	engine_init(t, 1);
+	submit(t, &c);
+	assert_true(wait_csb(t, 1, 1));
+	expect_csb(t, 1, 0, IDLE_TO_ACTIVE, 0);
+	expect_csb(t, 1, 1, COMPLETE | ACTIVE_TO_IDLE, 0x23);
+	assert_int_equal(peek(&m[3]), 3);
+	assert_int_equal(peek(&m[1]), 0);
+	assert_int_equal(peek(&m[2]), 0);
+	struct sim_i915_engine_stats st;
+	stats(t, 1, &st);
+	assert_int_equal(st.resets, 1);
+}
+
 static void test_malformed(void **state)
 {
 	struct t *t = *state;
@@ -1282,6 +1340,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_semaphore_across_engines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spinner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_preempt_spinner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_semaphore_poll, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_3d_skipped_and_post_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_misbehaviour, setup, teardown),

@@ -515,6 +515,55 @@ static void test_reg_read_timestamp(void **state)
 	assert_int_equal(call(f, DRM_IOCTL_I915_REG_READ, &bad), -EINVAL);
 }
 
+/*
+ * EXECBUFFER2's checks of the call itself, through the wire (this fixture runs no event loop, so
+ * nothing executes here; tests/i915/i915_exec.c runs batches). rsvd2's halves are fds only when
+ * their flags say so: otherwise they come back exactly as sent.
+ */
+static void test_execbuf_checks(void **state)
+{
+	struct fixture *f = *state;
+	struct drm_i915_gem_exec_object2 obj = {.handle = 1};
+	struct drm_i915_gem_execbuffer2 eb = {.buffers_ptr = (uintptr_t)&obj, .buffer_count = 0,
+					      .rsvd2 = 0x12345678ull << 32 | 0x9abcdef0ull};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_EXECBUFFER2_WR, &eb), -EINVAL);
+	assert_int_equal(eb.rsvd2, 0x12345678ull << 32 | 0x9abcdef0ull);
+	eb.buffer_count = 1;
+	eb.num_cliprects = 1;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_EXECBUFFER2_WR, &eb), -EINVAL);
+	eb.num_cliprects = 0;
+	eb.batch_len = 12;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_EXECBUFFER2_WR, &eb), -EINVAL);
+	eb.batch_len = 0;
+	eb.DR4 = 1;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_EXECBUFFER2_WR, &eb), -EINVAL);
+	eb.DR4 = 0;
+	eb.flags = I915_EXEC_SECURE;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_EXECBUFFER2, &eb), -EPERM);
+	eb.flags = I915_EXEC_CONSTANTS_ABSOLUTE;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_EXECBUFFER2, &eb), -EINVAL);
+	/* An unknown context before anything else about the objects. */
+	eb.flags = 0;
+	eb.rsvd1 = 55;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_EXECBUFFER2_WR, &eb), -ENOENT);
+	assert_int_equal(eb.rsvd2, 0x12345678ull << 32 | 0x9abcdef0ull);
+	/* A chain of more than 512 extensions is refused as the kernel's (E2BIG). */
+	struct i915_user_extension loop = {.name = 0};
+	loop.next_extension = (uintptr_t)&loop;
+	struct drm_i915_gem_vm_control vc = {.extensions = (uintptr_t)&loop};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_VM_CREATE, &vc), -EINVAL); /* no kind known: the first */
+	struct drm_i915_gem_context_create_ext_setparam sp = {
+		.base = {.name = I915_CONTEXT_CREATE_EXT_SETPARAM},
+		.param = {.param = I915_CONTEXT_PARAM_RECOVERABLE, .value = 1}};
+	sp.base.next_extension = (uintptr_t)&sp;
+	struct drm_i915_gem_context_create_ext ce = {.flags = I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS,
+						     .extensions = (uintptr_t)&sp};
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), -E2BIG);
+	sp.base.next_extension = 0;
+	sp.base.flags = 1;
+	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), -EINVAL); /* mbz */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +574,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gem_objects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contexts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_context_engines_and_vms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_execbuf_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reg_read_timestamp, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
