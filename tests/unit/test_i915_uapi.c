@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <drm.h>
 #include <i915_drm.h>
 
 #include "../../drivers/i915/i915.h"
+#include "debugfs.h"
 #include "harness.h"
 #include "redox-drm/client.h"
 #include "redox-drm/gem.h"
@@ -564,6 +566,54 @@ static void test_execbuf_checks(void **state)
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &ce), -EINVAL); /* mbz */
 }
 
+/* debugfs writes: parsed as the kernel's simple attributes, root's (or the daemon's user's) only. */
+static void test_debugfs_writes(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t v = 0;
+	assert_int_equal(drm_debugfs_parse_u64("0x5c", 4, &v), 0);
+	assert_int_equal(v, 0x5c);
+	assert_int_equal(drm_debugfs_parse_u64("0x3ff\n", 6, &v), 0);
+	assert_int_equal(v, 0x3ff);
+	assert_int_equal(drm_debugfs_parse_u64("017", 3, &v), 0);
+	assert_int_equal(v, 15);
+	assert_int_equal(drm_debugfs_parse_u64("+12", 3, &v), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(drm_debugfs_parse_u64("18446744073709551615", 20, &v), 0);
+	assert_int_equal(v, UINT64_MAX);
+	assert_int_equal(drm_debugfs_parse_u64("18446744073709551616", 20, &v), -ERANGE);
+	assert_int_equal(drm_debugfs_parse_u64("", 0, &v), -EINVAL);
+	assert_int_equal(drm_debugfs_parse_u64("\n", 1, &v), -EINVAL);
+	assert_int_equal(drm_debugfs_parse_u64("0x", 2, &v), -EINVAL);
+	assert_int_equal(drm_debugfs_parse_u64("12 ", 3, &v), -EINVAL);
+	assert_int_equal(drm_debugfs_parse_u64("-1", 2, &v), -EINVAL);
+	assert_int_equal(drm_debugfs_parse_u64("08", 2, &v), -EINVAL);
+	/* Only the first 23 bytes count: a longer number is cut there. */
+	assert_int_equal(drm_debugfs_parse_u64("000000000000000000000001", 24, &v), 0);
+	assert_int_equal(v, 0);
+
+	struct rdrm_wire_attr_write w = {.name = "i915_gem_drop_caches", .len = 4, .data = "0x5c"};
+	struct drm_call call;
+	drm_call_init(&call, NULL, 10, 0);
+	assert_int_equal(drm_debugfs_dispatch(&call, RDRM_IOC_ATTR_WRITE, &w, f->file), 0); /* idle at once */
+	w.len = 3;
+	memcpy(w.data, "xyz", 3);
+	assert_int_equal(drm_debugfs_dispatch(&call, RDRM_IOC_ATTR_WRITE, &w, f->file), -EINVAL);
+	w.len = 4;
+	memcpy(w.data, "0x5c", 4);
+	strcpy(w.name, "name");
+	assert_int_equal(drm_debugfs_dispatch(&call, RDRM_IOC_ATTR_WRITE, &w, f->file), -ENOENT);
+	w.len = sizeof(w.data) + 1;
+	assert_int_equal(drm_debugfs_dispatch(&call, RDRM_IOC_ATTR_WRITE, &w, f->file), -EINVAL);
+	drm_call_fini(&call);
+	/* Another user than root and the daemon's own. */
+	drm_call_init(&call, NULL, 10, geteuid() + 1);
+	strcpy(w.name, "i915_gem_drop_caches");
+	w.len = 4;
+	assert_int_equal(drm_debugfs_dispatch(&call, RDRM_IOC_ATTR_WRITE, &w, f->file), -EACCES);
+	drm_call_fini(&call);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +626,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_context_engines_and_vms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_execbuf_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reg_read_timestamp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_debugfs_writes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
