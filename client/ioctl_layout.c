@@ -433,13 +433,13 @@ static uint64_t setparam_sseu_bytes(const void *parent, const void *const *pd, c
 	{.ptr_off = (uint16_t)((base_off) + offsetof(struct drm_i915_gem_context_param, value)), .dir = (dir_), \
 	 .elem_size = 1, .max_count = MAX_PARAM_BYTES, .count_fn = (fn), .elem = (layout), .elem_once = (once)}
 
-/* SETPARAM: the struct goes in. GETPARAM: an engine map comes out; SSEU names its engine in and is answered. */
+/* SETPARAM: the struct goes in. GETPARAM: SSEU names its engine in and is answered (the kernel no
+ * longer reports engine maps, so nothing else travels). */
 static const struct rdrm_array i915_ctx_setparam_arrays[] = {
 	CTX_PARAM_ARRAY(struct drm_i915_gem_context_param, 0, RDRM_IN, setparam_engines_bytes, &i915_engines_layout, 1),
 	CTX_PARAM_ARRAY(struct drm_i915_gem_context_param, 0, RDRM_IN, setparam_sseu_bytes, NULL, 0),
 };
 static const struct rdrm_array i915_ctx_getparam_arrays[] = {
-	CTX_PARAM_ARRAY(struct drm_i915_gem_context_param, 0, RDRM_OUT, setparam_engines_bytes, NULL, 0),
 	CTX_PARAM_ARRAY(struct drm_i915_gem_context_param, 0, RDRM_INOUT, setparam_sseu_bytes, NULL, 0),
 };
 

@@ -427,20 +427,25 @@ static void i915_context_layouts(void **state)
 	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &c, sizeof(c)), 0);
 	assert_int_equal(nseen, 0);
 
-	/* GETPARAM: an engine map comes out, SSEU goes both ways, scalars carry nothing. */
+	/* GETPARAM: SSEU goes both ways; an engine map (no longer answered) and scalars carry nothing. */
 	struct drm_i915_gem_context_param_sseu sseu = {0};
 	struct drm_i915_gem_context_param gp = {.param = I915_CONTEXT_PARAM_SSEU, .size = sizeof(sseu),
 						.value = (uintptr_t)&sseu};
 	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &gp, sizeof(gp)), 0);
-	assert_int_equal(nseen, 2);
-	assert_int_equal(seen[0].bytes, 0);
-	assert_int_equal(seen[1].bytes, sizeof(sseu));
-	assert_int_equal(seen[1].dir, RDRM_INOUT);
+	assert_int_equal(nseen, 1);
+	assert_int_equal(seen[0].bytes, sizeof(sseu));
+	assert_int_equal(seen[0].dir, RDRM_INOUT);
 	gp.param = I915_CONTEXT_PARAM_ENGINES;
 	gp.size = sizeof(engines);
+	gp.value = (uintptr_t)&engines;
 	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &gp, sizeof(gp)), 0);
+	assert_int_equal(seen[0].bytes, 0);
+	/* SETPARAM: the engine map goes in, with its extension chain. */
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &gp, sizeof(gp)), 0);
+	assert_int_equal(seen[0].uptr, (uintptr_t)&engines);
 	assert_int_equal(seen[0].bytes, sizeof(engines));
-	assert_int_equal(seen[0].dir, RDRM_OUT);
+	assert_int_equal(seen[0].dir, RDRM_IN);
+	assert_int_equal(seen[1].uptr, (uintptr_t)&balance);
 	gp.param = I915_CONTEXT_PARAM_VM;
 	gp.size = 8;
 	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &gp, sizeof(gp)), 0);
