@@ -121,28 +121,35 @@ static bool writes(int flags)
 	return !(flags & O_PATH) && ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)));
 }
 
-/* The normalized public path if abs is in the tree's debugfs directories, else false. */
-static bool debugfs_path(const char *abs, char *norm, size_t size)
+/* norm: abs normalized, without a trailing slash; true if it is prefix or below it. */
+static bool public_under(const char *abs, const char *prefix, char *norm, size_t size)
 {
 	int n = rdrm_path_normalize(abs, norm, size);
 	if (n <= 0)
 		return false;
 	while (n > 1 && norm[n - 1] == '/')
 		norm[--n] = '\0';
-	size_t l = strlen(RDRM_DEBUGFS_DRI);
-	return strncmp(norm, RDRM_DEBUGFS_DRI, l) == 0 && (norm[l] == '/' || norm[l] == '\0');
+	size_t l = strlen(prefix);
+	return strncmp(norm, prefix, l) == 0 && (norm[l] == '/' || norm[l] == '\0');
+}
+
+static bool debugfs_path(const char *abs, char *norm, size_t size)
+{
+	return public_under(abs, RDRM_DEBUGFS_DRI, norm, size);
 }
 
 /*
- * A debugfs directory of the tree (IGT keeps one open and opens its files
- * relative to it): remember its public path, so those opens are resolved
- * here and a write cannot reach the tree's file.
+ * A directory of the tree's debugfs or module parameters (IGT keeps one
+ * open and opens its files relative to it): remember its public path, so
+ * those opens are resolved here and a write cannot reach the tree's file.
  */
-static void note_debugfs_dir(int fd, const char *abs)
+static void note_tree_dir(int fd, const char *abs)
 {
 	char norm[PATH_MAX];
 	struct stat st;
-	if (abs[0] && debugfs_path(abs, norm, sizeof(norm)) && real_fstat()(fd, &st) == 0 && S_ISDIR(st.st_mode))
+	if (abs[0] &&
+	    (debugfs_path(abs, norm, sizeof(norm)) || public_under(abs, "/sys/module", norm, sizeof(norm))) &&
+	    real_fstat()(fd, &st) == 0 && S_ISDIR(st.st_mode))
 		fdt_set_dirpath(fd, norm);
 }
 
@@ -155,6 +162,8 @@ static int open_attr(enum open_fn fn, const struct rdrm_res *res, int flags)
 {
 	char norm[PATH_MAX];
 	struct stat st;
+	if (real_stat()(res->m.path, &st) < 0 && errno == ENOENT && !(flags & O_CREAT))
+		return -1; /* nothing there to open */
 	if (!debugfs_path(res->abs, norm, sizeof(norm)) || real_stat()(res->m.path, &st) < 0 ||
 	    !S_ISREG(st.st_mode) || !(st.st_mode & S_IWUSR) || (flags & O_DIRECTORY)) {
 		errno = EACCES;
@@ -189,7 +198,7 @@ static int open_slow(enum open_fn fn, int dirfd, const char *path, int flags, mo
 		if (fd >= 0 && res.m.kind == RDRM_PATH_PUBLIC)
 			rdrm_note_dir(fd, res.m.path); /* "/sys/bus/.." is "/sys" */
 		else if (fd >= 0)
-			note_debugfs_dir(fd, res.abs);
+			note_tree_dir(fd, res.abs);
 		return fd;
 	}
 	default: {

@@ -397,7 +397,7 @@ void i915_driver_postclose(struct drm_device *dev, struct drm_file *file);
 
 /* ---- sysfs and debugfs entries (i915_sysfs.c) ---- */
 
-#define I915_NUM_TREE_FILES 14u
+#define I915_NUM_TREE_FILES 15u
 extern const struct drm_tree_file i915_tree_files[];
 
 /* ---- GGTT (i915_ggtt.c) ---- */

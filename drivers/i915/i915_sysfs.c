@@ -178,8 +178,10 @@ static int store_drop_caches(struct drm_device *dev, const void *arg, uint64_t v
 const struct drm_tree_file i915_tree_files[I915_NUM_TREE_FILES] = {
 	ENGINE_FILES(rcs0),
 	ENGINE_FILES(bcs0),
-	/* GuC submission is not used (nor loaded): gen9 submits through execlists. */
+	/* GuC submission is not used (nor loaded): gen9 submits through execlists. The device's
+	 * copy of the parameters is in debugfs too, where IGT looks first. */
 	{DRM_TREE_MODULE, "parameters/enable_guc", 0400, show_text, NULL, "0\n"},
+	{DRM_TREE_DEBUGFS, "i915_params/enable_guc", 0400, show_text, NULL, "0\n"},
 	{DRM_TREE_DEBUGFS, "i915_gem_drop_caches", 0644, show_drop_caches, store_drop_caches, NULL},
 };
 _Static_assert(sizeof(i915_tree_files) / sizeof(i915_tree_files[0]) == I915_NUM_TREE_FILES &&

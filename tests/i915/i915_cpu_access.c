@@ -251,6 +251,20 @@ static void test_debugfs(int fd, int minor)
 
 	/* The module, and the engines in the card's sysfs directory. */
 	CHECK(slurp("/sys/module/i915/initstate", val, sizeof(val)) && strcmp(val, "live\n") == 0);
+	/* Parameters, as IGT reaches them: debugfs's i915_params first, then the module's; read-only here. */
+	snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/i915_params/enable_guc", minor);
+	CHECK(slurp(path, val, sizeof(val)) && strcmp(val, "0\n") == 0);
+	int params = open("/sys/module/i915/parameters", O_RDONLY);
+	CHECK(params >= 0);
+	errno = 0;
+	CHECK(openat(params, "enable_guc", O_WRONLY) == -1 && errno == EACCES);
+	errno = 0;
+	CHECK(openat(params, "reset", O_WRONLY) == -1 && errno == ENOENT);
+	int ro = openat(params, "enable_guc", O_RDONLY);
+	CHECK(ro >= 0 && read(ro, val, sizeof(val)) == 2 && val[0] == '0');
+	if (ro >= 0)
+		close(ro);
+	close(params);
 	CHECK(stat("/sys/module/i915/parameters", &st) == 0 && S_ISDIR(st.st_mode));
 	snprintf(path, sizeof(path), "/sys/dev/char/226:%d/device/driver/module/parameters", minor);
 	CHECK(stat(path, &st) == 0 && S_ISDIR(st.st_mode));
