@@ -16,6 +16,7 @@ int bench_amdgpu_fence(int argc, char **argv);
 int bench_i915_fence(int argc, char **argv);
 int bench_amdgpu_nop(int argc, char **argv);
 int bench_amdgpu_va(int argc, char **argv);
+int bench_i915_nop(int argc, char **argv);
 
 static const struct bench benches[] = {
 	{"ioctl-rtt", "VERSION and GET_CAP round trips vs raw socket round trips", bench_ioctl_rtt, false},
@@ -32,6 +33,7 @@ static const struct bench benches[] = {
 	{"amdgpu-nop", "no-op GFX IB submit + WAIT_CS through libdrm_amdgpu vs a raw round trip", bench_amdgpu_nop,
 	 false},
 #endif
+	{"i915-nop", "no-op EXECBUFFER2 + GEM_WAIT rate on the Intel node vs a raw round trip", bench_i915_nop, false},
 };
 
 /* Outside a launcher session, re-run under redox-drm-run (found beside this binary or in the build tree). */

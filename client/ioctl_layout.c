@@ -449,10 +449,224 @@ static const struct rdrm_array i915_query_arrays[] = {
 	 .elem_size = sizeof(struct drm_i915_query_item), .max_count = 256, .elem = &i915_query_item_layout},
 };
 
+/* PWRITE brings the bytes to write, PREAD takes back the bytes read (counted in bytes, u64). */
+static const struct rdrm_array i915_pwrite_arrays[] = {
+	BYTES(struct drm_i915_gem_pwrite, data_ptr, size, RDRM_IN, RDRM_WIRE_MAX_PAYLOAD - 4096),
+};
+
+static const struct rdrm_array i915_pread_arrays[] = {
+	BYTES(struct drm_i915_gem_pread, data_ptr, size, RDRM_OUT, RDRM_WIRE_MAX_PAYLOAD - 4096),
+};
+
+/*
+ * Extension chains (i915_user_extension). The kernel follows at most 512
+ * nodes and refuses a longer chain; one more travels so the daemon sees it.
+ */
+#define I915_EXT_CHAIN(kinds_) \
+	{.next_off = FIELD(struct i915_user_extension, next_extension), \
+	 .name_off = FIELD(struct i915_user_extension, name), .hdr_size = sizeof(struct i915_user_extension), \
+	 .max_nodes = 513, .nkinds = N(kinds_), .kinds = kinds_}
+#define I915_EXT_CHAIN_NONE \
+	{.next_off = FIELD(struct i915_user_extension, next_extension), \
+	 .name_off = FIELD(struct i915_user_extension, name), .hdr_size = sizeof(struct i915_user_extension), \
+	 .max_nodes = 513}
+_Static_assert(sizeof(struct i915_user_extension) % 8 == 0, "chain headers must be wire-aligned");
+
+enum { MAX_PARAM_BYTES = 4096 };
+
+/* An engine map's own extensions (load balancing, bonds): the daemon refuses them, only headers travel. */
+static const struct rdrm_chain i915_engines_ext_chain = I915_EXT_CHAIN_NONE;
+static const struct rdrm_array i915_engines_arrays[] = {
+	{.ptr_off = FIELD(struct i915_context_param_engines, extensions), .dir = RDRM_IN,
+	 .chain = &i915_engines_ext_chain},
+};
+static const struct rdrm_layout i915_engines_layout = ARRAYS(i915_engines_arrays);
+
+/*
+ * A context parameter's value is a pointer to size bytes only for the
+ * parameters that take a struct (ENGINES, SSEU); the rest carry the value
+ * itself. base is the drm_i915_gem_context_param at offset off.
+ */
+static uint64_t ctx_param_bytes(const void *base, size_t size, size_t off, uint64_t which)
+{
+	uint64_t param = rdrm_field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, param)), 8);
+	uint32_t bytes = (uint32_t)rdrm_field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, size)), 4);
+	return param == which ? bytes : 0;
+}
+
+static uint64_t setparam_engines_bytes(const void *parent, const void *const *pd, const uint64_t *pc)
+{
+	(void)pd;
+	(void)pc;
+	return ctx_param_bytes(parent, sizeof(struct drm_i915_gem_context_param), 0, I915_CONTEXT_PARAM_ENGINES);
+}
+
+static uint64_t setparam_sseu_bytes(const void *parent, const void *const *pd, const uint64_t *pc)
+{
+	(void)pd;
+	(void)pc;
+	return ctx_param_bytes(parent, sizeof(struct drm_i915_gem_context_param), 0, I915_CONTEXT_PARAM_SSEU);
+}
+
+/* An engine map is one variable-length struct: its layout covers the whole block. */
+static const struct rdrm_layout *engines_data_layout(const void *parent, size_t parent_size)
+{
+	(void)parent;
+	(void)parent_size;
+	return &i915_engines_layout;
+}
+
+#define CTX_PARAM_ARRAY(type, base_off, dir_, fn, data_layout) \
+	{.ptr_off = (uint16_t)((base_off) + offsetof(struct drm_i915_gem_context_param, value)), .dir = (dir_), \
+	 .elem_size = 1, .max_count = MAX_PARAM_BYTES, .count_fn = (fn), .data_layout_fn = (data_layout)}
+
+/* SETPARAM: the struct goes in. GETPARAM: SSEU names its engine in and is answered (the kernel no
+ * longer reports engine maps, so nothing else travels). */
+static const struct rdrm_array i915_ctx_setparam_arrays[] = {
+	CTX_PARAM_ARRAY(struct drm_i915_gem_context_param, 0, RDRM_IN, setparam_engines_bytes, engines_data_layout),
+	CTX_PARAM_ARRAY(struct drm_i915_gem_context_param, 0, RDRM_IN, setparam_sseu_bytes, NULL),
+};
+static const struct rdrm_array i915_ctx_getparam_arrays[] = {
+	CTX_PARAM_ARRAY(struct drm_i915_gem_context_param, 0, RDRM_INOUT, setparam_sseu_bytes, NULL),
+};
+
+/* CONTEXT_CREATE_EXT: SETPARAM nodes, each with a context parameter inside. */
+static uint64_t create_ext_engines_bytes(const void *parent, const void *const *pd, const uint64_t *pc)
+{
+	(void)pd;
+	(void)pc;
+	return ctx_param_bytes(parent, sizeof(struct drm_i915_gem_context_create_ext_setparam),
+			       offsetof(struct drm_i915_gem_context_create_ext_setparam, param), I915_CONTEXT_PARAM_ENGINES);
+}
+
+static uint64_t create_ext_sseu_bytes(const void *parent, const void *const *pd, const uint64_t *pc)
+{
+	(void)pd;
+	(void)pc;
+	return ctx_param_bytes(parent, sizeof(struct drm_i915_gem_context_create_ext_setparam),
+			       offsetof(struct drm_i915_gem_context_create_ext_setparam, param), I915_CONTEXT_PARAM_SSEU);
+}
+
+static const struct rdrm_array i915_create_setparam_arrays[] = {
+	CTX_PARAM_ARRAY(struct drm_i915_gem_context_create_ext_setparam,
+			offsetof(struct drm_i915_gem_context_create_ext_setparam, param), RDRM_IN,
+			create_ext_engines_bytes, engines_data_layout),
+	CTX_PARAM_ARRAY(struct drm_i915_gem_context_create_ext_setparam,
+			offsetof(struct drm_i915_gem_context_create_ext_setparam, param), RDRM_IN,
+			create_ext_sseu_bytes, NULL),
+};
+static const struct rdrm_layout i915_create_setparam_layout = ARRAYS(i915_create_setparam_arrays);
+static const struct rdrm_chain_node i915_create_ext_kinds[] = {
+	{I915_CONTEXT_CREATE_EXT_SETPARAM, sizeof(struct drm_i915_gem_context_create_ext_setparam),
+	 &i915_create_setparam_layout},
+};
+static const struct rdrm_chain i915_create_ext_chain = I915_EXT_CHAIN(i915_create_ext_kinds);
+
+static uint64_t create_uses_extensions(const void *parent, const void *const *pd, const uint64_t *pc)
+{
+	(void)pd;
+	(void)pc;
+	return rdrm_field_get(parent, sizeof(struct drm_i915_gem_context_create_ext),
+			      FIELD(struct drm_i915_gem_context_create_ext, flags), 4) &
+	       I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS;
+}
+
+static const struct rdrm_array i915_ctx_create_arrays[] = {
+	{.ptr_off = FIELD(struct drm_i915_gem_context_create_ext, extensions), .dir = RDRM_IN,
+	 .count_fn = create_uses_extensions, .chain = &i915_create_ext_chain},
+};
+
+/* VM_CREATE: the kernel knows no VM extensions; headers travel so it can say so. */
+static const struct rdrm_chain i915_vm_ext_chain = I915_EXT_CHAIN_NONE;
+static const struct rdrm_array i915_vm_create_arrays[] = {
+	{.ptr_off = FIELD(struct drm_i915_gem_vm_control, extensions), .dir = RDRM_IN, .chain = &i915_vm_ext_chain},
+};
+
+/*
+ * EXECBUFFER2(_WR): the object list (offsets written back), each object's
+ * relocations (presumed offsets written back), and in cliprects_ptr either
+ * a fence array (FENCE_ARRAY) or an extension chain (USE_EXTENSIONS), never
+ * both. rsvd2 carries the in-fence fd (low half) and the out-fence fd (high).
+ */
+static const struct rdrm_array i915_exec_object_arrays[] = {
+	ARRAY(struct drm_i915_gem_exec_object2, relocs_ptr, relocation_count, RDRM_INOUT,
+	      sizeof(struct drm_i915_gem_relocation_entry), 1u << 20),
+};
+static const struct rdrm_layout i915_exec_object_layout = ARRAYS(i915_exec_object_arrays);
+
+static const struct rdrm_array i915_timeline_fences_arrays[] = {
+	ARRAY(struct drm_i915_gem_execbuffer_ext_timeline_fences, handles_ptr, fence_count, RDRM_IN,
+	      sizeof(struct drm_i915_gem_exec_fence), MAX_HANDLES),
+	ARRAY(struct drm_i915_gem_execbuffer_ext_timeline_fences, values_ptr, fence_count, RDRM_IN, 8, MAX_HANDLES),
+};
+static const struct rdrm_layout i915_timeline_fences_layout = ARRAYS(i915_timeline_fences_arrays);
+static const struct rdrm_chain_node i915_execbuf_ext_kinds[] = {
+	{DRM_I915_GEM_EXECBUFFER_EXT_TIMELINE_FENCES, sizeof(struct drm_i915_gem_execbuffer_ext_timeline_fences),
+	 &i915_timeline_fences_layout},
+};
+static const struct rdrm_chain i915_execbuf_ext_chain = I915_EXT_CHAIN(i915_execbuf_ext_kinds);
+
+static uint64_t execbuf_flags(const void *parent)
+{
+	return rdrm_field_get(parent, sizeof(struct drm_i915_gem_execbuffer2),
+			      FIELD(struct drm_i915_gem_execbuffer2, flags), 8);
+}
+
+static uint64_t execbuf_fence_count(const void *parent, const void *const *pd, const uint64_t *pc)
+{
+	(void)pd;
+	(void)pc;
+	uint64_t flags = execbuf_flags(parent);
+	if (!(flags & I915_EXEC_FENCE_ARRAY) || (flags & I915_EXEC_USE_EXTENSIONS))
+		return 0;
+	return rdrm_field_get(parent, sizeof(struct drm_i915_gem_execbuffer2),
+			      FIELD(struct drm_i915_gem_execbuffer2, num_cliprects), 4);
+}
+
+static uint64_t execbuf_uses_extensions(const void *parent, const void *const *pd, const uint64_t *pc)
+{
+	(void)pd;
+	(void)pc;
+	uint64_t flags = execbuf_flags(parent);
+	return (flags & I915_EXEC_USE_EXTENSIONS) && !(flags & I915_EXEC_FENCE_ARRAY);
+}
+
+static const struct rdrm_array i915_execbuf_arrays[] = {
+	{.ptr_off = FIELD(struct drm_i915_gem_execbuffer2, buffers_ptr),
+	 .count_off = FIELD(struct drm_i915_gem_execbuffer2, buffer_count),
+	 .count_size = WIDTH(struct drm_i915_gem_execbuffer2, buffer_count), .dir = RDRM_INOUT,
+	 .elem_size = sizeof(struct drm_i915_gem_exec_object2), .max_count = 1u << 18,
+	 .elem = &i915_exec_object_layout},
+	{.ptr_off = FIELD(struct drm_i915_gem_execbuffer2, cliprects_ptr), .dir = RDRM_IN,
+	 .elem_size = sizeof(struct drm_i915_gem_exec_fence), .max_count = MAX_HANDLES,
+	 .count_fn = execbuf_fence_count},
+	{.ptr_off = FIELD(struct drm_i915_gem_execbuffer2, cliprects_ptr), .dir = RDRM_IN,
+	 .count_fn = execbuf_uses_extensions, .chain = &i915_execbuf_ext_chain},
+};
+
+static const struct rdrm_fd_field i915_execbuf_fds[] = {
+	{.off = FIELD(struct drm_i915_gem_execbuffer2, rsvd2), .dir = RDRM_IN, .flag_size = 8,
+	 .flag_off = FIELD(struct drm_i915_gem_execbuffer2, flags),
+	 .flag_mask = I915_EXEC_FENCE_IN | I915_EXEC_FENCE_SUBMIT},
+	{.off = FIELD(struct drm_i915_gem_execbuffer2, rsvd2) + 4, .dir = RDRM_OUT, .flag_size = 8,
+	 .flag_off = FIELD(struct drm_i915_gem_execbuffer2, flags), .flag_mask = I915_EXEC_FENCE_OUT},
+};
+
+#define ARRAYS_FDS(a, f) {N(a), N(f), a, f}
+
 /* Only what the daemon's i915 driver serves; the rest is refused here already. */
 static const struct rdrm_ioctl_info i915_table[] = {
+	ENTRY(DRM_IOCTL_I915_GEM_EXECBUFFER2, ARRAYS_FDS(i915_execbuf_arrays, i915_execbuf_fds)),
+	ENTRY(DRM_IOCTL_I915_GEM_EXECBUFFER2_WR, ARRAYS_FDS(i915_execbuf_arrays, i915_execbuf_fds)),
+	ENTRY(DRM_IOCTL_I915_GEM_THROTTLE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_VM_CREATE, ARRAYS(i915_vm_create_arrays)),
+	ENTRY(DRM_IOCTL_I915_GEM_VM_DESTROY, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_GETPARAM, ARRAYS(i915_getparam_arrays)),
 	ENTRY(DRM_IOCTL_I915_GEM_CREATE, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_PREAD, ARRAYS(i915_pread_arrays)),
+	ENTRY(DRM_IOCTL_I915_GEM_PWRITE, ARRAYS(i915_pwrite_arrays)),
+	/* The daemon answers with the range's fake mmap offset; the interposer maps it (hooks_fd.c). */
+	ENTRY(DRM_IOCTL_I915_GEM_MMAP, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_GEM_MMAP_OFFSET, LAYOUT_NONE), /* also MMAP_GTT: same number, shorter struct */
 	ENTRY(DRM_IOCTL_I915_GEM_GET_APERTURE, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_GEM_SET_DOMAIN, LAYOUT_NONE),
@@ -464,14 +678,14 @@ static const struct rdrm_ioctl_info i915_table[] = {
 	ENTRY(DRM_IOCTL_I915_GEM_MADVISE, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_GEM_BUSY, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_GEM_WAIT, LAYOUT_NONE),
-	/* CONTEXT_CREATE too; an extension chain is refused by the daemon, so nothing else travels. */
-	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, LAYOUT_NONE),
+	/* CONTEXT_CREATE too (same number, no extensions field: nothing is gated on). */
+	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, ARRAYS(i915_ctx_create_arrays)),
 	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_DESTROY, LAYOUT_NONE),
-	/* Only the scalar parameters are served, whose value is in the struct. */
-	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, LAYOUT_NONE),
-	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, ARRAYS(i915_ctx_getparam_arrays)),
+	ENTRY(DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, ARRAYS(i915_ctx_setparam_arrays)),
 	ENTRY(DRM_IOCTL_I915_GET_RESET_STATS, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_REG_READ, LAYOUT_NONE),
+	ENTRY(DRM_IOCTL_I915_GEM_USERPTR, LAYOUT_NONE),
 	ENTRY(DRM_IOCTL_I915_QUERY, ARRAYS(i915_query_arrays)),
 };
 
@@ -495,6 +709,7 @@ static const struct rdrm_ioctl_info other_table[] = {
 	ENTRY(SYNC_IOC_FILE_INFO, ARRAYS(sync_info_arrays)),
 	ENTRY(SW_SYNC_IOC_CREATE_FENCE, FDS(sw_sync_fence_fds)),
 	ENTRY(SW_SYNC_IOC_INC, LAYOUT_NONE),
+	ENTRY(RDRM_IOC_ATTR_WRITE, LAYOUT_NONE), /* the interposer's own: debugfs writes */
 };
 
 const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned long cmd)
@@ -555,6 +770,46 @@ int rdrm_fd_field_active(const struct rdrm_fd_field *f, const void *base, size_t
 }
 
 static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
+		const struct rdrm_walk_visitor *v, int depth, const void **top_data, uint64_t *top_count);
+
+/* An extension chain: each node's header, then (known kinds) its body and arrays, then the next. */
+static int walk_chain(const struct rdrm_array *a, uint64_t uptr, const struct rdrm_walk_visitor *v, int depth)
+{
+	const struct rdrm_chain *c = a->chain;
+	for (uint32_t n = 0; uptr && n < c->max_nodes; n++) {
+		struct rdrm_array hdr = {.dir = RDRM_IN, .elem_size = c->hdr_size, .max_count = 1};
+		const void *data = NULL;
+		int r = v->visit(v->ctx, &hdr, uptr, 1, c->hdr_size, &data);
+		if (r || !data)
+			return r;
+		uint32_t name = (uint32_t)rdrm_field_get(data, c->hdr_size, c->name_off, 4);
+		const struct rdrm_chain_node *k = NULL;
+		for (unsigned i = 0; i < c->nkinds; i++)
+			if (c->kinds[i].name == name)
+				k = &c->kinds[i];
+		if (!k)
+			return 0;
+		if (k->size > c->hdr_size) {
+			struct rdrm_array body = {.dir = RDRM_IN, .elem_size = k->size - c->hdr_size, .max_count = 1};
+			const void *bdata = NULL;
+			r = v->visit(v->ctx, &body, uptr + c->hdr_size, 1, body.elem_size, &bdata);
+			if (r)
+				return r;
+			/* Every side lays header and body out back to back (hdr_size is wire-aligned). */
+			if (bdata != (const uint8_t *)data + c->hdr_size)
+				return -EFAULT;
+		}
+		if (k->layout) {
+			r = walk(k->layout, data, k->size, v, depth + 1, NULL, NULL);
+			if (r)
+				return r;
+		}
+		uptr = rdrm_field_get(data, c->hdr_size, c->next_off, 8);
+	}
+	return 0;
+}
+
+static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 		const struct rdrm_walk_visitor *v, int depth, const void **top_data, uint64_t *top_count)
 {
 	const void *local_data[RDRM_LAYOUT_MAX_ARRAYS] = {0};
@@ -566,6 +821,14 @@ static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 	for (unsigned i = 0; i < l->narrays; i++) {
 		const struct rdrm_array *a = &l->arrays[i];
 		uint64_t uptr = rdrm_field_get(base, base_size, a->ptr_off, 8);
+		if (a->chain) {
+			if (a->count_fn && !a->count_fn(base, prev_data, prev_count))
+				continue;
+			int r = walk_chain(a, uptr, v, depth);
+			if (r)
+				return r;
+			continue;
+		}
 		uint64_t count = a->count_fn ? a->count_fn(base, prev_data, prev_count)
 					     : rdrm_field_get(base, base_size, a->count_off, a->count_size);
 		if (count > a->max_count)

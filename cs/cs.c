@@ -44,6 +44,16 @@ bool cs_fence_is_sched(const struct drm_fence *fence)
 	return fence && fence->ops == &cs_fence_ops;
 }
 
+bool cs_sched_idle(const struct cs_sched *sched)
+{
+	if (sched->in_flight || sched->pending_head)
+		return false;
+	for (int p = 0; p < CS_PRIORITY_COUNT; p++)
+		if (sched->rq[p])
+			return false;
+	return true;
+}
+
 /* ---- lists ---- */
 
 static void job_list_append(struct cs_job ***tail, struct cs_job *job)

@@ -65,10 +65,27 @@ int drm_copy_from_user(struct drm_call *call, void *dst, uint64_t uptr, size_t l
 {
 	if (!len)
 		return 0;
-	struct call_region *r = find_region(call, uptr, len, RDRM_IN);
-	if (!r || !r->ptr)
+	if (uptr + len < uptr)
 		return -EFAULT;
-	memcpy(dst, r->ptr + (uptr - r->uptr), len);
+	struct call_region *r = find_region(call, uptr, len, RDRM_IN);
+	if (r && r->ptr) {
+		memcpy(dst, r->ptr + (uptr - r->uptr), len);
+		return 0;
+	}
+	/* A struct that travelled in pieces (an extension's header, then its body): adjacent regions. */
+	uint8_t *out = dst;
+	while (len) {
+		r = find_region(call, uptr, 1, RDRM_IN);
+		if (!r || !r->ptr)
+			return -EFAULT;
+		uint64_t n = r->uptr + r->bytes - uptr;
+		if (n > len)
+			n = len;
+		memcpy(out, r->ptr + (uptr - r->uptr), (size_t)n);
+		out += n;
+		uptr += n;
+		len -= (size_t)n;
+	}
 	return 0;
 }
 
@@ -206,7 +223,9 @@ static void finish(struct drm_call *call, int ret)
 		int32_t v32 = (int32_t)rdrm_field_get(kdata, ksize, f->off, 4);
 		if (f->dir == RDRM_IN) {
 			rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)call->orig_fd[i]);
-		} else if (f->overlays_in && (ret != 0 || !rdrm_fd_field_active(f, kdata, ksize))) {
+		} else if (!(call->out_fd_active & (1u << i))) {
+			continue; /* not an fd in this call: the client's own bits, untouched */
+		} else if (f->overlays_in && ret != 0) {
 			continue; /* input bytes, not an fd of ours */
 		} else if (v32 >= 0 && (ret != 0 || !rdrm_fd_field_active(f, kdata, ksize))) {
 			close(v32); /* made, then the call failed: nobody will receive it */
@@ -231,6 +250,10 @@ static void finish(struct drm_call *call, int ret)
 		fail(&reply, r);
 	else
 		reply.hdr.result = ret;
+	/* Refusals are what a client's start-up trips over: name them in the debug log. */
+	if (reply.hdr.result < 0)
+		log_debug("%s: pid %d: ioctl 0x%08x (nr 0x%02x) -> %d", call->file ? call->file->minor->name : "-",
+			  (int)call->pid, call->cmd, _IOC_NR(call->cmd), reply.hdr.result);
 	call->reply_fn(call, &reply, call->reply_data);
 	call_reply_fini(&reply);
 	call_free(call);
@@ -399,9 +422,16 @@ struct drm_call *drm_call_execute_target(const struct call_target *t, int target
 		} else {
 			if (flagged)
 				ret = -EINVAL;
-			/* Only what the handler puts here is ever sent back. */
-			if (!f->overlays_in)
-				rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)-1);
+			/*
+			 * Only what the handler puts here is ever sent back. A field whose flag
+			 * is off is no fd in this call (rsvd2's halves) and stays the client's;
+			 * one that overlays input keeps it for the handler to read.
+			 */
+			if (rdrm_fd_field_active(f, kdata, ksize)) {
+				call->out_fd_active |= 1u << i;
+				if (!f->overlays_in)
+					rdrm_field_set(kdata, ksize, f->off, 4, (uint32_t)-1);
+			}
 		}
 	}
 	struct elem_fd_take take = {.call = call, .next = &next_fd};
@@ -412,7 +442,7 @@ struct drm_call *drm_call_execute_target(const struct call_target *t, int target
 	if (ret) {
 		/* Nothing ran: the fd fields must not be read back as ours. */
 		for (unsigned i = 0; i < l->nfds && i < 8; i++)
-			if (l->fds[i].dir == RDRM_OUT && !l->fds[i].overlays_in)
+			if (l->fds[i].dir == RDRM_OUT && (call->out_fd_active & (1u << i)) && !l->fds[i].overlays_in)
 				rdrm_field_set(kdata, ksize, l->fds[i].off, 4, (uint32_t)-1);
 		finish(call, ret);
 		return NULL;

@@ -54,6 +54,7 @@ struct drm_call {
 	uint8_t *kdata;
 	size_t size, ksize, out_size;
 	int32_t orig_fd[8];
+	uint8_t out_fd_active; /* OUT fd fields whose flag held when the call arrived */
 	struct rdrm_wire_msg msg; /* its payload holds the IN arrays */
 	call_reply_fn reply_fn;
 	void *reply_data;

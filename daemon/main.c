@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		sdevs[ndevs] = (struct sysroot_device){
-			.pci = hws[ndevs]->pci, .card = ndevs, .driver = devs[ndevs]->driver->name};
+			.pci = hws[ndevs]->pci, .card = ndevs, .driver = devs[ndevs]->driver->name, .dev = devs[ndevs]};
 		if (transport_add_device(t, devs[ndevs]) < 0) {
 			ndevs++;
 			goto out;

@@ -13,12 +13,19 @@
  *   sys/bus/pci/devices/<bdf>             -> ../../../devices/pciD:B/<bdf>
  *   sys/bus/pci/drivers/<drv>/<bdf>       -> ../../../../devices/pciD:B/<bdf>
  *   run/udev/data/c226:M, +pci:<bdf>       udev database entries
+ *   sys/kernel/debug/dri/M/name           the DRM core's debugfs (both minors), and
+ *                                         the driver's debugfs files (primary minor)
+ *   sys/module/<drv>/initstate, parameters/   the driver's module
+ *   sys/bus/pci/drivers/<drv>/module      -> ../../../../module/<drv>
  *
  * Symlinks are relative, as in the kernel's sysfs, so they resolve inside
  * the tree wherever the runtime directory is, and readlink() returns what a
  * client expects (libdrm checks that device/subsystem ends in "/pci").
  */
 #include "sysroot.h"
+
+#include "redox-drm/drm_device.h"
+#include "redox-drm/driver.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -307,6 +314,81 @@ static int write_minor(const char *tmp, const struct names *n, int which, unsign
 	return write_udev_node(tmp, n, which, usec);
 }
 
+/* Writes rel (creating its directories) with a driver file's text. */
+static int write_tree_file(const char *tmp, const char *dir, const struct drm_tree_file *f, struct drm_device *dev)
+{
+	char rel[PATH_LEN], buf[4096];
+	if ((size_t)snprintf(rel, sizeof(rel), "%s/%s", dir, f->path) >= sizeof(rel))
+		return -ENAMETOOLONG;
+	char *slash = strrchr(rel, '/');
+	*slash = '\0';
+	int r = make_dirs(tmp, rel);
+	if (r)
+		return r;
+	*slash = '/';
+	int len = f->show ? f->show(dev, f->arg, buf, sizeof(buf)) : 0;
+	if (len < 0)
+		return len;
+	if ((size_t)len > sizeof(buf))
+		return -EOVERFLOW;
+	return write_file(tmp, rel, buf, (size_t)len, (mode_t)(f->mode & 0777));
+}
+
+/*
+ * The DRM core's debugfs "name" (what drm_name_info prints: the driver, the
+ * parent device, the unique name) in both minors' directories; the driver's
+ * debugfs files in the primary minor's, as the kernel registers them; the
+ * module directory with initstate and parameters; the driver's files in
+ * the card's sysfs directory.
+ */
+static int write_debugfs_and_module(const char *tmp, const struct sysroot_device *d, const struct names *n)
+{
+	char rel[256], dirs[3][256];
+	int r;
+	for (int i = 0; i < 2; i++) {
+		snprintf(rel, sizeof(rel), "sys/kernel/debug/dri/%d", n->minor[i]);
+		if ((r = make_dirs(tmp, rel)))
+			return r;
+		snprintf(rel, sizeof(rel), "sys/kernel/debug/dri/%d/name", n->minor[i]);
+		if ((r = write_text(tmp, rel, "%s dev=%s unique=%s\n", d->driver, n->bdf, n->bdf)))
+			return r;
+	}
+
+	/* One module directory per driver, however many devices it drives. */
+	snprintf(rel, sizeof(rel), "sys/module/%s", d->driver);
+	char path[PATH_LEN];
+	struct stat st;
+	bool module_done = fmt_path(path, tmp, "/%s", rel) == 0 && stat(path, &st) == 0;
+	if (!module_done) {
+		snprintf(rel, sizeof(rel), "sys/module/%s/parameters", d->driver);
+		if ((r = make_dirs(tmp, rel)))
+			return r;
+		snprintf(rel, sizeof(rel), "sys/module/%s/initstate", d->driver);
+		if ((r = write_text(tmp, rel, "live\n")))
+			return r;
+		snprintf(rel, sizeof(rel), "sys/bus/pci/drivers/%s/module", d->driver);
+		char target[128];
+		snprintf(target, sizeof(target), "../../../../module/%s", d->driver);
+		if ((r = make_link(tmp, rel, target)))
+			return r;
+	}
+
+	if (!d->dev)
+		return 0;
+	snprintf(dirs[DRM_TREE_CARD], sizeof(dirs[0]), "%s/drm/%s", n->devdir, n->node[0]);
+	snprintf(dirs[DRM_TREE_DEBUGFS], sizeof(dirs[0]), "sys/kernel/debug/dri/%d", n->minor[0]);
+	snprintf(dirs[DRM_TREE_MODULE], sizeof(dirs[0]), "sys/module/%s", d->driver);
+	const struct drm_driver *drv = d->dev->driver;
+	for (unsigned i = 0; i < drv->num_tree_files; i++) {
+		const struct drm_tree_file *f = &drv->tree_files[i];
+		if ((unsigned)f->dir > DRM_TREE_MODULE || (f->dir == DRM_TREE_MODULE && module_done))
+			continue;
+		if ((r = write_tree_file(tmp, dirs[f->dir], f, d->dev)))
+			return r;
+	}
+	return 0;
+}
+
 static int write_device(const char *tmp, const struct sysroot_device *d, bool boot_vga, unsigned long long usec)
 {
 	const struct hw_pci_id *p = &d->pci;
@@ -378,6 +460,8 @@ static int write_device(const char *tmp, const struct sysroot_device *d, bool bo
 	for (int i = 0; i < 2; i++)
 		if ((r = write_minor(tmp, &n, i, usec)))
 			return r;
+	if ((r = write_debugfs_and_module(tmp, d, &n)))
+		return r;
 	/* udev's entry for the PCI function: initialized, with none of the hardware database's names. */
 	snprintf(rel, sizeof(rel), "run/udev/data/+pci:%s", n.bdf);
 	return write_text(tmp, rel, "I:%llu\nV:1\n", usec);

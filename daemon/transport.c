@@ -28,6 +28,7 @@
 #include "redox-drm/wire.h"
 
 #include "call.h"
+#include "debugfs.h"
 #include "sync_ioctl.h"
 
 /* Enough for every thread of a busy client; more is refused, not queued. */
@@ -215,6 +216,9 @@ static void channel_event(void *data, uint32_t events)
 		} else if (!c->file) {
 			t.dispatch = sw_sync_dispatch;
 			t.ctx = c->timeline;
+		} else if (msg.hdr.cmd == RDRM_IOC_ATTR_WRITE) {
+			/* The interposer's debugfs write, about the file's device (not a DRM ioctl). */
+			t = (struct call_target){.driver = "", .dispatch = drm_debugfs_dispatch, .ctx = c->file};
 		}
 		ch->parked = drm_call_execute_target(&t, target, ch->pid, ch->uid, &msg, send_reply, ch);
 		return;

@@ -424,7 +424,9 @@ void drm_gem_file_open(struct drm_file *file)
 
 static void release_handle(uint32_t id, void *ptr, void *data)
 {
-	handle_put(ptr);
+	struct drm_gem_object *obj = ptr;
+	(void)data;
+	handle_put(obj);
 }
 
 void drm_gem_file_release(struct drm_file *file)

@@ -7,6 +7,8 @@ packages=(
 	libdrm-dev libpciaccess-dev libcmocka-dev libpng-dev
 	# real clients the tests and the demo run through the interposer
 	libdrm-tests drm-info kmscube weston
+	# intel-gpu-tools benchmarks, eglinfo, and the EGL/GLES headers of the GL test programs
+	intel-gpu-tools mesa-utils libegl-dev libgles-dev libgbm-dev
 )
 
 missing=()

@@ -68,9 +68,12 @@ struct slow_fd {
 	struct rfile *file;
 };
 
+/* A descriptor whose public path matters: a directory (FDF_DIRPATH) or a debugfs attribute (FDF_ATTR). */
 struct dirpath {
 	struct dirpath *next;
 	int fd;
+	uint8_t flag;
+	int accmode; /* FDF_ATTR: how the client opened it */
 	char *path;
 };
 
@@ -230,7 +233,7 @@ static void forget_locked(int fd, int *to_close, int *nclose)
 	}
 	if (fl & FDF_CHANNEL)
 		drop_channel_locked(fd);
-	if (fl & FDF_DIRPATH)
+	if (fl & (FDF_DIRPATH | FDF_ATTR))
 		drop_dirpath_locked(fd);
 	set_slot_locked(fd, 0, NULL);
 }
@@ -448,15 +451,17 @@ void fdt_dup(int oldfd, int newfd)
 		if (f)
 			attach_locked(newfd, f);
 	}
-	if (oldfl & FDF_DIRPATH) {
+	if (oldfl & (FDF_DIRPATH | FDF_ATTR)) {
 		for (struct dirpath *d = dirpaths; d; d = d->next)
 			if (d->fd == oldfd) {
 				struct dirpath *c = calloc(1, sizeof(*c));
 				if (c && (c->path = strdup(d->path)) != NULL) {
 					c->fd = newfd;
+					c->flag = d->flag;
+					c->accmode = d->accmode;
 					c->next = dirpaths;
 					dirpaths = c;
-					set_slot_locked(newfd, (uint8_t)(flags_locked(newfd) | FDF_DIRPATH),
+					set_slot_locked(newfd, (uint8_t)(flags_locked(newfd) | d->flag),
 							file_locked(newfd));
 				} else {
 					free(c);
@@ -468,7 +473,7 @@ void fdt_dup(int oldfd, int newfd)
 	close_all(to_close, n);
 }
 
-void fdt_set_dirpath(int fd, const char *path)
+static void set_path(int fd, const char *path, uint8_t flag, int accmode)
 {
 	if (fd < 0)
 		return;
@@ -478,12 +483,14 @@ void fdt_set_dirpath(int fd, const char *path)
 		return;
 	}
 	d->fd = fd;
+	d->flag = flag;
+	d->accmode = accmode;
 	int to_close[MAX_IDLE], n = 0;
 	pthread_mutex_lock(&lock);
 	forget_locked(fd, to_close, &n);
 	d->next = dirpaths;
 	dirpaths = d;
-	if (set_slot_locked(fd, FDF_DIRPATH, NULL) < 0) {
+	if (set_slot_locked(fd, flag, NULL) < 0) {
 		dirpaths = d->next;
 		free(d->path);
 		free(d);
@@ -492,23 +499,45 @@ void fdt_set_dirpath(int fd, const char *path)
 	close_all(to_close, n);
 }
 
-bool fdt_dirpath(int fd, char *out, size_t size)
+void fdt_set_dirpath(int fd, const char *path)
 {
-	if (!(rdrm_fd_flags_get(fd) & FDF_DIRPATH))
+	set_path(fd, path, FDF_DIRPATH, O_RDONLY);
+}
+
+void fdt_set_attr(int fd, const char *path, int accmode)
+{
+	set_path(fd, path, FDF_ATTR, accmode);
+}
+
+static bool get_path(int fd, uint8_t flag, char *out, size_t size, int *accmode)
+{
+	if (!(rdrm_fd_flags_get(fd) & flag))
 		return false;
 	bool found = false;
 	pthread_mutex_lock(&lock);
 	for (struct dirpath *d = dirpaths; d; d = d->next)
-		if (d->fd == fd) {
+		if (d->fd == fd && d->flag == flag) {
 			size_t n = strlen(d->path);
 			if (n < size) {
 				memcpy(out, d->path, n + 1);
+				if (accmode)
+					*accmode = d->accmode;
 				found = true;
 			}
 			break;
 		}
 	pthread_mutex_unlock(&lock);
 	return found;
+}
+
+bool fdt_dirpath(int fd, char *out, size_t size)
+{
+	return get_path(fd, FDF_DIRPATH, out, size, NULL);
+}
+
+bool fdt_attr(int fd, char *out, size_t size, int *accmode)
+{
+	return get_path(fd, FDF_ATTR, out, size, accmode);
 }
 
 void fdt_scan_inherited(void)

@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include <drm.h>
+#include <i915_drm.h>
 #include <linux/dma-buf.h>
 #include <linux/sync_file.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -156,6 +158,32 @@ RDRM_VISIBLE int fcntl64(int fd, int cmd, ...)
 
 /* ---- ioctl ---- */
 
+static void *map_offset(void *addr, size_t len, int prot, int flags, int fd, uint64_t off, bool check_access);
+
+static bool is_i915_gem_mmap(const char *driver, unsigned long request)
+{
+	return _IOC_NR(request) == DRM_COMMAND_BASE + DRM_I915_GEM_MMAP &&
+	       _IOC_DIR(request) == (_IOC_READ | _IOC_WRITE) && strcmp(driver, "i915") == 0;
+}
+
+/*
+ * Legacy I915_GEM_MMAP: the daemon checked the call and answered with the
+ * fake mmap offset of the range in addr_ptr; the mapping the kernel would
+ * have made (read/write, shared, whatever the fd's access mode) is made
+ * here, and its address replaces the offset. 0 or -errno.
+ */
+static int i915_gem_mmap_finish(int fd, void *arg)
+{
+	struct drm_i915_gem_mmap *a = arg;
+	void *p = map_offset(NULL, (size_t)a->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, a->addr_ptr, false);
+	if (p == MAP_FAILED) {
+		a->addr_ptr = 0;
+		return -errno;
+	}
+	a->addr_ptr = (uint64_t)(uintptr_t)p;
+	return 0;
+}
+
 static int node_ioctl(int fd, unsigned long request, void *arg)
 {
 	switch (request) {
@@ -196,6 +224,8 @@ static int node_ioctl(int fd, unsigned long request, void *arg)
 		rfile_channel_put(f, ch, r == -EPIPE || r == -ECONNRESET || r == -EPROTO);
 	}
 	fdt_put(f);
+	if (r == 0 && is_i915_gem_mmap(driver, request))
+		r = i915_gem_mmap_finish(fd, arg);
 	if (r < 0) {
 		errno = -r;
 		return -1;
@@ -324,10 +354,23 @@ static ssize_t sw_sync_rw(int fd, int denied_accmode)
 	return -1;
 }
 
+/* A debugfs attribute opened write-only: the VFS refuses reads (the tree's file underneath is read-only). */
+static bool attr_unreadable(int fd)
+{
+	int acc = O_RDONLY;
+	char path[PATH_MAX];
+	return !rdrm_guard && (rdrm_fd_flags_get(fd) & FDF_ATTR) && fdt_attr(fd, path, sizeof(path), &acc) &&
+	       acc == O_WRONLY;
+}
+
 RDRM_VISIBLE ssize_t read(int fd, void *buf, size_t count)
 {
 	if (is_node(fd))
 		return is_sw_sync(fd) ? sw_sync_rw(fd, O_WRONLY) : drm_read(fd, buf, count);
+	if (attr_unreadable(fd)) {
+		errno = EBADF;
+		return -1;
+	}
 	return real_read()(fd, buf, count);
 }
 
@@ -340,6 +383,55 @@ RDRM_VISIBLE ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
 	return read(fd, buf, count);
 }
 
+/*
+ * A write to a debugfs attribute: the daemon runs it on the device through
+ * a file of its own on the render node (a card node would make it a master
+ * candidate), as a root-only request. Like the kernel's simple attributes,
+ * the start of the buffer is parsed and the whole count is claimed.
+ */
+ssize_t rdrm_attr_write(int fd, const void *buf, size_t count)
+{
+	char path[PATH_MAX];
+	int acc = O_RDONLY;
+	if (!fdt_attr(fd, path, sizeof(path), &acc) || acc == O_RDONLY) {
+		errno = EBADF;
+		return -1;
+	}
+	/* path is RDRM_DEBUGFS_DRI "/<minor>/<name>" (checked when it was opened). */
+	const char *p = path + strlen(RDRM_DEBUGFS_DRI) + 1;
+	char *end;
+	long minor = strtol(p, &end, 10);
+	struct rdrm_wire_attr_write w;
+	memset(&w, 0, sizeof(w));
+	if (end == p || *end != '/' || minor < 0 || minor >= 192 || strlen(end + 1) >= sizeof(w.name)) {
+		errno = EACCES;
+		return -1;
+	}
+	strcpy(w.name, end + 1);
+	w.len = count < sizeof(w.data) ? (uint32_t)count : (uint32_t)sizeof(w.data);
+	memcpy(w.data, buf, w.len);
+	char sock[PATH_MAX + 32];
+	snprintf(sock, sizeof(sock), "%s/renderD%ld", rdrm_pm()->runtime, minor < 64 ? minor + 128 : minor);
+	rdrm_guard++;
+	int r = rdrm_connect(sock, O_CLOEXEC);
+	if (r >= 0) {
+		int conn = r;
+		struct rdrm_wire_hello hello;
+		int ch = rdrm_channel_open(conn, &hello);
+		r = ch < 0 ? ch : rdrm_call(ch, "", RDRM_IOC_ATTR_WRITE, &w);
+		if (ch >= 0)
+			real_close()(ch);
+		real_close()(conn);
+	}
+	rdrm_guard--;
+	if (r < 0) {
+		/* No daemon behind the tree any more: the device is gone. */
+		errno = r == -ECONNREFUSED || r == -ENOENT ? ENODEV : -r;
+		return -1;
+	}
+	return (ssize_t)count;
+}
+
 /* DRM files have no write(): the kernel answers EINVAL. */
 RDRM_VISIBLE ssize_t write(int fd, const void *buf, size_t count)
 {
@@ -349,12 +441,15 @@ RDRM_VISIBLE ssize_t write(int fd, const void *buf, size_t count)
 		errno = EINVAL;
 		return -1;
 	}
+	if (!rdrm_guard && (rdrm_fd_flags_get(fd) & FDF_ATTR))
+		return rdrm_attr_write(fd, buf, count);
 	return real_write()(fd, buf, count);
 }
 
 /* ---- mmap: a fake offset of a DRM fd becomes a mapping of the object's memfd ---- */
 
-static void *drm_mmap(void *addr, size_t len, int prot, int flags, int fd, uint64_t off)
+/* check_access: the mapping is the client's own mmap() of the DRM fd, so the fd's access mode applies. */
+static void *map_offset(void *addr, size_t len, int prot, int flags, int fd, uint64_t off, bool check_access)
 {
 	if (len == 0) {
 		errno = EINVAL;
@@ -368,7 +463,7 @@ static void *drm_mmap(void *addr, size_t len, int prot, int flags, int fd, uint6
 	struct rfile_info info;
 	rfile_info(f, &info);
 	/* As for any file: a shared writable mapping needs a file opened for writing. */
-	if ((flags & MAP_TYPE) == MAP_SHARED && (prot & PROT_WRITE) && info.accmode == O_RDONLY) {
+	if (check_access && (flags & MAP_TYPE) == MAP_SHARED && (prot & PROT_WRITE) && info.accmode == O_RDONLY) {
 		fdt_put(f);
 		errno = EACCES;
 		return MAP_FAILED;
@@ -396,6 +491,11 @@ static void *drm_mmap(void *addr, size_t len, int prot, int flags, int fd, uint6
 	real_close()(memfd);
 	errno = saved;
 	return p;
+}
+
+static void *drm_mmap(void *addr, size_t len, int prot, int flags, int fd, uint64_t off)
+{
+	return map_offset(addr, len, prot, flags, fd, off, true);
 }
 
 /*

@@ -44,6 +44,7 @@ REAL_DECL(ssize_t, readlink, (const char *, char *, size_t))
 REAL_DECL(ssize_t, readlinkat, (int, const char *, char *, size_t))
 REAL_DECL(char *, realpath, (const char *, char *))
 REAL_DECL(int, stat, (const char *, struct stat *))
+REAL_DECL(int, fstat, (int, struct stat *))
 REAL_DECL(int, scandir,
 	  (const char *, struct dirent ***, int (*)(const struct dirent *),
 	   int (*)(const struct dirent **, const struct dirent **)))
@@ -120,6 +121,64 @@ static bool writes(int flags)
 	return !(flags & O_PATH) && ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)));
 }
 
+/* norm: abs normalized, without a trailing slash; true if it is prefix or below it. */
+static bool public_under(const char *abs, const char *prefix, char *norm, size_t size)
+{
+	int n = rdrm_path_normalize(abs, norm, size);
+	if (n <= 0)
+		return false;
+	while (n > 1 && norm[n - 1] == '/')
+		norm[--n] = '\0';
+	size_t l = strlen(prefix);
+	return strncmp(norm, prefix, l) == 0 && (norm[l] == '/' || norm[l] == '\0');
+}
+
+static bool debugfs_path(const char *abs, char *norm, size_t size)
+{
+	return public_under(abs, RDRM_DEBUGFS_DRI, norm, size);
+}
+
+/*
+ * A directory of the tree's debugfs or module parameters (IGT keeps one
+ * open and opens its files relative to it): remember its public path, so
+ * those opens are resolved here and a write cannot reach the tree's file.
+ */
+static void note_tree_dir(int fd, const char *abs)
+{
+	char norm[PATH_MAX];
+	struct stat st;
+	if (abs[0] &&
+	    (debugfs_path(abs, norm, sizeof(norm)) || public_under(abs, "/sys/module", norm, sizeof(norm))) &&
+	    real_fstat()(fd, &st) == 0 && S_ISDIR(st.st_mode))
+		fdt_set_dirpath(fd, norm);
+}
+
+/*
+ * Opening for writing: the tree is read-only, except for the driver's
+ * writable debugfs attributes. Those open as the tree's file (so reads,
+ * seeks and fstat behave as on a file) and their writes go to the daemon.
+ */
+static int open_attr(enum open_fn fn, const struct rdrm_res *res, int flags)
+{
+	char norm[PATH_MAX];
+	struct stat st;
+	if (real_stat()(res->m.path, &st) < 0 && errno == ENOENT && !(flags & O_CREAT))
+		return -1; /* nothing there to open */
+	if (!debugfs_path(res->abs, norm, sizeof(norm)) || real_stat()(res->m.path, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || !(st.st_mode & S_IWUSR) || (flags & O_DIRECTORY)) {
+		errno = EACCES;
+		return -1;
+	}
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+		errno = EEXIST;
+		return -1;
+	}
+	int fd = call_open(fn, AT_FDCWD, res->m.path, O_RDONLY | (flags & (O_CLOEXEC | O_NONBLOCK)), 0);
+	if (fd >= 0)
+		fdt_set_attr(fd, norm, flags & O_ACCMODE);
+	return fd;
+}
+
 static int open_slow(enum open_fn fn, int dirfd, const char *path, int flags, mode_t mode)
 {
 	struct rdrm_res res;
@@ -133,13 +192,13 @@ static int open_slow(enum open_fn fn, int dirfd, const char *path, int flags, mo
 		/* O_PATH names the node without opening the device. */
 		/* fall through */
 	case RES_MAPPED: {
-		if (res.m.kind != RDRM_PATH_PUBLIC && writes(flags)) {
-			errno = EACCES;
-			return -1;
-		}
+		if (res.m.kind != RDRM_PATH_PUBLIC && writes(flags))
+			return open_attr(fn, &res, flags);
 		int fd = call_open(fn, AT_FDCWD, res.m.path, flags, mode);
 		if (fd >= 0 && res.m.kind == RDRM_PATH_PUBLIC)
 			rdrm_note_dir(fd, res.m.path); /* "/sys/bus/.." is "/sys" */
+		else if (fd >= 0)
+			note_tree_dir(fd, res.abs);
 		return fd;
 	}
 	default: {
@@ -547,6 +606,9 @@ RDRM_VISIBLE int scandir64(const char *dir, struct dirent64 ***list, int (*sel)(
 
 static long magic_for_public(const char *pub)
 {
+	size_t n = strlen(RDRM_DEBUGFS_ROOT);
+	if (strncmp(pub, RDRM_DEBUGFS_ROOT, n) == 0 && (pub[n] == '/' || pub[n] == '\0'))
+		return DEBUGFS_MAGIC_;
 	return strncmp(pub, "/sys", 4) == 0 && (pub[4] == '/' || pub[4] == '\0') ? SYSFS_MAGIC_ : TMPFS_MAGIC_;
 }
 

@@ -65,6 +65,9 @@ static const char *const plain_dirs[] = {
 	"/sys/bus/pci/devices",
 	"/sys/bus/pci/drivers",
 	"/sys/devices",
+	"/sys/kernel",
+	"/sys/kernel/debug",
+	"/sys/module",
 	"/scheme",
 	"/scheme/drm",
 	"/run",
@@ -240,7 +243,7 @@ static bool udev_db_mapped(const struct rdrm_pathmap *m, const char *p)
 
 static bool sys_mapped(const struct rdrm_pathmap *m, const char *p)
 {
-	if (under(p, "/sys/class/drm"))
+	if (under(p, "/sys/class/drm") || under(p, RDRM_DEBUGFS_DRI) || (m->debugfs_whole && under(p, RDRM_DEBUGFS_ROOT)))
 		return true;
 	const char *rest = under(p, "/sys/dev/char");
 	if (rest && strncmp(rest, "/226:", 5) == 0)
@@ -248,6 +251,8 @@ static bool sys_mapped(const struct rdrm_pathmap *m, const char *p)
 	for (int i = 0; i < m->ndevs; i++) {
 		const struct rdrm_pathmap_dev *d = &m->devs[i];
 		if (under2(p, "/sys/bus/pci/devices", d->bdf) || under2(p, "/sys/bus/pci/drivers", d->driver))
+			return true;
+		if (d->driver[0] && under2(p, "/sys/module", d->driver))
 			return true;
 		rest = under2(p, "/sys/devices", d->root);
 		if (rest && (rest[0] == '\0' ? d->map_root : under(rest + 1, d->bdf) != NULL))
@@ -371,6 +376,8 @@ static const char *const ancestors[] = {
 	"/sys/bus/pci/devices",
 	"/sys/bus/pci/drivers",
 	"/sys/devices",
+	"/sys/kernel",
+	"/sys/module",
 	"/scheme",
 };
 
@@ -384,6 +391,8 @@ bool rdrm_path_is_ancestor(const struct rdrm_pathmap *m, const char *path)
 	while (n > 1 && norm[n - 1] == '/')
 		norm[--n] = '\0';
 	if (in_list(norm, (size_t)n, ancestors, sizeof(ancestors) / sizeof(ancestors[0])))
+		return true;
+	if (!m->debugfs_whole && strcmp(norm, RDRM_DEBUGFS_ROOT) == 0)
 		return true;
 	for (int i = 0; i < m->ndevs; i++) {
 		const char *rest = under2(norm, "/sys/devices", m->devs[i].root);

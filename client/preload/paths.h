@@ -28,7 +28,16 @@ struct rdrm_pathmap {
 	char sysroot_canon[PATH_MAX];
 	int ndevs;
 	struct rdrm_pathmap_dev devs[RDRM_PATHMAP_MAX_DEVS];
+	/*
+	 * The host has no debugfs mounted at /sys/kernel/debug: the tree's
+	 * stands there whole (so it reads as a mount point, as IGT checks).
+	 * Otherwise only /sys/kernel/debug/dri is the tree's.
+	 */
+	bool debugfs_whole;
 };
+
+#define RDRM_DEBUGFS_ROOT "/sys/kernel/debug"
+#define RDRM_DEBUGFS_DRI RDRM_DEBUGFS_ROOT "/dri"
 
 enum rdrm_path_kind {
 	RDRM_PATH_PUBLIC = 0, /* not ours: use the path as given */

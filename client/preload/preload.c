@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +21,9 @@ REAL_DECL(DIR *, opendir, (const char *))
 REAL_DECL(ssize_t, readlink, (const char *, char *, size_t))
 REAL_DECL(int, stat, (const char *, struct stat *))
 REAL_DECL(char *, realpath, (const char *, char *))
+REAL_DECL(int, statfs, (const char *, struct statfs *))
+
+#define DEBUGFS_MAGIC_ 0x64626720
 
 __thread int rdrm_guard;
 
@@ -119,6 +123,8 @@ static struct rdrm_pathmap *build_map(void)
 		canon[0] = '\0';
 	rdrm_pathmap_init(m, rt, canon);
 	load_devices(m);
+	struct statfs fs;
+	m->debugfs_whole = real_statfs()(RDRM_DEBUGFS_ROOT, &fs) < 0 || fs.f_type != DEBUGFS_MAGIC_;
 	return m;
 }
 

@@ -95,6 +95,7 @@ enum {
 	FDF_CHANNEL = 2,  /* one of the interposer's request channels */
 	FDF_DIRPATH = 4,  /* a directory above the mapped regions; its path is remembered */
 	FDF_SW_SYNC = 8,  /* with FDF_DRM: the file is a sw_sync timeline */
+	FDF_ATTR = 16,    /* a writable debugfs attribute of the tree: writes go to the daemon */
 };
 
 #define RDRM_FAST_FDS 65536
@@ -132,6 +133,11 @@ void fdt_dup(int oldfd, int newfd);
 /* Remembers the public path of a directory fd above the mapped regions. */
 void fdt_set_dirpath(int fd, const char *path);
 bool fdt_dirpath(int fd, char *out, size_t size);
+/* A debugfs attribute opened for writing: its public path and the O_ACCMODE of the open. */
+void fdt_set_attr(int fd, const char *path, int accmode);
+bool fdt_attr(int fd, char *out, size_t size, int *accmode);
+/* write() to such a descriptor: the daemon runs the attribute's store (hooks_fd.c). */
+ssize_t rdrm_attr_write(int fd, const void *buf, size_t count);
 /* Scans /proc/self/fd for node fds inherited across exec. */
 void fdt_scan_inherited(void);
 void fdt_atfork_prepare(void);

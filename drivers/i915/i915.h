@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "redox-drm/driver.h"
 #include "redox-drm/drm_ioctl.h"
 #include "redox-drm/fence.h"
 #include "redox-drm/hw.h"
@@ -378,6 +379,7 @@ struct i915_device {
 	/* Serves the display's interrupt banks named in GEN8_MASTER_IRQ's pending bits (set by
 	 * modeset_init; the master handler in i915_drv.c calls it with the master disabled). */
 	void (*display_irq)(struct drm_device *dev, uint32_t master);
+	struct i915_exec *exec; /* command submission: a scheduler per engine (i915_execbuffer.c) */
 };
 
 /* Render forcewake around register reads the GT must be awake for (i915_drv.c). */
@@ -390,12 +392,17 @@ int i915_forcewake_put(struct hw_device *hw);
 #define RING_TIMESTAMP_UDW(base) ((base) + 0x35Cu)
 /* The command streamer's timestamp: 24 MHz crystal divided by the CTC shift (gen9). */
 #define I915_CS_TIMESTAMP_HZ 12000000u
-/* Driver ioctl numbers 0..DRM_I915_QUERY (0x39); i915_uapi.c checks it against the uAPI header. */
-#define I915_NUM_IOCTLS 0x3Au
+/* Driver ioctl numbers 0..DRM_I915_GEM_VM_DESTROY (0x3b); i915_uapi.c checks it against the uAPI header. */
+#define I915_NUM_IOCTLS 0x3Cu
 extern const struct drm_ioctl_desc i915_ioctls[I915_NUM_IOCTLS];
 struct drm_file;
 int i915_driver_open(struct drm_device *dev, struct drm_file *file);
 void i915_driver_postclose(struct drm_device *dev, struct drm_file *file);
+
+/* ---- sysfs and debugfs entries (i915_sysfs.c) ---- */
+
+#define I915_NUM_TREE_FILES 15u
+extern const struct drm_tree_file i915_tree_files[];
 
 /* ---- GGTT (i915_ggtt.c) ---- */
 #define I915_GGTT_PTE_PRESENT 0x1ull

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "i915.h"
+#include "i915_uapi.h"
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/hw.h"
@@ -187,6 +188,12 @@ static int i915_load(struct drm_device *dev)
 		goto fail;
 	}
 
+	ret = i915_exec_init(dev, i915);
+	if (ret) {
+		i915_engines_fini(i915);
+		goto fail;
+	}
+
 	dev->dev_private = i915;
 	log_info("i915: %s: Skylake GT2 rev 0x%02x, %u slice(s), %u subslices, %u EUs, GGTT %llu MiB", hw->name,
 		 hw->pci.revision, i915->slice_total, i915->subslice_total, i915->eu_total,
@@ -203,6 +210,7 @@ static void i915_unload(struct drm_device *dev)
 {
 	struct i915_device *i915 = dev->dev_private;
 	if (i915) {
+		i915_exec_fini(i915);
 		i915_engines_fini(i915);
 		i915_ggtt_fini(i915);
 	}
@@ -258,7 +266,10 @@ const struct drm_driver i915_driver = {
 	.irq_handler = i915_irq_handler,
 	.open = i915_driver_open,
 	.postclose = i915_driver_postclose,
+	.gem_close_object = i915_gem_close_object,
 	.ioctls = i915_ioctls,
 	.num_ioctls = I915_NUM_IOCTLS,
 	.kms = &i915_kms_funcs,
+	.tree_files = i915_tree_files,
+	.num_tree_files = I915_NUM_TREE_FILES,
 };

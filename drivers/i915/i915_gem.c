@@ -33,6 +33,11 @@ static struct i915_gem_object *to_i915_bo(struct drm_gem_object *obj)
 	return obj->funcs == &i915_gem_funcs ? (struct i915_gem_object *)obj : NULL;
 }
 
+bool i915_gem_object_is_native(struct drm_gem_object *obj)
+{
+	return to_i915_bo(obj) != NULL;
+}
+
 int i915_gem_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
 {
 	(void)call;
@@ -283,43 +288,5 @@ int i915_gem_madvise_ioctl(struct drm_device *dev, void *data, struct drm_file *
 	/* Pages are never reclaimed behind the client's back, so they are always still there. */
 	args->retained = 1;
 	drm_gem_object_put(obj);
-	return 0;
-}
-
-int i915_gem_busy_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
-{
-	(void)dev;
-	(void)call;
-	struct drm_i915_gem_busy *args = data;
-	int err;
-	struct drm_gem_object *obj = lookup(file, args->handle, &err);
-	if (!obj)
-		return err;
-	args->busy = 0; /* no engine has been given work */
-	drm_gem_object_put(obj);
-	return 0;
-}
-
-int i915_gem_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
-{
-	(void)dev;
-	(void)call;
-	struct drm_i915_gem_wait *args = data;
-	if (args->flags)
-		return -EINVAL;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int err;
-	struct drm_gem_object *obj = lookup(file, args->bo_handle, &err);
-	if (!obj)
-		return err;
-	drm_gem_object_put(obj);
-	/* Idle at once. As the kernel, a positive timeout comes back less the time spent;
-	 * zero (a poll) and negative (forever) are left alone. */
-	if (args->timeout_ns > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		int64_t spent = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
-		args->timeout_ns = args->timeout_ns > spent ? args->timeout_ns - spent : 0;
-	}
 	return 0;
 }

@@ -20,40 +20,7 @@
 #include "redox-drm/hw.h"
 #include "redox-drm/idr.h"
 
-_Static_assert(I915_NUM_IOCTLS == DRM_I915_QUERY + 1, "I915_NUM_IOCTLS must cover the table");
-
-/* ---- per-file state ---- */
-
-int i915_driver_open(struct drm_device *dev, struct drm_file *file)
-{
-	(void)dev;
-	struct i915_file *f = calloc(1, sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	/* Id 0 is the default context every file has; created ones start at 1, as the kernel's. */
-	idr_init(&f->contexts, 1, INT32_MAX);
-	file->driver_priv = f;
-	return 0;
-}
-
-static void free_context(uint32_t id, void *ptr, void *data)
-{
-	(void)id;
-	(void)data;
-	free(ptr);
-}
-
-void i915_driver_postclose(struct drm_device *dev, struct drm_file *file)
-{
-	(void)dev;
-	struct i915_file *f = file->driver_priv;
-	if (!f)
-		return;
-	idr_for_each(&f->contexts, free_context, NULL);
-	idr_destroy(&f->contexts);
-	free(f);
-	file->driver_priv = NULL;
-}
+_Static_assert(I915_NUM_IOCTLS == DRM_I915_GEM_VM_DESTROY + 1, "I915_NUM_IOCTLS must cover the table");
 
 /* ---- GETPARAM ---- */
 
@@ -72,6 +39,15 @@ static unsigned ready_engines(const struct i915_device *i915)
 	for (unsigned i = 0; i < I915_NUM_ENGINES; i++)
 		n += i915->engine[i].ready;
 	return n;
+}
+
+/* Command submission is offered when some engine has a scheduler. */
+static int can_submit(struct i915_device *i915)
+{
+	for (unsigned i = 0; i < I915_NUM_ENGINES; i++)
+		if (i915_exec_sched(i915, (enum i915_engine_id)i))
+			return 1;
+	return 0;
 }
 
 static int i915_getparam_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
@@ -110,18 +86,23 @@ static int i915_getparam_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	case I915_PARAM_HAS_RESOURCE_STREAMER:
 	case I915_PARAM_HAS_POOLED_EU:      /* Broxton only */
 	case I915_PARAM_MIN_EU_IN_POOL:
-	case I915_PARAM_CMD_PARSER_VERSION: /* the driver validates no batches (there is no execbuffer) */
-	case I915_PARAM_HAS_GPU_RESET:      /* no engine reset path in the driver yet */
-	case I915_PARAM_HAS_SCHEDULER:      /* no request scheduling: no capabilities to report */
+	case I915_PARAM_CMD_PARSER_VERSION: /* the driver validates no batches */
 	case I915_PARAM_HAS_SEMAPHORES:
 		value = 0;
+		break;
+	case I915_PARAM_HAS_GPU_RESET:
+		/* 2: engines are reset one by one (a hung batch costs only its engine). */
+		value = can_submit(i915) ? 2 : 0;
+		break;
+	case I915_PARAM_HAS_SCHEDULER:
+		/* Jobs are ordered by dependencies and picked by context priority; no preemption. */
+		value = can_submit(i915) ? (int)(I915_SCHEDULER_CAP_ENABLED | I915_SCHEDULER_CAP_PRIORITY) : 0;
 		break;
 	case I915_PARAM_HAS_LLC:
 		value = 1; /* Skylake's GPU shares the CPU's last-level cache */
 		break;
 	case I915_PARAM_HAS_ALIASING_PPGTT:
-		/* What the hardware and model provide (full 48-bit PPGTT); the driver builds
-		 * no per-context page tables until execbuffer exists, so nothing relies on it. */
+		/* Full 48-bit PPGTT: every context (or VM_CREATE) gets its own page tables. */
 		value = I915_GEM_PPGTT_FULL;
 		break;
 	case I915_PARAM_SUBSLICE_TOTAL:
@@ -172,10 +153,11 @@ static int i915_getparam_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	case I915_PARAM_HAS_EXEC_FENCE_ARRAY:
 	case I915_PARAM_HAS_EXEC_SUBMIT_FENCE:
 	case I915_PARAM_HAS_EXEC_TIMELINE_FENCES:
+		/* What EXECBUFFER2 serves, when an engine came up to run it. */
+		value = can_submit(i915);
+		break;
 	case I915_PARAM_HAS_USERPTR_PROBE:
-		/* The kernel answers 1 because its table has EXECBUFFER2 and USERPTR; this
-		 * driver's does not yet, so a client must not be told it can submit. */
-		value = 0;
+		value = 1; /* USERPTR knows the PROBE flag (its objects are unavailable: ENODEV, i915_gem_cpu.c) */
 		break;
 	case I915_PARAM_HAS_CONTEXT_ISOLATION:
 		/* Engine classes whose contexts start from a clean default image. Not 0:
@@ -410,163 +392,15 @@ static int i915_reg_read_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	return p;
 }
 
-/* ---- contexts ---- */
-
-/* Returns the context (the default one for id 0), or NULL. */
-static struct i915_context *lookup_context(struct drm_file *file, uint32_t id)
-{
-	struct i915_file *f = file->driver_priv;
-	if (id == 0)
-		return &f->default_context;
-	return idr_find(&f->contexts, id);
-}
-
-static void context_defaults(struct i915_context *ctx)
-{
-	ctx->priority = I915_CONTEXT_DEFAULT_PRIORITY;
-	ctx->bannable = true;
-	ctx->recoverable = true;
-}
-
-static int i915_context_create_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
-{
-	(void)dev;
-	(void)call;
-	struct drm_i915_gem_context_create_ext *args = data;
-	/* No extension (engine maps, persistence, protected content) is parsed yet:
-	 * an extension chain is refused rather than silently ignored. */
-	if (args->flags & ~I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS)
-		return -EINVAL;
-	if ((args->flags & I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS) && args->extensions)
-		return -EINVAL;
-	struct i915_file *f = file->driver_priv;
-	struct i915_context *ctx = calloc(1, sizeof(*ctx));
-	if (!ctx)
-		return -ENOMEM;
-	context_defaults(ctx);
-	int64_t id = idr_alloc(&f->contexts, ctx);
-	if (id < 0) {
-		free(ctx);
-		return (int)id;
-	}
-	args->ctx_id = (uint32_t)id;
-	return 0;
-}
-
-static int i915_context_destroy_ioctl(struct drm_device *dev, void *data, struct drm_file *file, struct drm_call *call)
-{
-	(void)dev;
-	(void)call;
-	struct drm_i915_gem_context_destroy *args = data;
-	struct i915_file *f = file->driver_priv;
-	if (args->pad)
-		return -EINVAL;
-	if (args->ctx_id == 0)
-		return -ENOENT; /* the default context cannot be destroyed */
-	struct i915_context *ctx = idr_find(&f->contexts, args->ctx_id);
-	if (!ctx)
-		return -ENOENT;
-	idr_remove(&f->contexts, args->ctx_id);
-	free(ctx);
-	return 0;
-}
-
-static int i915_context_getparam_ioctl(struct drm_device *dev, void *data, struct drm_file *file,
-				       struct drm_call *call)
-{
-	(void)dev;
-	(void)call;
-	struct drm_i915_gem_context_param *args = data;
-	struct i915_context *ctx = lookup_context(file, args->ctx_id);
-	if (!ctx)
-		return -ENOENT;
-	switch (args->param) {
-	case I915_CONTEXT_PARAM_GTT_SIZE:
-		args->size = 0;
-		args->value = 1ull << 48; /* the 4-level PPGTT each context gets */
-		return 0;
-	case I915_CONTEXT_PARAM_PRIORITY:
-		args->size = 0;
-		args->value = (uint64_t)(int64_t)ctx->priority;
-		return 0;
-	case I915_CONTEXT_PARAM_BANNABLE:
-		args->size = 0;
-		args->value = ctx->bannable;
-		return 0;
-	case I915_CONTEXT_PARAM_RECOVERABLE:
-		args->size = 0;
-		args->value = ctx->recoverable;
-		return 0;
-	case I915_CONTEXT_PARAM_VM:
-		/* No VM objects exist yet (no VM_CREATE in the table): the kernel's answer
-		 * for a context without its own address space. */
-		return -ENODEV;
-	default:
-		return -EINVAL;
-	}
-}
-
-static int i915_context_setparam_ioctl(struct drm_device *dev, void *data, struct drm_file *file,
-				       struct drm_call *call)
-{
-	(void)dev;
-	struct drm_i915_gem_context_param *args = data;
-	struct i915_context *ctx = lookup_context(file, args->ctx_id);
-	if (!ctx)
-		return -ENOENT;
-	switch (args->param) {
-	case I915_CONTEXT_PARAM_BANNABLE:
-		if (args->size)
-			return -EINVAL;
-		/* Opting out of banning is for privileged callers. */
-		if (!args->value && !drm_call_privileged(call))
-			return -EPERM;
-		ctx->bannable = args->value != 0;
-		return 0;
-	case I915_CONTEXT_PARAM_RECOVERABLE:
-		if (args->size)
-			return -EINVAL;
-		ctx->recoverable = args->value != 0;
-		return 0;
-	case I915_CONTEXT_PARAM_PRIORITY:
-		if (args->size)
-			return -EINVAL;
-		/* Checked before the range, as the kernel: priorities need a scheduler,
-		 * and this driver reports none (HAS_SCHEDULER 0). */
-		return -ENODEV;
-	case I915_CONTEXT_PARAM_VM:
-		if (args->size)
-			return -EINVAL;
-		return -ENODEV;
-	default:
-		return -EINVAL; /* GTT_SIZE and the rest cannot be set */
-	}
-}
-
-static int i915_get_reset_stats_ioctl(struct drm_device *dev, void *data, struct drm_file *file,
-				      struct drm_call *call)
-{
-	(void)dev;
-	(void)call;
-	struct drm_i915_reset_stats *args = data;
-	if (args->flags || args->pad)
-		return -EINVAL;
-	if (!lookup_context(file, args->ctx_id))
-		return -ENOENT;
-	/* Nothing has ever run, so nothing has hung. The global count is for privileged callers only
-	 * in the kernel; zero either way. */
-	args->reset_count = 0;
-	args->batch_active = 0;
-	args->batch_pending = 0;
-	return 0;
-}
-
 /* ---- the table ---- */
 
 /* Permission flags as the kernel's i915 table. */
 const struct drm_ioctl_desc i915_ioctls[I915_NUM_IOCTLS] = {
 	DRM_IOCTL_DEF_DRV(I915_GETPARAM, i915_getparam_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_GEM_CREATE, i915_gem_create_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_PREAD, i915_gem_pread_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_PWRITE, i915_gem_pwrite_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_MMAP, i915_gem_mmap_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_GEM_MMAP_OFFSET, i915_gem_mmap_offset_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_GEM_GET_APERTURE, i915_gem_get_aperture_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_GEM_SET_DOMAIN, i915_gem_set_domain_ioctl, DRM_RENDER_ALLOW),
@@ -578,11 +412,16 @@ const struct drm_ioctl_desc i915_ioctls[I915_NUM_IOCTLS] = {
 	DRM_IOCTL_DEF_DRV(I915_GEM_MADVISE, i915_gem_madvise_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_GEM_BUSY, i915_gem_busy_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_GEM_WAIT, i915_gem_wait_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_EXECBUFFER2_WR, i915_gem_execbuffer2_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_THROTTLE, i915_gem_throttle_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_GEM_CONTEXT_CREATE_EXT, i915_context_create_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_VM_CREATE, i915_vm_create_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_VM_DESTROY, i915_vm_destroy_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_GEM_CONTEXT_DESTROY, i915_context_destroy_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_GEM_CONTEXT_GETPARAM, i915_context_getparam_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_GEM_CONTEXT_SETPARAM, i915_context_setparam_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_GET_RESET_STATS, i915_get_reset_stats_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_REG_READ, i915_reg_read_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(I915_GEM_USERPTR, i915_gem_userptr_ioctl, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(I915_QUERY, i915_query_ioctl, DRM_RENDER_ALLOW),
 };

@@ -166,4 +166,7 @@ void cs_job_cleanup(struct cs_job *job);
 /* Is fence one of this scheduler's finished fences? (Lets a driver skip a dependency on its own ring.) */
 bool cs_fence_is_sched(const struct drm_fence *fence);
 
+/* Nothing on the ring and nothing queued (the GPU is idle as far as this scheduler goes). */
+bool cs_sched_idle(const struct cs_sched *sched);
+
 #endif

@@ -11,6 +11,31 @@ struct drm_device;
 struct drm_file;
 struct hw_pci_id;
 struct drm_kms_funcs;
+struct drm_call;
+
+/*
+ * Files a driver adds to the device tree clients read: its sysfs and
+ * debugfs entries, where and as the kernel's driver creates them. Their
+ * text is rendered when the daemon writes the tree. A debugfs file with
+ * store() takes writes (the interposer sends a client's write() to the
+ * daemon), parsed as the kernel's simple attributes parse theirs.
+ */
+enum drm_tree_dir {
+	DRM_TREE_CARD,    /* the primary minor's device directory, sys/class/drm/cardN/ */
+	DRM_TREE_DEBUGFS, /* sys/kernel/debug/dri/N/ of the primary minor */
+	DRM_TREE_MODULE,  /* sys/module/<driver>/ */
+};
+
+struct drm_tree_file {
+	enum drm_tree_dir dir;
+	const char *path; /* below dir; may name subdirectories ("engine/rcs0/name") */
+	unsigned int mode;
+	/* Writes the text into buf (size bytes); returns its length or -errno. */
+	int (*show)(struct drm_device *dev, const void *arg, char *buf, unsigned int size);
+	/* A write of val: 0, -errno, or DRM_CALL_PARKED (answered later with drm_call_complete). */
+	int (*store)(struct drm_device *dev, const void *arg, uint64_t val, struct drm_call *call);
+	const void *arg;
+};
 
 /* Feature bits, as the kernel's DRIVER_* (only those we implement are set). */
 enum drm_driver_feature {
@@ -50,6 +75,10 @@ struct drm_driver {
 
 	/* Display engine (with DRIVER_MODESET); see redox-drm/kms.h. */
 	const struct drm_kms_funcs *kms;
+
+	/* sysfs and debugfs entries beyond the core's. */
+	const struct drm_tree_file *tree_files;
+	unsigned int num_tree_files;
 };
 
 extern const struct drm_driver amdgpu_driver;

@@ -14,6 +14,7 @@
 enum rdrm_dir { RDRM_IN = 1, RDRM_OUT = 2, RDRM_INOUT = 3 };
 
 struct rdrm_layout;
+struct rdrm_chain;
 
 /* Element count derived from arrays earlier in the same layout (ATOMIC's per-object counts). */
 typedef uint64_t (*rdrm_count_fn)(const void *parent, const void *const *prev_data,
@@ -34,6 +35,34 @@ struct rdrm_array {
 	 * IN/INOUT only.
 	 */
 	const struct rdrm_layout *(*data_layout_fn)(const void *parent, size_t parent_size);
+	/*
+	 * Instead of an array, ptr_off heads an extension chain (IN only); count_fn,
+	 * if given, gates it (0: nothing travels).
+	 */
+	const struct rdrm_chain *chain;
+};
+
+/* One kind of chain node: its name, full size and the arrays it points to. */
+struct rdrm_chain_node {
+	uint32_t name;
+	uint32_t size;
+	const struct rdrm_layout *layout;
+};
+
+/*
+ * A singly linked list of structs that start with a common header naming
+ * their kind (i915_user_extension). Every node's header travels; a known
+ * node also brings the rest of its struct and its arrays, then the walk
+ * follows its next pointer. An unknown node ends the walk: the daemon
+ * refuses it before reading any further, as the kernel does.
+ */
+struct rdrm_chain {
+	uint16_t next_off;  /* u64 pointer to the next node */
+	uint16_t name_off;  /* u32 kind */
+	uint32_t hdr_size;  /* a multiple of the wire alignment, so header and body arrive contiguous */
+	uint32_t max_nodes; /* the walk stops after this many (the daemon refuses longer chains) */
+	uint8_t nkinds;
+	const struct rdrm_chain_node *kinds;
 };
 
 struct rdrm_fd_field {

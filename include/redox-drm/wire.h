@@ -36,6 +36,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
 
 #define RDRM_WIRE_MAGIC 0x4d524452u /* "RDRM" */
@@ -92,6 +93,24 @@ struct rdrm_wire_capture {
 	uint32_t width, height;
 	uint32_t format;  /* reply: DRM_FORMAT_XRGB8888 */
 };
+
+/*
+ * A write() to a debugfs attribute (sys/kernel/debug/dri/N/<name>) of the
+ * device the channel's file is on, sent by the interposer. It travels as an
+ * ioctl of the interposer's own type, which no client ioctl() can carry to
+ * the daemon (only DRM's and sw_sync's types are forwarded). The call
+ * returns 0 once the attribute's work is done; debugfs is root's, so the
+ * daemon takes it from root or its own user only.
+ */
+#define RDRM_IOC_MAGIC 'r'
+#define RDRM_ATTR_DATA_MAX 64
+struct rdrm_wire_attr_write {
+	char name[64];  /* NUL-terminated attribute name */
+	uint32_t len;   /* bytes of data used */
+	uint32_t pad;
+	char data[RDRM_ATTR_DATA_MAX]; /* the start of what the client wrote */
+};
+#define RDRM_IOC_ATTR_WRITE _IOW(RDRM_IOC_MAGIC, 0x01, struct rdrm_wire_attr_write)
 
 struct rdrm_wire_msg {
 	struct rdrm_wire_hdr hdr;

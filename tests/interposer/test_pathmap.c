@@ -280,6 +280,39 @@ static void test_ancestors(void **state)
 	assert_false(rdrm_path_is_ancestor(&pm, "sys"));
 }
 
+/*
+ * debugfs: with the host's debugfs mounted, only dri/ is the tree's; without
+ * it, the tree's stands at /sys/kernel/debug whole, and ".." leaves it
+ * lexically (so "." and ".." are on different file systems, a mount point).
+ * The drivers' module directories are the tree's.
+ */
+static void test_map_debugfs_module(void **state)
+{
+	(void)state;
+	pm.debugfs_whole = false;
+	expect_map("/sys/kernel/debug/dri", RDRM_PATH_SYSROOT, SR "/sys/kernel/debug/dri", "");
+	expect_map("/sys/kernel/debug/dri/1/i915_gem_drop_caches", RDRM_PATH_SYSROOT,
+		   SR "/sys/kernel/debug/dri/1/i915_gem_drop_caches", "");
+	expect_public("/sys/kernel/debug");
+	expect_public("/sys/kernel/debug/tracing");
+	expect_public("/sys/kernel/debug/drix");
+	assert_true(rdrm_path_is_ancestor(&pm, "/sys/kernel/debug"));
+	assert_true(rdrm_path_is_ancestor(&pm, "/sys/kernel"));
+	assert_true(rdrm_path_is_ancestor(&pm, "/sys/module"));
+
+	pm.debugfs_whole = true;
+	expect_map("/sys/kernel/debug/.", RDRM_PATH_SYSROOT, SR "/sys/kernel/debug/", "");
+	expect_map("/sys/kernel/debug/dri/129/name", RDRM_PATH_SYSROOT, SR "/sys/kernel/debug/dri/129/name", "");
+	expect_map("/sys/kernel/debug/..", RDRM_PATH_PUBLIC, "/sys/kernel", "");
+	assert_false(rdrm_path_is_ancestor(&pm, "/sys/kernel/debug"));
+	pm.debugfs_whole = false;
+
+	expect_map("/sys/module/i915/initstate", RDRM_PATH_SYSROOT, SR "/sys/module/i915/initstate", "");
+	expect_map("/sys/module/amdgpu/parameters", RDRM_PATH_SYSROOT, SR "/sys/module/amdgpu/parameters", "");
+	expect_public("/sys/module/e1000/initstate");
+	expect_public("/sys/module");
+}
+
 static void test_join(void **state)
 {
 	(void)state;
@@ -302,7 +335,7 @@ int main(void)
 		cmocka_unit_test(test_init),      cmocka_unit_test(test_normalize), cmocka_unit_test(test_map_nodes),
 		cmocka_unit_test(test_map_sys),   cmocka_unit_test(test_map_other), cmocka_unit_test(test_unmap),
 		cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_node_minor), cmocka_unit_test(test_ancestors),
-		cmocka_unit_test(test_join),      cmocka_unit_test(test_map_udev),
+		cmocka_unit_test(test_join),      cmocka_unit_test(test_map_udev), cmocka_unit_test(test_map_debugfs_module),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

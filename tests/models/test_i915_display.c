@@ -73,6 +73,28 @@ bool drm_call_privileged(const struct drm_call *call)
 	return false;
 }
 
+/* Waits (WAIT, syncobjs) park calls; none is made here. */
+void drm_call_park(struct drm_call *call, void (*cancel)(struct drm_call *call, void *data), void *data)
+{
+	(void)call, (void)cancel, (void)data;
+}
+
+void drm_call_complete(struct drm_call *call, int ret)
+{
+	(void)call, (void)ret;
+}
+
+void drm_call_rerun(struct drm_call *call)
+{
+	(void)call;
+}
+
+void *drm_call_data(struct drm_call *call)
+{
+	(void)call;
+	return NULL;
+}
+
 /* gem.c (linked for the GEM ioctls) asks the core this; the core is not linked here. */
 bool drm_core_check_feature(const struct drm_device *dev, uint32_t feature)
 {

@@ -16,6 +16,7 @@
 
 #include <amdgpu_drm.h>
 #include <drm.h>
+#include <i915_drm.h>
 
 #include "call.h"
 #include "harness.h"
@@ -305,6 +306,25 @@ static int record_ptr(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint
 	return 0;
 }
 
+/* Records every array a walk visits: where and how many bytes. */
+struct seen_array {
+	uint64_t uptr, bytes;
+	uint8_t dir;
+};
+static struct seen_array seen[64];
+
+static int record_all(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint64_t count, uint64_t bytes,
+		      const void **data)
+{
+	(void)ctx;
+	(void)count;
+	if (nseen < 64)
+		seen[nseen] = (struct seen_array){uptr, bytes, a->dir};
+	nseen++;
+	*data = (const void *)(uintptr_t)uptr;
+	return 0;
+}
+
 /* Driver numbers: libdrm sends GEM_VA (an _IOW) as _IOWR; the kernel takes it by number, so does the table. */
 static void driver_number_other_direction(void **state)
 {
@@ -513,6 +533,160 @@ static void out_fd_overlaying_input(void **state)
 	test_device_destroy(dev);
 }
 
+static int walk_i915(unsigned long cmd, const void *arg, size_t size)
+{
+	const struct rdrm_ioctl_info *info = rdrm_ioctl_lookup("i915", cmd);
+	assert_non_null(info);
+	struct rdrm_walk_visitor v = {.visit = record_all};
+	nseen = 0;
+	return rdrm_layout_walk(&info->layout, arg, size, &v);
+}
+
+/* EXECBUFFER2: objects, each object's relocations (nested), and cliprects_ptr by flag. */
+static void i915_execbuf_layout(void **state)
+{
+	(void)state;
+	struct drm_i915_gem_relocation_entry r0[3] = {0}, r2[1] = {0};
+	struct drm_i915_gem_exec_object2 objs[3] = {
+		{.handle = 1, .relocation_count = 3, .relocs_ptr = (uintptr_t)r0},
+		{.handle = 2},
+		{.handle = 3, .relocation_count = 1, .relocs_ptr = (uintptr_t)r2},
+	};
+	struct drm_i915_gem_execbuffer2 eb = {.buffers_ptr = (uintptr_t)objs, .buffer_count = 3};
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_EXECBUFFER2_WR, &eb, sizeof(eb)), 0);
+	assert_int_equal(nseen, 5); /* objects, relocs of each object (0 for the second), then fences */
+	assert_int_equal(seen[0].uptr, (uintptr_t)objs);
+	assert_int_equal(seen[0].bytes, sizeof(objs));
+	assert_int_equal(seen[0].dir, RDRM_INOUT);
+	assert_int_equal(seen[1].uptr, (uintptr_t)r0);
+	assert_int_equal(seen[1].bytes, sizeof(r0));
+	assert_int_equal(seen[1].dir, RDRM_INOUT);
+	assert_int_equal(seen[2].bytes, 0);
+	assert_int_equal(seen[3].uptr, (uintptr_t)r2);
+	assert_int_equal(seen[3].bytes, sizeof(r2));
+	assert_int_equal(seen[4].bytes, 0); /* no FENCE_ARRAY: cliprects carry nothing */
+
+	/* FENCE_ARRAY: cliprects_ptr is num_cliprects exec fences. */
+	struct drm_i915_gem_exec_fence fences[4] = {0};
+	eb.flags = I915_EXEC_FENCE_ARRAY;
+	eb.cliprects_ptr = (uintptr_t)fences;
+	eb.num_cliprects = 4;
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_EXECBUFFER2, &eb, sizeof(eb)), 0);
+	assert_int_equal(nseen, 5);
+	assert_int_equal(seen[4].uptr, (uintptr_t)fences);
+	assert_int_equal(seen[4].bytes, sizeof(fences));
+
+	/* USE_EXTENSIONS: a chain; the timeline node brings its handles and values. */
+	struct drm_i915_gem_exec_fence th[2] = {0};
+	uint64_t tv[2] = {0};
+	struct drm_i915_gem_execbuffer_ext_timeline_fences tl = {
+		.base = {.name = DRM_I915_GEM_EXECBUFFER_EXT_TIMELINE_FENCES},
+		.fence_count = 2, .handles_ptr = (uintptr_t)th, .values_ptr = (uintptr_t)tv};
+	struct i915_user_extension unknown = {.name = 77, .next_extension = (uintptr_t)&tl};
+	tl.base.next_extension = (uintptr_t)&unknown;
+	eb.flags = I915_EXEC_USE_EXTENSIONS;
+	eb.num_cliprects = 0;
+	eb.cliprects_ptr = (uintptr_t)&tl;
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_EXECBUFFER2, &eb, sizeof(eb)), 0);
+	/* objects, 3 relocs, fence array (gated off), then: tl header, tl body, handles, values, unknown header */
+	assert_int_equal(nseen, 10);
+	assert_int_equal(seen[4].bytes, 0);
+	assert_int_equal(seen[5].uptr, (uintptr_t)&tl);
+	assert_int_equal(seen[5].bytes, sizeof(struct i915_user_extension));
+	assert_int_equal(seen[6].uptr, (uintptr_t)&tl + sizeof(struct i915_user_extension));
+	assert_int_equal(seen[6].bytes, sizeof(tl) - sizeof(struct i915_user_extension));
+	assert_int_equal(seen[7].uptr, (uintptr_t)th);
+	assert_int_equal(seen[7].bytes, sizeof(th));
+	assert_int_equal(seen[8].uptr, (uintptr_t)tv);
+	assert_int_equal(seen[8].bytes, sizeof(tv));
+	/* The unknown node's header, and nothing after it (its next points back: no loop). */
+	assert_int_equal(seen[9].uptr, (uintptr_t)&unknown);
+	assert_int_equal(seen[9].bytes, sizeof(unknown));
+
+	/* Both flags: neither reading of cliprects_ptr (the daemon refuses the call). */
+	eb.flags = I915_EXEC_USE_EXTENSIONS | I915_EXEC_FENCE_ARRAY;
+	eb.num_cliprects = 2;
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_EXECBUFFER2, &eb, sizeof(eb)), 0);
+	assert_int_equal(nseen, 5);
+	assert_int_equal(seen[4].bytes, 0);
+
+	/* A self-referencing chain ends after the kernel's bound plus one. */
+	struct i915_user_extension loop = {.name = DRM_I915_GEM_EXECBUFFER_EXT_TIMELINE_FENCES};
+	struct drm_i915_gem_execbuffer_ext_timeline_fences self = {.base = loop};
+	self.base.next_extension = (uintptr_t)&self;
+	eb.flags = I915_EXEC_USE_EXTENSIONS;
+	eb.num_cliprects = 0;
+	eb.cliprects_ptr = (uintptr_t)&self;
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_EXECBUFFER2, &eb, sizeof(eb)), 0);
+	assert_int_equal(nseen, 5 + 513 * 4);
+
+	/* Absurd counts are refused before anything is sent. */
+	eb.flags = 0;
+	eb.buffer_count = 0xffffffffu;
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_EXECBUFFER2, &eb, sizeof(eb)), -EINVAL);
+}
+
+/* CONTEXT_CREATE_EXT's SETPARAM nodes and the parameter structs they point to. */
+static void i915_context_layouts(void **state)
+{
+	(void)state;
+	I915_DEFINE_CONTEXT_PARAM_ENGINES(engines, 2) = {
+		.engines = {{I915_ENGINE_CLASS_RENDER, 0}, {I915_ENGINE_CLASS_COPY, 0}}};
+	struct i915_user_extension balance = {.name = I915_CONTEXT_ENGINES_EXT_LOAD_BALANCE};
+	engines.extensions = (uintptr_t)&balance;
+	struct drm_i915_gem_context_create_ext_setparam p_eng = {
+		.base = {.name = I915_CONTEXT_CREATE_EXT_SETPARAM},
+		.param = {.param = I915_CONTEXT_PARAM_ENGINES, .size = sizeof(engines), .value = (uintptr_t)&engines}};
+	struct drm_i915_gem_context_create_ext_setparam p_prio = {
+		.base = {.name = I915_CONTEXT_CREATE_EXT_SETPARAM},
+		.param = {.param = I915_CONTEXT_PARAM_PRIORITY, .value = 5}};
+	p_eng.base.next_extension = (uintptr_t)&p_prio;
+	struct drm_i915_gem_context_create_ext c = {.flags = I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS,
+						    .extensions = (uintptr_t)&p_eng};
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &c, sizeof(c)), 0);
+	/* eng: header, body, engines struct, its extension's header, sseu (none); prio: header, body, 2× none */
+	assert_int_equal(nseen, 9);
+	assert_int_equal(seen[2].uptr, (uintptr_t)&engines);
+	assert_int_equal(seen[2].bytes, sizeof(engines));
+	assert_int_equal(seen[3].uptr, (uintptr_t)&balance);
+	assert_int_equal(seen[3].bytes, sizeof(balance));
+	assert_int_equal(seen[4].bytes, 0);
+	assert_int_equal(seen[5].uptr, (uintptr_t)&p_prio);
+	assert_int_equal(seen[7].bytes, 0); /* a scalar parameter: its value is no pointer */
+	/* Without the flag the extensions field is not followed. */
+	c.flags = 0;
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_CREATE_EXT, &c, sizeof(c)), 0);
+	assert_int_equal(nseen, 0);
+
+	/* GETPARAM: SSEU goes both ways; an engine map (no longer answered) and scalars carry nothing. */
+	struct drm_i915_gem_context_param_sseu sseu = {0};
+	struct drm_i915_gem_context_param gp = {.param = I915_CONTEXT_PARAM_SSEU, .size = sizeof(sseu),
+						.value = (uintptr_t)&sseu};
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &gp, sizeof(gp)), 0);
+	assert_int_equal(nseen, 1);
+	assert_int_equal(seen[0].bytes, sizeof(sseu));
+	assert_int_equal(seen[0].dir, RDRM_INOUT);
+	gp.param = I915_CONTEXT_PARAM_ENGINES;
+	gp.size = sizeof(engines);
+	gp.value = (uintptr_t)&engines;
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_GETPARAM, &gp, sizeof(gp)), 0);
+	assert_int_equal(seen[0].bytes, 0);
+	/* SETPARAM: the engine map goes in, with its extension chain. */
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &gp, sizeof(gp)), 0);
+	assert_int_equal(seen[0].uptr, (uintptr_t)&engines);
+	assert_int_equal(seen[0].bytes, sizeof(engines));
+	assert_int_equal(seen[0].dir, RDRM_IN);
+	assert_int_equal(seen[1].uptr, (uintptr_t)&balance);
+	gp.param = I915_CONTEXT_PARAM_VM;
+	gp.size = 8;
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &gp, sizeof(gp)), 0);
+	assert_int_equal(seen[0].bytes + seen[1].bytes, 0);
+	/* An oversized parameter struct is refused before anything is sent. */
+	gp.param = I915_CONTEXT_PARAM_ENGINES;
+	gp.size = 1u << 20;
+	assert_int_equal(walk_i915(DRM_IOCTL_I915_GEM_CONTEXT_SETPARAM, &gp, sizeof(gp)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -530,6 +704,8 @@ int main(void)
 		cmocka_unit_test(nested_pointer_arrays),
 		cmocka_unit_test(nested_pointer_arrays_round_trip),
 		cmocka_unit_test(out_fd_overlaying_input),
+		cmocka_unit_test(i915_execbuf_layout),
+		cmocka_unit_test(i915_context_layouts),
 	};
 	return cmocka_run_group_tests_name("wire", tests, NULL, NULL);
 }
