@@ -223,6 +223,7 @@ static const struct rdrm_array syncobj_timeline_signal_arrays[] = {
 #define LAYOUT_NONE {.narrays = 0}
 #define ARRAYS(a) {.narrays = N(a), .arrays = a}
 #define FDS(f) {.nfds = N(f), .fds = f}
+#define ARRAYS_FDS(a, f) {.narrays = N(a), .nfds = N(f), .arrays = a, .fds = f}
 #define ENTRY(ioctl, ...) {.cmd = ioctl, .name = #ioctl, .layout = __VA_ARGS__}
 
 /* Core and KMS ioctls, indexed by number below. */
@@ -651,8 +652,6 @@ static const struct rdrm_fd_field i915_execbuf_fds[] = {
 	{.off = FIELD(struct drm_i915_gem_execbuffer2, rsvd2) + 4, .dir = RDRM_OUT, .flag_size = 8,
 	 .flag_off = FIELD(struct drm_i915_gem_execbuffer2, flags), .flag_mask = I915_EXEC_FENCE_OUT},
 };
-
-#define ARRAYS_FDS(a, f) {N(a), N(f), a, f}
 
 /* Only what the daemon's i915 driver serves; the rest is refused here already. */
 static const struct rdrm_ioctl_info i915_table[] = {
