@@ -45,7 +45,7 @@ static amdgpu_device_handle dev;
 struct gpu_bo {
 	amdgpu_bo_handle bo;
 	amdgpu_va_handle va_handle;
-	uint64_t va;
+	uint64_t va, size;
 	void *cpu;
 	uint32_t kms;
 };
@@ -57,9 +57,18 @@ static void bo_new(struct gpu_bo *b, uint64_t size, uint32_t heap)
 	CHECK(amdgpu_bo_alloc(dev, &req, &b->bo) == 0, "BO");
 	CHECK(amdgpu_va_range_alloc(dev, amdgpu_gpu_va_range_general, size, 4096, 0, &b->va, &b->va_handle, 0) == 0,
 	      "VA range");
+	b->size = size;
 	CHECK(amdgpu_bo_va_op(b->bo, 0, size, b->va, 0, AMDGPU_VA_OP_MAP) == 0, "GEM_VA map");
 	CHECK(amdgpu_bo_cpu_map(b->bo, &b->cpu) == 0, "CPU map");
 	CHECK(amdgpu_bo_export(b->bo, amdgpu_bo_handle_type_kms, &b->kms) == 0, "KMS handle");
+}
+
+static void bo_free(struct gpu_bo *b)
+{
+	amdgpu_bo_cpu_unmap(b->bo);
+	amdgpu_bo_va_op(b->bo, 0, b->size, b->va, 0, AMDGPU_VA_OP_UNMAP);
+	amdgpu_va_range_free(b->va_handle);
+	amdgpu_bo_free(b->bo);
 }
 
 /* What CRTC crtc_id shows now, through the daemon's capture request on a node of its own. */
@@ -192,8 +201,18 @@ int main(void)
 	CHECK(px == (GPU_COLOUR & 0xFFFFFFu), "the monitor shows what the GPU wrote");
 
 	drmModeSetCrtc(fd, crtc_id, 0, 0, 0, NULL, 0, NULL);
+	drmModeRmFB(fd, fb_a);
+	drmModeRmFB(fd, fb_b);
 	amdgpu_bo_list_destroy(list);
 	amdgpu_cs_ctx_free(ctx);
+	struct gpu_bo *all[] = {&a, &b, &flag, &ib};
+	for (unsigned i = 0; i < 4; i++)
+		bo_free(all[i]);
+	drmModeFreeEncoder(enc);
+	drmModeFreeConnector(conn);
+	drmModeFreeResources(res);
+	amdgpu_device_deinitialize(dev);
+	close(fd);
 	printf("flip_after_render: ok\n");
 	return 0;
 }
