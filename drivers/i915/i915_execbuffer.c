@@ -187,13 +187,39 @@ struct eb {
 	struct i915_context *ctx;
 	struct i915_gem_vm *vm;
 	bool moved;
+	/* Open-addressed indexes (entry + 1; 0 empty): by object (duplicates) and by handle (relocations). */
+	uint32_t *by_obj, *by_handle;
+	uint32_t mask;
 };
+
+static uint32_t hash64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (uint32_t)k;
+}
+
+/* Finds the slot of key in table (where it is, or the empty one where it would go). */
+static uint32_t *index_slot(struct eb *eb, uint32_t *table, uint64_t key, bool by_obj)
+{
+	for (uint32_t h = hash64(key) & eb->mask;; h = (h + 1) & eb->mask) {
+		uint32_t v = table[h];
+		if (!v)
+			return &table[h];
+		const struct eb_obj *o = &eb->objs[v - 1];
+		if (by_obj ? (uint64_t)(uintptr_t)o->obj == key : o->entry.handle == key)
+			return &table[h];
+	}
+}
 
 static void eb_release(struct eb *eb)
 {
-	for (uint32_t i = 0; i < eb->count; i++)
+	for (uint32_t i = 0; eb->objs && i < eb->count; i++)
 		drm_gem_object_put(eb->objs[i].obj);
 	free(eb->objs);
+	free(eb->by_obj);
+	free(eb->by_handle);
 	for (unsigned i = 0; i < eb->nfences; i++) {
 		drm_syncobj_put(eb->fences[i].syncobj);
 		drm_fence_put(eb->fences[i].wait);
@@ -327,9 +353,11 @@ static int eb_lookup_objects(struct eb *eb)
 			o->size = e->pad_to_size;
 		o->write = (e->flags & EXEC_OBJECT_WRITE) != 0;
 		/* Each object once: a second entry for it would be bound twice. */
-		for (uint32_t j = 0; j < i; j++)
-			if (eb->objs[j].obj == o->obj)
-				return -EINVAL;
+		uint32_t *slot = index_slot(eb, eb->by_obj, (uintptr_t)o->obj, true);
+		if (*slot)
+			return -EINVAL;
+		*slot = i + 1;
+		*index_slot(eb, eb->by_handle, e->handle, false) = i + 1;
 	}
 	return 0;
 }
@@ -430,10 +458,8 @@ static struct eb_obj *eb_target(struct eb *eb, uint32_t handle)
 {
 	if (eb->args->flags & I915_EXEC_HANDLE_LUT)
 		return handle < eb->count ? &eb->objs[handle] : NULL;
-	for (uint32_t i = 0; i < eb->count; i++)
-		if (eb->objs[i].entry.handle == handle)
-			return &eb->objs[i];
-	return NULL;
+	uint32_t v = *index_slot(eb, eb->by_handle, handle, false);
+	return v ? &eb->objs[v - 1] : NULL;
 }
 
 static int eb_relocate_one(struct eb *eb, struct eb_obj *o, struct drm_i915_gem_relocation_entry *r, bool *update)
@@ -552,9 +578,17 @@ int i915_gem_execbuffer2_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	int err = 0;
 	int out_fd = -1;
 	struct i915_job *job = NULL;
+	eb.mask = 1;
+	while (eb.mask < 2 * eb.count)
+		eb.mask <<= 1;
 	eb.objs = calloc(eb.count, sizeof(*eb.objs));
-	if (!eb.objs)
+	eb.by_obj = calloc(eb.mask, sizeof(*eb.by_obj));
+	eb.by_handle = calloc(eb.mask, sizeof(*eb.by_handle));
+	eb.mask--;
+	if (!eb.objs || !eb.by_obj || !eb.by_handle) {
+		eb_release(&eb);
 		return -ENOMEM;
+	}
 
 	if (args->flags & I915_EXEC_USE_EXTENSIONS) {
 		/* The extension chain reuses cliprects_ptr: not with a fence array too. */
