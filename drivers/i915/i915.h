@@ -253,6 +253,8 @@ struct i915_engine {
 	struct i915_lrc *lrcs;       /* every context of this engine (reset fixes their rings up) */
 	/* Counters (tests and benchmarks read them). */
 	uint64_t irqs, csb_events, submits, fallback_signals, resets, cs_errors;
+	uint64_t page_faults;      /* GPU page faults the fault registers reported for this engine */
+	uint64_t last_fault_addr;  /* and the address of the last one */
 	uint64_t replay_gen;
 };
 
@@ -340,6 +342,8 @@ struct i915_engine *i915_engine_get(struct i915_device *i915, enum i915_engine_i
 int i915_engines_init(struct drm_device *dev, struct i915_device *i915);
 void i915_engines_fini(struct i915_device *i915);
 void i915_engine_gt_irq(struct i915_engine *engine, uint32_t iir);
+/* Reads, logs and clears the GPU page fault the fault registers hold, if any. */
+void i915_gt_check_faults(struct i915_device *i915);
 void i915_engine_hw_init(struct i915_engine *engine);
 void i915_execlists_process_csb(struct i915_engine *engine);
 void i915_execlists_dequeue(struct i915_engine *engine);

@@ -104,9 +104,35 @@ void i915_engine_hw_init(struct i915_engine *e)
 	wr(e, GEN8_GT_IMR(0), rd(e, GEN8_GT_IMR(0)) & ~bits);
 }
 
+/*
+ * The fault registers keep the first fault until VALID is cleared; there is no interrupt for it,
+ * so the driver looks when an engine reports something, as the kernel does around resets.
+ */
+void i915_gt_check_faults(struct i915_device *i915)
+{
+	struct hw_device *hw = i915->hw;
+	uint32_t fault = hw_read32(hw, I915_BAR_GTTMMADR, GEN8_FAULT_REG);
+	if (fault == 0xFFFFFFFFu || !(fault & 1))
+		return;
+	uint32_t d0 = hw_read32(hw, I915_BAR_GTTMMADR, GEN8_FAULT_TLB_DATA0);
+	uint32_t d1 = hw_read32(hw, I915_BAR_GTTMMADR, GEN8_FAULT_TLB_DATA1);
+	uint64_t addr = ((uint64_t)(d1 & 0xF) << 44) | ((uint64_t)d0 << 12);
+	unsigned hw_engine = (fault >> 12) & 7, type = (fault >> 1) & 3;
+	/* Hardware engine IDs: RCS 0, BCS 2 [plausible, as the model reports them]. */
+	struct i915_engine *e = hw_engine == 0 ? &i915->engine[I915_RCS0] : hw_engine == 2 ? &i915->engine[I915_BCS0] : NULL;
+	log_warn("i915: GPU page fault at 0x%012llx (%s, type %u) by %s", (unsigned long long)addr,
+		 d1 & 0x10 ? "GGTT" : "PPGTT", type, e ? e->name : "another engine");
+	if (e) {
+		e->page_faults++;
+		e->last_fault_addr = addr;
+	}
+	hw_write32(hw, I915_BAR_GTTMMADR, GEN8_FAULT_REG, fault & ~1u);
+}
+
 void i915_engine_gt_irq(struct i915_engine *e, uint32_t iir)
 {
 	e->irqs++;
+	i915_gt_check_faults(e->i915);
 	if (iir & GT_CS_MASTER_ERROR) {
 		uint32_t eir = rd(e, RING_EIR(e->base));
 		if (eir) {
@@ -322,6 +348,7 @@ int i915_engine_reset(struct i915_device *i915, enum i915_engine_id id)
 	struct i915_engine *e = i915_engine_get(i915, id);
 	if (!e || !e->hwsp.cpu)
 		return -ENODEV;
+	i915_gt_check_faults(i915);
 	int ret = reset_hw(e);
 	log_info("i915: %s: reset%s", e->name, ret ? " failed: engine taken out of service" : "");
 	/* Last: callbacks may submit again, to the engine as it is now. */
@@ -336,6 +363,7 @@ int i915_engine_reset(struct i915_device *i915, enum i915_engine_id id)
  */
 static void cs_error_recovery(struct i915_engine *e)
 {
+	i915_gt_check_faults(e->i915);
 	i915_breadcrumbs_process(e); /* what finished before the error keeps its good completion */
 	if (reset_hw(e)) {
 		i915_breadcrumbs_cancel(e, -EIO);
