@@ -74,6 +74,12 @@ static enum cs_timeout_status i915_timedout_job(struct cs_job *job)
 static void i915_free_job(struct cs_job *job)
 {
 	struct i915_job *j = (struct i915_job *)job;
+	/* The engine stopped on this batch (a command-streamer error, e.g. a page fault) and was
+	 * reset from its error interrupt: a hang of this context too. */
+	if (job->finished && job->finished->error == -EIO) {
+		j->exec->reset_count++;
+		j->ctx->guilty_count++;
+	}
 	i915_context_put(j->ctx);
 	free(j);
 }

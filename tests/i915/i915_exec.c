@@ -671,6 +671,38 @@ static void test_close_while_busy(int fd)
 	bo_free(fd, &batch);
 }
 
+/* A batch that jumps to nowhere stops its engine: it fails, the context is charged, the engine goes on. */
+static void test_faulting_batch(int fd)
+{
+	uint32_t ctx = context_create(fd);
+	struct bo batch = bo_new(fd, 4096), data = bo_new(fd, 4096), ok = bo_new(fd, 4096);
+	batch.map[0] = MI_BB_START | BB_PPGTT;
+	batch.map[1] = 0xdead0000;
+	batch.map[2] = 0x10;
+	batch.map[3] = MI_BB_END;
+	struct drm_i915_gem_exec_object2 bo1[1] = {{.handle = batch.handle, .offset = 0x9000000, .flags = EXEC_OBJECT_PINNED}};
+	struct drm_i915_gem_execbuffer2 eb = {0};
+	CHECK_EQ(execbuf(fd, bo1, 1, I915_EXEC_FENCE_OUT, ctx, &eb), 0);
+	int fence = (int)(eb.rsvd2 >> 32);
+	struct pollfd pfd = {.fd = fence, .events = POLLIN};
+	CHECK_EQ(poll(&pfd, 1, 30000), 1);
+	CHECK(sync_status(fence) < 0);
+	close(fence);
+	struct drm_i915_reset_stats rs = {.ctx_id = ctx};
+	CHECK_EQ(xioctl(fd, DRM_IOCTL_I915_GET_RESET_STATS, &rs), 0);
+	CHECK_EQ(rs.batch_active, 1);
+	store_batch(ok.map, 0x9100000, 0x90e5);
+	struct drm_i915_gem_exec_object2 go[2] = {
+		{.handle = data.handle, .offset = 0x9100000, .flags = EXEC_OBJECT_PINNED | EXEC_OBJECT_WRITE},
+		{.handle = ok.handle, .offset = 0x9200000, .flags = EXEC_OBJECT_PINNED}};
+	CHECK_EQ(execbuf(fd, go, 2, 0, ctx, NULL), 0);
+	CHECK_EQ(gem_wait(fd, data.handle, 5000000000ll), 0);
+	CHECK_EQ(data.map[0], 0x90e5);
+	bo_free(fd, &batch);
+	bo_free(fd, &data);
+	bo_free(fd, &ok);
+}
+
 /* A client that leaves with a hung batch and queued work: the daemon cleans up, the engine recovers. */
 static void test_client_gone(int fd)
 {
@@ -723,6 +755,7 @@ int main(void)
 	test_many_objects(fd);
 	test_close_while_busy(fd);
 	test_hang_reset(fd);
+	test_faulting_batch(fd);
 	test_client_gone(fd);
 	close(fd);
 	if (failures) {
