@@ -193,6 +193,7 @@ struct eb {
 	struct i915_context *ctx;
 	struct i915_gem_vm *vm;
 	bool moved;
+	struct drm_fence *wait_unbind; /* a soft-pinned range is still mapped until this signals */
 	/* Open-addressed indexes (entry + 1; 0 empty): by object (duplicates) and by handle (relocations). */
 	uint32_t *by_obj, *by_handle;
 	uint32_t mask;
@@ -232,7 +233,13 @@ static void eb_release(struct eb *eb)
 	}
 	free(eb->fences);
 	drm_fence_put(eb->in_fence);
+	drm_fence_put(eb->wait_unbind);
 }
+
+struct fence_wait;
+static int park_on_fence(struct drm_device *dev, struct drm_call *call, struct drm_fence *fence, uint64_t deadline_ns,
+			 void (*done)(struct fence_wait *w, int ret));
+static void eb_rerun(struct fence_wait *w, int ret);
 
 /* One syncobj to wait on and/or signal (FENCE_ARRAY or the timeline extension). */
 static int eb_add_fence(struct eb *eb, uint32_t handle, uint32_t flags, uint64_t point)
@@ -415,7 +422,9 @@ static int eb_place(struct eb *eb, struct eb_obj *o)
 		if (err)
 			return err;
 		o->vma = i915_gem_vm_bind(eb->vm, o->obj, want, o->obj->size, &err);
-		/* Still mapped for a job that has not finished: the kernel would wait, this daemon cannot. */
+		/* Still mapped for a job that has not finished: the call waits for it (parked). */
+		if (!o->vma && err == -ENOSPC)
+			eb->wait_unbind = i915_gem_vm_pending_unbind(eb->vm, want, o->obj->size);
 		return o->vma ? 0 : err;
 	}
 	if (v && v->va % align == 0 && v->va + v->size <= limit && v->size >= o->size) {
@@ -658,6 +667,17 @@ int i915_gem_execbuffer2_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	}
 
 	err = eb_bind(&eb);
+	if (err == -ENOSPC && eb.wait_unbind) {
+		/* A soft-pinned address is still in use by a finishing job: as the kernel waits for
+		 * it, the call parks and runs again once the range is free. */
+		struct drm_fence *wait = drm_fence_get(eb.wait_unbind);
+		eb_release(&eb);
+		err = park_on_fence(dev, call, wait, 0, eb_rerun);
+		drm_fence_put(wait);
+		if (err == 0)
+			return i915_gem_execbuffer2_ioctl(dev, data, file, call); /* free meanwhile */
+		return err;
+	}
 	if (!err)
 		err = eb_relocate(&eb);
 	eb_write_offsets(&eb);
@@ -855,6 +875,12 @@ int i915_gem_busy_ioctl(struct drm_device *dev, void *data, struct drm_file *fil
 	args->busy = b.busy;
 	drm_gem_object_put(obj);
 	return 0;
+}
+
+static void eb_rerun(struct fence_wait *w, int ret)
+{
+	(void)ret;
+	drm_call_rerun(w->call);
 }
 
 static void throttle_done(struct fence_wait *w, int ret)

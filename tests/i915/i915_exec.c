@@ -666,7 +666,34 @@ static void test_close_while_busy(int fd)
 	CHECK_EQ(execbuf(fd, objs + 1, 2, 0, 0, NULL), 0);
 	CHECK_EQ(gem_wait(fd, again.handle, 5000000000ll), 0);
 	CHECK_EQ(again.map[0], 0xa9a1);
+
+	/* Pinning over an address a running batch still uses waits for that batch (as the kernel). */
+	struct bo batch2 = bo_new(fd, 4096), third = bo_new(fd, 4096);
+	sem.map[0] = 0;
+	gated_batch(batch2.map, sem_va, data_va, 0x01d);
+	struct drm_i915_gem_exec_object2 held[3] = {
+		objs[0], {.handle = again.handle, .offset = data_va, .flags = EXEC_OBJECT_PINNED | EXEC_OBJECT_WRITE},
+		{.handle = batch2.handle, .offset = batch_va + 0x10000, .flags = EXEC_OBJECT_PINNED}};
+	CHECK_EQ(execbuf(fd, held, 3, 0, 0, NULL), 0);
+	uint32_t *again_map = again.map;
+	again.map = NULL;
 	bo_free(fd, &again);
+	pid_t pid = fork();
+	if (pid == 0) {
+		usleep(100000);
+		__atomic_store_n(&sem.map[0], 1, __ATOMIC_SEQ_CST);
+		_exit(0);
+	}
+	store_batch(batch.map, data_va + 8, 0x7e1d);
+	objs[1].handle = third.handle;
+	CHECK_EQ(execbuf(fd, objs + 1, 2, 0, 0, NULL), 0); /* parks until the held batch is done */
+	CHECK_EQ(again_map[0], 0x01d); /* the held batch ran first */
+	CHECK_EQ(gem_wait(fd, third.handle, 5000000000ll), 0);
+	CHECK_EQ(third.map[2], 0x7e1d);
+	waitpid(pid, NULL, 0);
+	munmap(again_map, 4096);
+	bo_free(fd, &third);
+	bo_free(fd, &batch2);
 	bo_free(fd, &sem);
 	bo_free(fd, &batch);
 }
