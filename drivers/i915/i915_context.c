@@ -124,17 +124,24 @@ struct i915_vma *i915_gem_vm_bind(struct i915_gem_vm *vm, struct drm_gem_object 
 }
 
 /* An unbind waiting for the object's last job. */
-struct deferred_unbind {
+struct i915_deferred_unbind {
 	struct drm_fence_cb cb;
 	struct drm_fence *fence;
 	struct i915_gem_vm *vm;
 	uint64_t va, size;
+	struct i915_deferred_unbind *next;
 };
 
 static void deferred_unbind_run(struct drm_fence *fence, struct drm_fence_cb *cb)
 {
 	(void)fence;
-	struct deferred_unbind *d = (struct deferred_unbind *)cb;
+	struct i915_deferred_unbind *d = (struct i915_deferred_unbind *)cb;
+	for (struct i915_deferred_unbind **pp = &d->vm->deferred; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	}
 	i915_vm_unbind(d->vm->ppgtt, d->va, d->size);
 	i915_gem_vm_put(d->vm);
 	drm_fence_put(d->fence);
@@ -151,7 +158,7 @@ void i915_gem_vm_unbind(struct i915_gem_vm *vm, struct i915_vma *vma)
 	vm->count--;
 	int err = 0;
 	struct drm_fence *busy = drm_gem_resv_get_fence(vma->obj, false, &err);
-	struct deferred_unbind *d = busy ? calloc(1, sizeof(*d)) : NULL;
+	struct i915_deferred_unbind *d = busy ? calloc(1, sizeof(*d)) : NULL;
 	if (d) {
 		/* The GPU may still read it: the range stays mapped (and taken) until the job is done. */
 		d->fence = busy;
@@ -159,6 +166,8 @@ void i915_gem_vm_unbind(struct i915_gem_vm *vm, struct i915_vma *vma)
 		d->va = vma->va;
 		d->size = vma->size;
 		if (drm_fence_add_callback(busy, &d->cb, deferred_unbind_run) == 0) {
+			d->next = vm->deferred;
+			vm->deferred = d;
 			free(vma);
 			return;
 		}
@@ -168,6 +177,14 @@ void i915_gem_vm_unbind(struct i915_gem_vm *vm, struct i915_vma *vma)
 	drm_fence_put(busy);
 	i915_vm_unbind(vm->ppgtt, vma->va, vma->size);
 	free(vma);
+}
+
+struct drm_fence *i915_gem_vm_pending_unbind(struct i915_gem_vm *vm, uint64_t va, uint64_t size)
+{
+	for (struct i915_deferred_unbind *d = vm->deferred; d; d = d->next)
+		if (d->va < va + size && va < d->va + d->size)
+			return drm_fence_get(d->fence);
+	return NULL;
 }
 
 /* ---- user extensions ---- */

@@ -19,6 +19,7 @@
 #include "i915_uapi.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/fence.h"
+#include "redox-drm/fence_wait.h"
 #include "redox-drm/log.h"
 #include "redox-drm/loop.h"
 #include "redox-drm/sync_file.h"
@@ -74,6 +75,12 @@ static enum cs_timeout_status i915_timedout_job(struct cs_job *job)
 static void i915_free_job(struct cs_job *job)
 {
 	struct i915_job *j = (struct i915_job *)job;
+	/* The engine stopped on this batch (a command-streamer error, e.g. a page fault) and was
+	 * reset from its error interrupt: a hang of this context too. */
+	if (job->finished && job->finished->error == -EIO) {
+		j->exec->reset_count++;
+		j->ctx->guilty_count++;
+	}
 	i915_context_put(j->ctx);
 	free(j);
 }
@@ -187,20 +194,52 @@ struct eb {
 	struct i915_context *ctx;
 	struct i915_gem_vm *vm;
 	bool moved;
+	struct drm_fence *wait_unbind; /* a soft-pinned range is still mapped until this signals */
+	/* Open-addressed indexes (entry + 1; 0 empty): by object (duplicates) and by handle (relocations). */
+	uint32_t *by_obj, *by_handle;
+	uint32_t mask;
 };
+
+static uint32_t hash64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (uint32_t)k;
+}
+
+/* Finds the slot of key in table (where it is, or the empty one where it would go). */
+static uint32_t *index_slot(struct eb *eb, uint32_t *table, uint64_t key, bool by_obj)
+{
+	for (uint32_t h = hash64(key) & eb->mask;; h = (h + 1) & eb->mask) {
+		uint32_t v = table[h];
+		if (!v)
+			return &table[h];
+		const struct eb_obj *o = &eb->objs[v - 1];
+		if (by_obj ? (uint64_t)(uintptr_t)o->obj == key : o->entry.handle == key)
+			return &table[h];
+	}
+}
 
 static void eb_release(struct eb *eb)
 {
-	for (uint32_t i = 0; i < eb->count; i++)
+	for (uint32_t i = 0; eb->objs && i < eb->count; i++)
 		drm_gem_object_put(eb->objs[i].obj);
 	free(eb->objs);
+	free(eb->by_obj);
+	free(eb->by_handle);
 	for (unsigned i = 0; i < eb->nfences; i++) {
 		drm_syncobj_put(eb->fences[i].syncobj);
 		drm_fence_put(eb->fences[i].wait);
 	}
 	free(eb->fences);
 	drm_fence_put(eb->in_fence);
+	drm_fence_put(eb->wait_unbind);
 }
+
+struct fence_wait;
+static int park_on_fence(struct drm_device *dev, struct drm_call *call, struct drm_fence *fence, uint64_t deadline_ns,
+			 void (*done)(struct fence_wait *w, int ret));
 
 /* One syncobj to wait on and/or signal (FENCE_ARRAY or the timeline extension). */
 static int eb_add_fence(struct eb *eb, uint32_t handle, uint32_t flags, uint64_t point)
@@ -327,9 +366,11 @@ static int eb_lookup_objects(struct eb *eb)
 			o->size = e->pad_to_size;
 		o->write = (e->flags & EXEC_OBJECT_WRITE) != 0;
 		/* Each object once: a second entry for it would be bound twice. */
-		for (uint32_t j = 0; j < i; j++)
-			if (eb->objs[j].obj == o->obj)
-				return -EINVAL;
+		uint32_t *slot = index_slot(eb, eb->by_obj, (uintptr_t)o->obj, true);
+		if (*slot)
+			return -EINVAL;
+		*slot = i + 1;
+		*index_slot(eb, eb->by_handle, e->handle, false) = i + 1;
 	}
 	return 0;
 }
@@ -381,7 +422,9 @@ static int eb_place(struct eb *eb, struct eb_obj *o)
 		if (err)
 			return err;
 		o->vma = i915_gem_vm_bind(eb->vm, o->obj, want, o->obj->size, &err);
-		/* Still mapped for a job that has not finished: the kernel would wait, this daemon cannot. */
+		/* Still mapped for a job that has not finished: the call waits for it (parked). */
+		if (!o->vma && err == -ENOSPC)
+			eb->wait_unbind = i915_gem_vm_pending_unbind(eb->vm, want, o->obj->size);
 		return o->vma ? 0 : err;
 	}
 	if (v && v->va % align == 0 && v->va + v->size <= limit && v->size >= o->size) {
@@ -430,10 +473,8 @@ static struct eb_obj *eb_target(struct eb *eb, uint32_t handle)
 {
 	if (eb->args->flags & I915_EXEC_HANDLE_LUT)
 		return handle < eb->count ? &eb->objs[handle] : NULL;
-	for (uint32_t i = 0; i < eb->count; i++)
-		if (eb->objs[i].entry.handle == handle)
-			return &eb->objs[i];
-	return NULL;
+	uint32_t v = *index_slot(eb, eb->by_handle, handle, false);
+	return v ? &eb->objs[v - 1] : NULL;
 }
 
 static int eb_relocate_one(struct eb *eb, struct eb_obj *o, struct drm_i915_gem_relocation_entry *r, bool *update)
@@ -552,9 +593,17 @@ int i915_gem_execbuffer2_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	int err = 0;
 	int out_fd = -1;
 	struct i915_job *job = NULL;
+	eb.mask = 1;
+	while (eb.mask < 2 * eb.count)
+		eb.mask <<= 1;
 	eb.objs = calloc(eb.count, sizeof(*eb.objs));
-	if (!eb.objs)
+	eb.by_obj = calloc(eb.mask, sizeof(*eb.by_obj));
+	eb.by_handle = calloc(eb.mask, sizeof(*eb.by_handle));
+	eb.mask--;
+	if (!eb.objs || !eb.by_obj || !eb.by_handle) {
+		eb_release(&eb);
 		return -ENOMEM;
+	}
 
 	if (args->flags & I915_EXEC_USE_EXTENSIONS) {
 		/* The extension chain reuses cliprects_ptr: not with a fence array too. */
@@ -618,6 +667,17 @@ int i915_gem_execbuffer2_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	}
 
 	err = eb_bind(&eb);
+	if (err == -ENOSPC && eb.wait_unbind) {
+		/* A soft-pinned address is still in use by a finishing job: as the kernel waits for
+		 * it, the call parks and runs again once the range is free. */
+		struct drm_fence *wait = drm_fence_get(eb.wait_unbind);
+		eb_release(&eb);
+		err = i915_rerun_after_fence(dev, call, wait);
+		drm_fence_put(wait);
+		if (err == 0)
+			return i915_gem_execbuffer2_ioctl(dev, data, file, call); /* free meanwhile */
+		return err;
+	}
 	if (!err)
 		err = eb_relocate(&eb);
 	eb_write_offsets(&eb);
@@ -817,17 +877,10 @@ int i915_gem_busy_ioctl(struct drm_device *dev, void *data, struct drm_file *fil
 	return 0;
 }
 
-static void rerun_done(struct fence_wait *w, int ret)
-{
-	if (ret)
-		drm_call_complete(w->call, ret);
-	else
-		drm_call_rerun(w->call);
-}
-
+/* Runs call again once fence has signalled (the kernel's waits inside an ioctl). */
 int i915_rerun_after_fence(struct drm_device *dev, struct drm_call *call, struct drm_fence *fence)
 {
-	return park_on_fence(dev, call, fence, 0, rerun_done);
+	return drm_fence_park_call(dev, call, fence, DRM_FENCE_WAIT_FOREVER);
 }
 
 static void throttle_done(struct fence_wait *w, int ret)

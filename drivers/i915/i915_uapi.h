@@ -13,6 +13,7 @@
 
 struct drm_fence;
 struct i915_vma;
+struct i915_deferred_unbind;
 
 /*
  * An address space as the uAPI sees it (VM_CREATE ids, a context's VM
@@ -24,6 +25,7 @@ struct i915_gem_vm {
 	struct i915_address_space *ppgtt;
 	struct i915_vma **buckets; /* object → binding, chained */
 	unsigned nbuckets, count;
+	struct i915_deferred_unbind *deferred; /* ranges still mapped for a job that is not done */
 };
 
 /* Where obj is bound in a VM. */
@@ -42,6 +44,8 @@ struct i915_vma *i915_gem_vm_bind(struct i915_gem_vm *vm, struct drm_gem_object 
 				  uint64_t size, int *err);
 /* Unbinds once the object is idle (at once if it is). */
 void i915_gem_vm_unbind(struct i915_gem_vm *vm, struct i915_vma *vma);
+/* The fence (a reference) after which a range overlapping [va, va+size) is unbound, or NULL. */
+struct drm_fence *i915_gem_vm_pending_unbind(struct i915_gem_vm *vm, uint64_t va, uint64_t size);
 
 /* One slot of a context's engine map, with what submitting there needs (made on first use). */
 struct i915_ctx_engine {

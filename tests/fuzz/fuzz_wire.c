@@ -2,9 +2,12 @@
  * libFuzzer target: arbitrary bytes as a message on a client channel, through
  * the real framing (rdrm_wire_recv), decoder and ioctl dispatch, on a device
  * with GEM objects and a virtual display (KMS) to poke at. Input: byte 0 picks the file (master,
- * second primary client, render client) and the caller's uid; the rest is the
- * packet. Anything may be refused; nothing may crash or leak.
+ * second primary client, render client) and the caller's uid, and with bit 6 decodes the packet
+ * with the i915 layouts (extension chains, nested relocations, flagged fds) into a handler that
+ * reads every region it was given; the rest is the packet. Anything may be refused; nothing may
+ * crash or leak.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,6 +59,24 @@ static void setup(void)
 	setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 }
 
+/* Reads back what the decoder registered, byte by byte at region edges, as a handler would. */
+static int i915_layout_probe(struct drm_call *call, unsigned int cmd, void *kdata, void *ctx)
+{
+	(void)cmd;
+	(void)kdata;
+	(void)ctx;
+	for (unsigned i = 0; i < call->nregions; i++) {
+		const struct call_region *r = &call->regions[i];
+		uint8_t b[16];
+		size_t n = r->bytes < sizeof(b) ? (size_t)r->bytes : sizeof(b);
+		if (n && (r->dir & 1))
+			drm_copy_from_user(call, b, r->uptr + r->bytes - n, n);
+		if (n && (r->dir & 2))
+			drm_copy_to_user(call, r->uptr, b, n);
+	}
+	return -EINVAL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!dev)
@@ -71,6 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (msg.hdr.type != RDRM_MSG_IOCTL) {
 		rdrm_wire_msg_release(&msg);
+		return 0;
+	}
+	if (data[0] & 0x40) {
+		struct call_target t = {.file = NULL, .driver = "i915", .dispatch = i915_layout_probe};
+		drm_call_execute_target(&t, -1, file->pid, uid, &msg, drop_reply, NULL);
 		return 0;
 	}
 	struct drm_call *parked = drm_call_execute(file, file->pid, uid, &msg, drop_reply, NULL);

@@ -38,6 +38,18 @@ seeds = {
                   struct.pack("<I", 31) + b"\0" * 4 + struct.pack("<I", 1) + b"\0" * 4),
 }
 
+# i915 layouts (selector bit 0x40): EXECBUFFER2_WR with one object and its relocation, and
+# CONTEXT_CREATE_EXT with a SETPARAM node carrying an engine map.
+exec_obj = struct.pack("<IIQQQQQQ", 1, 1, 0x2000, 0, 0, 0, 0, 0)
+reloc = struct.pack("<IiQQII", 1, 0, 4, 0, 2, 0)
+execbuf = struct.pack("<QIIIIIIQQQQ", 0x1000, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+seeds["i915_execbuf"] = msg(0x40, RW, 0x69, execbuf, exec_obj + reloc)
+ext_hdr = struct.pack("<QIIIIII", 0, 0, 0, 0, 0, 0, 0)
+param = struct.pack("<IIQQ", 0, 12, 0xA, 0x3000)
+engines = struct.pack("<QHH", 0, 0, 0) + b"\0" * 4
+ctx_ext = struct.pack("<IIQ", 0, 1, 0x1000)
+seeds["i915_ctx_ext"] = msg(0x40, RW, 0x6D, ctx_ext, ext_hdr + param + engines)
+
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 for name, data in seeds.items():

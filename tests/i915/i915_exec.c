@@ -606,6 +606,130 @@ static void test_engine_map(int fd)
 	bo_free(fd, &batch);
 }
 
+/* Many objects placed by the daemon: distinct, page aligned, below 4 GiB without the 48-bit flag, stable. */
+static void test_many_objects(int fd)
+{
+	enum { N = 300 };
+	static struct bo bos[N];
+	static struct drm_i915_gem_exec_object2 objs[N];
+	for (int i = 0; i < N; i++) {
+		bos[i] = bo_new(fd, 4096 * (1 + i % 3));
+		objs[i] = (struct drm_i915_gem_exec_object2){.handle = bos[i].handle};
+		objs[i].flags = i % 2 ? EXEC_OBJECT_SUPPORTS_48B_ADDRESS : 0;
+	}
+	bos[N - 1].map[0] = MI_BB_END;
+	CHECK_EQ(execbuf(fd, objs, N, 0, 0, NULL), 0);
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		if ((objs[i].offset & 4095) || (!(objs[i].flags & EXEC_OBJECT_SUPPORTS_48B_ADDRESS) &&
+						 objs[i].offset + bos[i].size > (1ull << 32)))
+			bad++;
+		for (int j = 0; j < i; j++)
+			if (objs[j].offset < objs[i].offset + bos[i].size && objs[i].offset < objs[j].offset + bos[j].size)
+				bad++;
+	}
+	CHECK_EQ(bad, 0);
+	uint64_t before[N];
+	for (int i = 0; i < N; i++)
+		before[i] = objs[i].offset;
+	CHECK_EQ(execbuf(fd, objs, N, I915_EXEC_NO_RELOC, 0, NULL), 0);
+	for (int i = 0; i < N; i++)
+		bad += objs[i].offset != before[i];
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(gem_wait(fd, bos[N - 1].handle, 5000000000ll), 0);
+	for (int i = 0; i < N; i++)
+		bo_free(fd, &bos[i]);
+}
+
+/* Closing a handle while its batch is running: the binding lasts until the batch is done. */
+static void test_close_while_busy(int fd)
+{
+	struct bo sem = bo_new(fd, 4096), data = bo_new(fd, 4096), batch = bo_new(fd, 4096);
+	const uint64_t sem_va = 0x8000000, data_va = 0x8100000, batch_va = 0x8200000;
+	gated_batch(batch.map, sem_va, data_va, 0xc105ed);
+	struct drm_i915_gem_exec_object2 objs[3] = {
+		{.handle = sem.handle, .offset = sem_va, .flags = EXEC_OBJECT_PINNED},
+		{.handle = data.handle, .offset = data_va, .flags = EXEC_OBJECT_PINNED | EXEC_OBJECT_WRITE},
+		{.handle = batch.handle, .offset = batch_va, .flags = EXEC_OBJECT_PINNED}};
+	CHECK_EQ(execbuf(fd, objs, 3, 0, 0, NULL), 0);
+	uint32_t *keep = data.map;
+	data.map = NULL;
+	bo_free(fd, &data); /* the handle goes; this mapping keeps the memory */
+	__atomic_store_n(&sem.map[0], 1, __ATOMIC_SEQ_CST);
+	CHECK_EQ(gem_wait(fd, batch.handle, 5000000000ll), 0);
+	CHECK_EQ(keep[0], 0xc105ed);
+	munmap(keep, 4096);
+	/* The address is free again once the batch is done. */
+	struct bo again = bo_new(fd, 4096);
+	store_batch(batch.map, data_va, 0xa9a1);
+	objs[1].handle = again.handle;
+	CHECK_EQ(execbuf(fd, objs + 1, 2, 0, 0, NULL), 0);
+	CHECK_EQ(gem_wait(fd, again.handle, 5000000000ll), 0);
+	CHECK_EQ(again.map[0], 0xa9a1);
+
+	/* Pinning over an address a running batch still uses waits for that batch (as the kernel). */
+	struct bo batch2 = bo_new(fd, 4096), third = bo_new(fd, 4096);
+	sem.map[0] = 0;
+	gated_batch(batch2.map, sem_va, data_va, 0x01d);
+	struct drm_i915_gem_exec_object2 held[3] = {
+		objs[0], {.handle = again.handle, .offset = data_va, .flags = EXEC_OBJECT_PINNED | EXEC_OBJECT_WRITE},
+		{.handle = batch2.handle, .offset = batch_va + 0x10000, .flags = EXEC_OBJECT_PINNED}};
+	CHECK_EQ(execbuf(fd, held, 3, 0, 0, NULL), 0);
+	uint32_t *again_map = again.map;
+	again.map = NULL;
+	bo_free(fd, &again);
+	pid_t pid = fork();
+	if (pid == 0) {
+		usleep(100000);
+		__atomic_store_n(&sem.map[0], 1, __ATOMIC_SEQ_CST);
+		_exit(0);
+	}
+	store_batch(batch.map, data_va + 8, 0x7e1d);
+	objs[1].handle = third.handle;
+	CHECK_EQ(execbuf(fd, objs + 1, 2, 0, 0, NULL), 0); /* parks until the held batch is done */
+	CHECK_EQ(again_map[0], 0x01d); /* the held batch ran first */
+	CHECK_EQ(gem_wait(fd, third.handle, 5000000000ll), 0);
+	CHECK_EQ(third.map[2], 0x7e1d);
+	waitpid(pid, NULL, 0);
+	munmap(again_map, 4096);
+	bo_free(fd, &third);
+	bo_free(fd, &batch2);
+	bo_free(fd, &sem);
+	bo_free(fd, &batch);
+}
+
+/* A batch that jumps to nowhere stops its engine: it fails, the context is charged, the engine goes on. */
+static void test_faulting_batch(int fd)
+{
+	uint32_t ctx = context_create(fd);
+	struct bo batch = bo_new(fd, 4096), data = bo_new(fd, 4096), ok = bo_new(fd, 4096);
+	batch.map[0] = MI_BB_START | BB_PPGTT;
+	batch.map[1] = 0xdead0000;
+	batch.map[2] = 0x10;
+	batch.map[3] = MI_BB_END;
+	struct drm_i915_gem_exec_object2 bo1[1] = {{.handle = batch.handle, .offset = 0x9000000, .flags = EXEC_OBJECT_PINNED}};
+	struct drm_i915_gem_execbuffer2 eb = {0};
+	CHECK_EQ(execbuf(fd, bo1, 1, I915_EXEC_FENCE_OUT, ctx, &eb), 0);
+	int fence = (int)(eb.rsvd2 >> 32);
+	struct pollfd pfd = {.fd = fence, .events = POLLIN};
+	CHECK_EQ(poll(&pfd, 1, 30000), 1);
+	CHECK(sync_status(fence) < 0);
+	close(fence);
+	struct drm_i915_reset_stats rs = {.ctx_id = ctx};
+	CHECK_EQ(xioctl(fd, DRM_IOCTL_I915_GET_RESET_STATS, &rs), 0);
+	CHECK_EQ(rs.batch_active, 1);
+	store_batch(ok.map, 0x9100000, 0x90e5);
+	struct drm_i915_gem_exec_object2 go[2] = {
+		{.handle = data.handle, .offset = 0x9100000, .flags = EXEC_OBJECT_PINNED | EXEC_OBJECT_WRITE},
+		{.handle = ok.handle, .offset = 0x9200000, .flags = EXEC_OBJECT_PINNED}};
+	CHECK_EQ(execbuf(fd, go, 2, 0, ctx, NULL), 0);
+	CHECK_EQ(gem_wait(fd, data.handle, 5000000000ll), 0);
+	CHECK_EQ(data.map[0], 0x90e5);
+	bo_free(fd, &batch);
+	bo_free(fd, &data);
+	bo_free(fd, &ok);
+}
+
 /* A client that leaves with a hung batch and queued work: the daemon cleans up, the engine recovers. */
 static void test_client_gone(int fd)
 {
@@ -655,7 +779,10 @@ int main(void)
 	test_fences_busy_wait(fd);
 	test_isolation(fd);
 	test_engine_map(fd);
+	test_many_objects(fd);
+	test_close_while_busy(fd);
 	test_hang_reset(fd);
+	test_faulting_batch(fd);
 	test_client_gone(fd);
 	close(fd);
 	if (failures) {
