@@ -22,8 +22,7 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
-#include "redox-drm/client.h"
-#include "redox-drm/wire.h"
+#include "kms_output.h"
 
 #define CHECK(cond, what) \
 	do { \
@@ -71,32 +70,16 @@ static void bo_free(struct gpu_bo *b)
 	amdgpu_bo_free(b->bo);
 }
 
-/* What CRTC crtc_id shows now, through the daemon's capture request on a node of its own. */
+/* The colour the monitor shows at (x, y) of CRTC crtc_id. */
 static int capture_pixel(uint32_t crtc_id, uint32_t x, uint32_t y, uint32_t *out)
 {
-	const char *dir = getenv("REDOX_DRM_RUNTIME_DIR");
-	if (!dir)
-		return -ENOENT;
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/renderD128", dir);
-	int file = rdrm_connect(path, O_CLOEXEC);
-	if (file < 0)
-		return file;
-	struct rdrm_wire_hello hello;
-	int chan = rdrm_channel_open(file, &hello);
-	if (chan < 0) {
-		close(file);
-		return chan;
-	}
-	uint32_t *px = NULL, w = 0, h = 0, id;
-	int r = rdrm_capture(chan, crtc_id, &px, &w, &h, &id);
+	uint32_t *px = NULL, w = 0, h = 0;
+	int r = kms_output_capture(crtc_id, &px, &w, &h);
 	if (!r && (x >= w || y >= h))
 		r = -ERANGE;
 	if (!r)
 		*out = px[y * w + x] & 0xFFFFFFu;
 	free(px);
-	close(chan);
-	close(file);
 	return r;
 }
 
@@ -117,18 +100,9 @@ int main(void)
 	uint32_t major, minor;
 	CHECK(amdgpu_device_initialize(fd, &major, &minor, &dev) == 0, "amdgpu_device_initialize");
 
-	drmModeRes *res = drmModeGetResources(fd);
-	CHECK(res && res->count_crtcs > 0, "resources");
-	drmModeConnector *conn = NULL;
-	for (int i = 0; i < res->count_connectors && !conn; i++) {
-		drmModeConnector *c = drmModeGetConnector(fd, res->connectors[i]);
-		if (c && c->connection == DRM_MODE_CONNECTED && c->count_modes > 0)
-			conn = c;
-		else
-			drmModeFreeConnector(c);
-	}
-	CHECK(conn, "a connected connector");
-	drmModeModeInfo mode = conn->modes[0];
+	struct kms_output out;
+	CHECK(kms_output_find(fd, &out) == 0, "a connected output");
+	drmModeModeInfo mode = out.mode;
 	uint32_t w = mode.hdisplay, h = mode.vdisplay, pitch = w * 4;
 	uint64_t fb_size = (uint64_t)pitch * h;
 
@@ -147,14 +121,8 @@ int main(void)
 	uint32_t ha[4] = {a.kms}, hb[4] = {b.kms};
 	CHECK(drmModeAddFB2(fd, w, h, DRM_FORMAT_XRGB8888, ha, pitches, offsets, &fb_a, 0) == 0, "AddFB2 A");
 	CHECK(drmModeAddFB2(fd, w, h, DRM_FORMAT_XRGB8888, hb, pitches, offsets, &fb_b, 0) == 0, "AddFB2 B");
-	drmModeEncoder *enc = drmModeGetEncoder(fd, conn->encoder_id ? conn->encoder_id : conn->encoders[0]);
-	CHECK(enc, "encoder");
-	uint32_t crtc_id = enc->crtc_id;
-	for (int i = 0; !crtc_id && i < res->count_crtcs; i++)
-		if (enc->possible_crtcs & (1u << i))
-			crtc_id = res->crtcs[i];
-	CHECK(crtc_id, "a CRTC");
-	CHECK(drmModeSetCrtc(fd, crtc_id, fb_a, 0, 0, &conn->connector_id, 1, &mode) == 0, "SetCrtc A");
+	uint32_t crtc_id = out.crtc_id;
+	CHECK(drmModeSetCrtc(fd, crtc_id, fb_a, 0, 0, &out.conn->connector_id, 1, &mode) == 0, "SetCrtc A");
 
 	/* The job: wait until flag == 1, then write a row of pixels at the centre of B. */
 	uint32_t *p = ib.cpu, k = 0, cx = w / 2, cy = h / 2, n = 16;
@@ -208,9 +176,7 @@ int main(void)
 	struct gpu_bo *all[] = {&a, &b, &flag, &ib};
 	for (unsigned i = 0; i < 4; i++)
 		bo_free(all[i]);
-	drmModeFreeEncoder(enc);
-	drmModeFreeConnector(conn);
-	drmModeFreeResources(res);
+	kms_output_free(&out);
 	amdgpu_device_deinitialize(dev);
 	close(fd);
 	printf("flip_after_render: ok\n");

@@ -12,6 +12,8 @@
 
 #include "call.h"
 #include "redox-drm/driver.h"
+#include "redox-drm/drm_device.h"
+#include "redox-drm/hw.h"
 #include "redox-drm/gem.h"
 #include "redox-drm/ioctl_layout.h"
 
@@ -146,4 +148,41 @@ void test_channel_stop(struct test_channel *ch)
 	pthread_join(ch->thread, NULL);
 	close(ch->fd);
 	close(ch->server_fd);
+}
+
+struct sim_fixture *sim_fixture_create(const char *model, int index, unsigned nfiles)
+{
+	struct sim_fixture *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->ch.fd = f->ch2.fd = -1;
+	f->hw = hw_sim_create(model, index);
+	f->dev = f->hw ? drm_dev_create(f->hw, index, NULL) : NULL;
+	if (f->dev)
+		f->file = drm_file_open(&f->dev->render, 100, 1000);
+	if (f->file && test_channel_start(&f->ch, f->file, 100, 1000))
+		f->file = NULL;
+	if (f->file && nfiles > 1) {
+		f->file2 = drm_file_open(&f->dev->render, 200, 1000);
+		if (f->file2 && test_channel_start(&f->ch2, f->file2, 200, 1000))
+			f->file2 = NULL;
+	}
+	if (!f->file || (nfiles > 1 && !f->file2)) {
+		sim_fixture_destroy(f);
+		return NULL;
+	}
+	return f;
+}
+
+void sim_fixture_destroy(struct sim_fixture *f)
+{
+	if (f->ch.fd >= 0)
+		test_channel_stop(&f->ch);
+	if (f->ch2.fd >= 0)
+		test_channel_stop(&f->ch2);
+	if (f->dev)
+		drm_dev_destroy(f->dev);
+	if (f->hw)
+		hw_destroy(f->hw);
+	free(f);
 }

@@ -42,4 +42,18 @@ struct test_channel {
 int test_channel_start(struct test_channel *ch, struct drm_file *file, pid_t pid, uid_t uid);
 void test_channel_stop(struct test_channel *ch);
 
+/*
+ * A device model (hw_sim_create's model name) with its real driver, no event
+ * loop, and nfiles (1 or 2) render-node files served on channels: file/ch
+ * (pid 100), file2/ch2 (pid 200). NULL on failure.
+ */
+struct sim_fixture {
+	struct hw_device *hw;
+	struct drm_device *dev;
+	struct drm_file *file, *file2;
+	struct test_channel ch, ch2;
+};
+struct sim_fixture *sim_fixture_create(const char *model, int index, unsigned nfiles);
+void sim_fixture_destroy(struct sim_fixture *f);
+
 #endif

@@ -26,39 +26,18 @@
 #include "redox-drm/hw.h"
 #include "redox-drm/log.h"
 
-struct fixture {
-	struct hw_device *hw;
-	struct drm_device *dev;
-	struct drm_file *file, *file2;
-	struct test_channel ch, ch2;
-};
-
 static int setup(void **state)
 {
 	log_set_level(LOG_ERROR);
-	struct fixture *f = calloc(1, sizeof(*f));
-	f->hw = hw_sim_create("amdgpu", 0);
-	assert_non_null(f->hw);
-	f->dev = drm_dev_create(f->hw, 0, NULL);
-	assert_non_null(f->dev);
-	f->file = drm_file_open(&f->dev->render, 100, 1000);
-	f->file2 = drm_file_open(&f->dev->render, 200, 1000);
-	assert_non_null(f->file);
-	assert_non_null(f->file2);
-	assert_int_equal(test_channel_start(&f->ch, f->file, 100, 1000), 0);
-	assert_int_equal(test_channel_start(&f->ch2, f->file2, 200, 1000), 0);
+	struct sim_fixture *f = sim_fixture_create("amdgpu", 0, 2);
+	assert_non_null(f);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	test_channel_stop(&f->ch);
-	test_channel_stop(&f->ch2);
-	drm_dev_destroy(f->dev);
-	hw_destroy(f->hw);
-	free(f);
+	sim_fixture_destroy(*state);
 	return 0;
 }
 
@@ -67,7 +46,7 @@ static int call(struct test_channel *ch, unsigned long cmd, void *arg)
 	return rdrm_call(ch->fd, "amdgpu", cmd, arg);
 }
 
-static int info(struct fixture *f, uint32_t query, void *out, uint32_t size, struct drm_amdgpu_info *req)
+static int info(struct sim_fixture *f, uint32_t query, void *out, uint32_t size, struct drm_amdgpu_info *req)
 {
 	struct drm_amdgpu_info i;
 	if (req)
@@ -80,7 +59,7 @@ static int info(struct fixture *f, uint32_t query, void *out, uint32_t size, str
 	return call(&f->ch, DRM_IOCTL_AMDGPU_INFO, &i);
 }
 
-static uint64_t info_u64(struct fixture *f, uint32_t query)
+static uint64_t info_u64(struct sim_fixture *f, uint32_t query)
 {
 	uint64_t v = ~0ull;
 	assert_int_equal(info(f, query, &v, sizeof(v), NULL), 0);
@@ -89,7 +68,7 @@ static uint64_t info_u64(struct fixture *f, uint32_t query)
 
 static void test_version(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	char name[16] = {0};
 	struct drm_version v = {.name = name, .name_len = sizeof(name) - 1};
 	assert_int_equal(call(&f->ch, DRM_IOCTL_VERSION, &v), 0);
@@ -100,7 +79,7 @@ static void test_version(void **state)
 
 static void test_info_init_queries(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	uint32_t accel = 7;
 	assert_int_equal(info(f, AMDGPU_INFO_ACCEL_WORKING, &accel, sizeof(accel), NULL), 0);
 	/* load started the GFX ring on the model and its ring and IB tests passed. */
@@ -164,7 +143,7 @@ static void test_info_init_queries(void **state)
 
 static void test_info_hw_ip(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	struct drm_amdgpu_info req = {0};
 	struct drm_amdgpu_info_hw_ip ip;
 
@@ -217,7 +196,7 @@ static void test_info_hw_ip(void **state)
 
 static void test_info_fw_memory_misc(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	struct drm_amdgpu_info req = {0};
 	struct drm_amdgpu_info_firmware fw;
 
@@ -279,7 +258,7 @@ static void test_info_fw_memory_misc(void **state)
 	assert_int_equal(call(&f->ch, DRM_IOCTL_AMDGPU_CS, &cs), -EINVAL);
 }
 
-static uint32_t gem_create(struct fixture *f, uint64_t size, uint64_t domains, uint64_t flags, int *err)
+static uint32_t gem_create(struct sim_fixture *f, uint64_t size, uint64_t domains, uint64_t flags, int *err)
 {
 	union drm_amdgpu_gem_create c;
 	memset(&c, 0, sizeof(c));
@@ -291,7 +270,7 @@ static uint32_t gem_create(struct fixture *f, uint64_t size, uint64_t domains, u
 	return c.out.handle;
 }
 
-static void gem_close(struct fixture *f, uint32_t h)
+static void gem_close(struct sim_fixture *f, uint32_t h)
 {
 	struct drm_gem_close c = {.handle = h};
 	assert_int_equal(call(&f->ch, DRM_IOCTL_GEM_CLOSE, &c), 0);
@@ -299,7 +278,7 @@ static void gem_close(struct fixture *f, uint32_t h)
 
 static void test_gem_usage_and_mmap(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	int err;
 	uint64_t vram0 = info_u64(f, AMDGPU_INFO_VRAM_USAGE), gtt0 = info_u64(f, AMDGPU_INFO_GTT_USAGE);
 	uint64_t vis0 = info_u64(f, AMDGPU_INFO_VIS_VRAM_USAGE);
@@ -364,7 +343,7 @@ static void test_gem_usage_and_mmap(void **state)
 
 static void test_gem_metadata_and_op(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	int err;
 	uint32_t h = gem_create(f, 8192, AMDGPU_GEM_DOMAIN_VRAM | AMDGPU_GEM_DOMAIN_GTT,
 				AMDGPU_GEM_CREATE_CPU_ACCESS_REQUIRED, &err);
@@ -433,7 +412,7 @@ static int ctx(struct test_channel *ch, uint32_t op, uint32_t id, int32_t prio, 
 
 static void test_ctx(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	union drm_amdgpu_ctx c;
 	assert_int_equal(ctx(&f->ch, AMDGPU_CTX_OP_ALLOC_CTX, 0, AMDGPU_CTX_PRIORITY_NORMAL, &c), 0);
 	uint32_t id = c.out.alloc.ctx_id;

@@ -29,39 +29,18 @@
 #include "redox-drm/hw.h"
 #include "redox-drm/log.h"
 
-struct fixture {
-	struct hw_device *hw;
-	struct drm_device *dev;
-	struct drm_file *file, *file2;
-	struct test_channel ch, ch2;
-};
-
 static int setup(void **state)
 {
 	log_set_level(LOG_ERROR);
-	struct fixture *f = calloc(1, sizeof(*f));
-	f->hw = hw_sim_create("amdgpu", 0);
-	assert_non_null(f->hw);
-	f->dev = drm_dev_create(f->hw, 0, NULL);
-	assert_non_null(f->dev);
-	f->file = drm_file_open(&f->dev->render, 100, 1000);
-	f->file2 = drm_file_open(&f->dev->render, 200, 1000);
-	assert_non_null(f->file);
-	assert_non_null(f->file2);
-	assert_int_equal(test_channel_start(&f->ch, f->file, 100, 1000), 0);
-	assert_int_equal(test_channel_start(&f->ch2, f->file2, 200, 1000), 0);
+	struct sim_fixture *f = sim_fixture_create("amdgpu", 0, 2);
+	assert_non_null(f);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	test_channel_stop(&f->ch);
-	test_channel_stop(&f->ch2);
-	drm_dev_destroy(f->dev);
-	hw_destroy(f->hw);
-	free(f);
+	sim_fixture_destroy(*state);
 	return 0;
 }
 
@@ -101,7 +80,7 @@ static uint8_t *bo_cpu(struct drm_file *file, uint32_t handle)
 }
 
 /* Points vmid's GFXHUB context at file's VM, as a job's VM flush does, and snapshots it. */
-static void bind_vmid(struct fixture *f, struct drm_file *file, unsigned vmid, struct sim_amdgpu_vm_ctx *ctx)
+static void bind_vmid(struct sim_fixture *f, struct drm_file *file, unsigned vmid, struct sim_amdgpu_vm_ctx *ctx)
 {
 	struct amdgpu_vm *vm = amdgpu_vm_of_file(file);
 	assert_non_null(vm);
@@ -132,7 +111,7 @@ static void fill(uint8_t *p, size_t n, uint8_t seed)
 
 static void test_map_translates(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	uint32_t h = gem_create(&f->ch, 3 * 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
 	uint8_t *cpu = bo_cpu(f->file, h);
 	fill(cpu, 3 * 4096, 0x11);
@@ -175,7 +154,7 @@ static void test_map_translates(void **state)
 
 static void test_va_errors(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	uint32_t h = gem_create(&f->ch, 4 * 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
 	const uint32_t r = AMDGPU_VM_PAGE_READABLE;
 
@@ -245,7 +224,7 @@ static void test_va_errors(void **state)
 
 static void test_clear_replace(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	uint32_t a = gem_create(&f->ch, 8 * 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
 	uint32_t b = gem_create(&f->ch, 8 * 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
 	uint8_t *pa = bo_cpu(f->file, a), *pb = bo_cpu(f->file, b);
@@ -287,7 +266,7 @@ static void test_clear_replace(void **state)
 
 static void test_isolation(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	uint32_t h = gem_create(&f->ch, 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
 	fill(bo_cpu(f->file, h), 4096, 0x33);
 	const uint32_t r = AMDGPU_VM_PAGE_READABLE;
@@ -315,7 +294,7 @@ static void test_isolation(void **state)
 	assert_int_equal(sim_amdgpu_vm_read(&ca, LOW_VA, buf, sizeof(buf)), 0);
 }
 
-static uint64_t info_u64(struct fixture *f, uint32_t query)
+static uint64_t info_u64(struct sim_fixture *f, uint32_t query)
 {
 	uint64_t v = ~0ull;
 	struct drm_amdgpu_info i = {.return_pointer = (uint64_t)(uintptr_t)&v, .return_size = sizeof(v), .query = query};
@@ -323,7 +302,7 @@ static uint64_t info_u64(struct fixture *f, uint32_t query)
 	return v;
 }
 
-static uint32_t bo_domain(struct fixture *f, uint32_t h)
+static uint32_t bo_domain(struct sim_fixture *f, uint32_t h)
 {
 	union drm_amdgpu_gem_wait_idle w;
 	memset(&w, 0, sizeof(w));
@@ -341,7 +320,7 @@ static uint32_t bo_domain(struct fixture *f, uint32_t h)
  */
 static void test_vram(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	struct amdgpu_device *adev = f->dev->dev_private;
 	uint64_t vram0 = info_u64(f, AMDGPU_INFO_VRAM_USAGE), vis0 = info_u64(f, AMDGPU_INFO_VIS_VRAM_USAGE);
 	uint64_t gtt0 = info_u64(f, AMDGPU_INFO_GTT_USAGE);
@@ -479,7 +458,7 @@ static int bo_list(struct test_channel *ch, uint32_t op, uint32_t handle, const 
 
 static void test_bo_list(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	uint32_t a = gem_create(&f->ch, 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
 	uint32_t b = gem_create(&f->ch, 4096, AMDGPU_GEM_DOMAIN_VRAM, 0);
 	struct drm_amdgpu_bo_list_entry e[2] = {{.bo_handle = a, .bo_priority = 3}, {.bo_handle = b, .bo_priority = 99}};
@@ -550,7 +529,7 @@ static void test_bo_list(void **state)
 /* A BO's mappings go with the file's last handle to it, as the kernel's bo_va does. */
 static void test_close_handle_unmaps(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	uint32_t h = gem_create(&f->ch, 2 * 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
 	struct drm_gem_object *obj = drm_gem_object_lookup(f->file, h);
 	assert_int_equal(va(&f->ch, AMDGPU_VA_OP_MAP, h, LOW_VA, 0, 2 * 4096, AMDGPU_VM_PAGE_READABLE), 0);
@@ -577,7 +556,7 @@ static void test_close_handle_unmaps(void **state)
 /* With two handles to one BO in a file (a primary-node client's flink + open), the mappings stay until the second goes. */
 static void test_close_second_handle(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	struct drm_file *pf = drm_file_open(&f->dev->primary, 300, 1000);
 	assert_non_null(pf);
 	struct test_channel pch;
@@ -609,7 +588,7 @@ static void test_close_second_handle(void **state)
  */
 static void test_unmap_waits_for_jobs(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	struct amdgpu_vm *vm = amdgpu_vm_of_file(f->file);
 	uint32_t a = gem_create(&f->ch, 4 * 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
 	uint32_t b = gem_create(&f->ch, 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
@@ -668,7 +647,7 @@ static void test_unmap_waits_for_jobs(void **state)
 /* The daemon cannot reach a client's own pages: USERPTR answers as a kernel without userptr support. */
 static void test_userptr(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	static uint8_t mem[3 * 4096] __attribute__((aligned(4096)));
 	struct drm_amdgpu_gem_userptr u = {.addr = (uint64_t)(uintptr_t)mem, .size = 8192,
 					   .flags = AMDGPU_GEM_USERPTR_READONLY};
@@ -691,7 +670,7 @@ static void test_userptr(void **state)
 /* A file that closes with mappings and lists frees its tables and drops its references. */
 static void test_close_frees(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	uint32_t h = gem_create(&f->ch2, 64 * 4096, AMDGPU_GEM_DOMAIN_GTT, 0);
 	struct drm_gem_object *obj = drm_gem_object_lookup(f->file2, h);
 	unsigned refs = obj->refcount;

@@ -25,44 +25,27 @@
 #include "redox-drm/gem.h"
 #include "redox-drm/log.h"
 
-struct fixture {
-	struct hw_device *hw;
-	struct drm_device *dev;
-	struct drm_file *file;
-	struct test_channel ch;
-};
-
 static int setup(void **state)
 {
 	log_set_level(LOG_ERROR);
-	struct fixture *f = calloc(1, sizeof(*f));
-	f->hw = hw_sim_create("i915", 1);
-	assert_non_null(f->hw);
-	f->dev = drm_dev_create(f->hw, 1, NULL);
-	assert_non_null(f->dev);
-	f->file = drm_file_open(&f->dev->render, 10, 1000);
-	assert_non_null(f->file);
-	assert_int_equal(test_channel_start(&f->ch, f->file, 10, 1000), 0);
+	struct sim_fixture *f = sim_fixture_create("i915", 1, 1);
+	assert_non_null(f);
 	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	test_channel_stop(&f->ch);
-	drm_dev_destroy(f->dev);
-	hw_destroy(f->hw);
-	free(f);
+	sim_fixture_destroy(*state);
 	return 0;
 }
 
-static int call(struct fixture *f, unsigned long cmd, void *arg)
+static int call(struct sim_fixture *f, unsigned long cmd, void *arg)
 {
 	return rdrm_call(f->ch.fd, "i915", cmd, arg);
 }
 
-static int getparam(struct fixture *f, int param, int *value)
+static int getparam(struct sim_fixture *f, int param, int *value)
 {
 	*value = -12345;
 	struct drm_i915_getparam gp = {.param = param, .value = value};
@@ -71,7 +54,7 @@ static int getparam(struct fixture *f, int param, int *value)
 
 static void test_getparam(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	struct i915_device *i915 = f->dev->dev_private;
 	int v;
 	assert_int_equal(getparam(f, I915_PARAM_CHIPSET_ID, &v), 0);
@@ -117,7 +100,7 @@ static void test_getparam(void **state)
 
 static void test_driver_numbers_not_served(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	/* EXECBUFFER2 without buffers and USERPTR of nothing: the kernel's argument checks. */
 	struct drm_i915_gem_execbuffer2 eb = {0};
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_EXECBUFFER2, &eb), -EINVAL);
@@ -125,7 +108,7 @@ static void test_driver_numbers_not_served(void **state)
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_USERPTR, &up), -EINVAL);
 }
 
-static int query1(struct fixture *f, struct drm_i915_query_item *item)
+static int query1(struct sim_fixture *f, struct drm_i915_query_item *item)
 {
 	struct drm_i915_query q = {.num_items = 1, .items_ptr = (uintptr_t)item};
 	return call(f, DRM_IOCTL_I915_QUERY, &q);
@@ -133,7 +116,7 @@ static int query1(struct fixture *f, struct drm_i915_query_item *item)
 
 static void test_query_topology(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	struct drm_i915_query_item item = {.query_id = DRM_I915_QUERY_TOPOLOGY_INFO};
 	assert_int_equal(query1(f, &item), 0);
 	assert_int_equal(item.length, (int)sizeof(struct drm_i915_query_topology_info) + 1 + 3 + 12);
@@ -176,7 +159,7 @@ static void test_query_topology(void **state)
 
 static void test_query_engines_memory_and_refusals(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	uint8_t ebuf[256] = {0}, mbuf[512] = {0};
 	struct drm_i915_query_item items[4] = {
 		{.query_id = DRM_I915_QUERY_ENGINE_INFO, .length = sizeof(ebuf), .data_ptr = (uintptr_t)ebuf},
@@ -225,7 +208,7 @@ static void test_query_engines_memory_and_refusals(void **state)
 	assert_int_equal(query1(f, &zero), -EINVAL);
 }
 
-static uint32_t create(struct fixture *f, uint64_t size, uint64_t *out_size)
+static uint32_t create(struct sim_fixture *f, uint64_t size, uint64_t *out_size)
 {
 	struct drm_i915_gem_create c = {.size = size};
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CREATE, &c), 0);
@@ -236,7 +219,7 @@ static uint32_t create(struct fixture *f, uint64_t size, uint64_t *out_size)
 
 static void test_gem_objects(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	uint64_t size;
 	uint32_t h = create(f, 5000, &size);
 	assert_int_equal(size, 8192);
@@ -332,7 +315,7 @@ static void test_gem_objects(void **state)
 
 static void test_contexts(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	struct drm_i915_gem_context_create cc = {0};
 	assert_int_equal(call(f, DRM_IOCTL_I915_GEM_CONTEXT_CREATE, &cc), 0);
 	assert_int_equal(cc.ctx_id, 1);
@@ -411,7 +394,7 @@ static void test_contexts(void **state)
 /* Engine maps, VMs and SSEU: set while a context is new, fixed once it is used. */
 static void test_context_engines_and_vms(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	I915_DEFINE_CONTEXT_PARAM_ENGINES(engines, 3) = {
 		.engines = {{I915_ENGINE_CLASS_COPY, 0},
 			    {(uint16_t)I915_ENGINE_CLASS_INVALID, (uint16_t)I915_ENGINE_CLASS_INVALID_NONE},
@@ -501,7 +484,7 @@ static void test_context_engines_and_vms(void **state)
 
 static void test_reg_read_timestamp(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	struct drm_i915_reg_read r1 = {.offset = RING_TIMESTAMP(RENDER_RING_BASE) | I915_REG_READ_8B_WA};
 	assert_int_equal(call(f, DRM_IOCTL_I915_REG_READ, &r1), 0);
 	struct timespec ts = {0, 2000000};
@@ -524,7 +507,7 @@ static void test_reg_read_timestamp(void **state)
  */
 static void test_execbuf_checks(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	struct drm_i915_gem_exec_object2 obj = {.handle = 1};
 	struct drm_i915_gem_execbuffer2 eb = {.buffers_ptr = (uintptr_t)&obj, .buffer_count = 0,
 					      .rsvd2 = 0x12345678ull << 32 | 0x9abcdef0ull};
@@ -569,7 +552,7 @@ static void test_execbuf_checks(void **state)
 /* debugfs writes: parsed as the kernel's simple attributes, root's (or the daemon's user's) only. */
 static void test_debugfs_writes(void **state)
 {
-	struct fixture *f = *state;
+	struct sim_fixture *f = *state;
 	uint64_t v = 0;
 	assert_int_equal(drm_debugfs_parse_u64("0x5c", 4, &v), 0);
 	assert_int_equal(v, 0x5c);
