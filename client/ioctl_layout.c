@@ -652,7 +652,7 @@ static const struct rdrm_fd_field i915_execbuf_fds[] = {
 	 .flag_off = FIELD(struct drm_i915_gem_execbuffer2, flags), .flag_mask = I915_EXEC_FENCE_OUT},
 };
 
-#define ARRAYS_FDS(a, f) {N(a), N(f), a, f}
+#define ARRAYS_FDS(a, f) {.narrays = N(a), .nfds = N(f), .arrays = a, .fds = f}
 
 /* Only what the daemon's i915 driver serves; the rest is refused here already. */
 static const struct rdrm_ioctl_info i915_table[] = {
