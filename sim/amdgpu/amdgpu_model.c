@@ -20,10 +20,12 @@
 #define MAX_WINDOWS 2
 
 struct sim_amdgpu_waiter {
+	struct sim_amdgpu *a;
 	pthread_cond_t cond; /* its engine sleeps here (with the model lock) */
 	struct sim_amdgpu_reg_window win[MAX_WINDOWS];
 	unsigned nwin;
 	bool asleep, polling; /* polling: asleep with a deadline */
+	bool wake_due;        /* woken by a BAR write still in progress: signalled after its unlock */
 };
 
 struct sim_amdgpu {
@@ -31,6 +33,7 @@ struct sim_amdgpu {
 	pthread_mutex_t lock;  /* every register, doorbell and hook */
 	struct sim_amdgpu_waiter waiters[MAX_WAITERS]; /* command engines */
 	unsigned nwaiters;
+	bool bar_write; /* a driver's BAR write holds the lock: wake-ups wait for its unlock */
 	struct sim_regs mmio;  /* BAR5 */
 	struct sim_regs doorbell; /* BAR2 */
 	int vram_fd;
@@ -130,6 +133,42 @@ static int install_registers(struct sim_amdgpu *a)
 
 /* ---- BAR access ---- */
 
+/*
+ * A woken engine's first act is to take the lock: signalled while the
+ * writer still holds it, it would only sleep again on the lock (and the
+ * writer make one more system call to hand it over). So the engines a BAR
+ * write wakes are signalled after its unlock; the state they will look at
+ * was changed under the lock, so no wake-up is lost.
+ */
+static void bar_write_begin(struct sim_amdgpu *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->bar_write = true;
+}
+
+static void bar_write_end(struct sim_amdgpu *a)
+{
+	bool due[MAX_WAITERS] = {false};
+	unsigned n = a->nwaiters;
+	a->bar_write = false;
+	for (unsigned i = 0; i < n; i++) {
+		due[i] = a->waiters[i].wake_due;
+		a->waiters[i].wake_due = false;
+	}
+	pthread_mutex_unlock(&a->lock);
+	for (unsigned i = 0; i < n; i++)
+		if (due[i])
+			pthread_cond_signal(&a->waiters[i].cond);
+}
+
+static void waiter_wake(struct sim_amdgpu_waiter *w)
+{
+	if (w->a->bar_write)
+		w->wake_due = true;
+	else
+		pthread_cond_signal(&w->cond);
+}
+
 static uint32_t amdgpu_read32(struct sim_model *m, int bar, uint64_t off)
 {
 	struct sim_amdgpu *a = to_amdgpu(m);
@@ -165,15 +204,15 @@ static void amdgpu_write32(struct sim_model *m, int bar, uint64_t off, uint32_t 
 		break;
 	case SIM_AMDGPU_BAR_DOORBELL:
 		/* The doorbell's own hook kicks the engine it belongs to. */
-		pthread_mutex_lock(&a->lock);
+		bar_write_begin(a);
 		sim_regs_write(&a->doorbell, off, v);
-		pthread_mutex_unlock(&a->lock);
+		bar_write_end(a);
 		break;
 	case SIM_AMDGPU_BAR_MMIO:
-		pthread_mutex_lock(&a->lock);
+		bar_write_begin(a);
 		sim_regs_write(&a->mmio, off, v);
 		sim_amdgpu_engines_notify(m, true, (uint32_t)off, 4); /* a poll may wait on this register */
-		pthread_mutex_unlock(&a->lock);
+		bar_write_end(a);
 		break;
 	default:
 		break;
@@ -212,11 +251,11 @@ static void amdgpu_write64(struct sim_model *m, int bar, uint64_t off, uint64_t 
 	case SIM_AMDGPU_BAR_DOORBELL:
 	case SIM_AMDGPU_BAR_MMIO:
 		/* One locked access: a 64-bit doorbell write is never seen half-done. */
-		pthread_mutex_lock(&a->lock);
+		bar_write_begin(a);
 		sim_regs_write64(bar == SIM_AMDGPU_BAR_MMIO ? &a->mmio : &a->doorbell, off, v);
 		if (bar == SIM_AMDGPU_BAR_MMIO)
 			sim_amdgpu_engines_notify(m, true, (uint32_t)off, 8);
-		pthread_mutex_unlock(&a->lock);
+		bar_write_end(a);
 		break;
 	default:
 		break;
@@ -338,6 +377,7 @@ struct sim_amdgpu_waiter *sim_amdgpu_waiter_add(struct sim_model *m, const struc
 		return NULL;
 	memcpy(w->win, win, nwin * sizeof(*win));
 	w->nwin = nwin;
+	w->a = a;
 	a->nwaiters++;
 	return w;
 }
@@ -345,7 +385,7 @@ struct sim_amdgpu_waiter *sim_amdgpu_waiter_add(struct sim_model *m, const struc
 void sim_amdgpu_engine_kick(struct sim_amdgpu_waiter *w)
 {
 	if (w && w->asleep)
-		pthread_cond_signal(&w->cond);
+		waiter_wake(w);
 }
 
 void sim_amdgpu_engines_wake(struct sim_model *m)
@@ -369,7 +409,7 @@ void sim_amdgpu_engines_notify(struct sim_model *m, bool reg, uint32_t off, uint
 	for (unsigned i = 0; i < a->nwaiters; i++) {
 		struct sim_amdgpu_waiter *w = &a->waiters[i];
 		if (w->asleep && (w->polling || (reg && in_windows(w, off, len))))
-			pthread_cond_signal(&w->cond);
+			waiter_wake(w);
 	}
 }
 
