@@ -46,7 +46,10 @@ static bool cs_fence_signaled(struct drm_fence *fence)
 	struct cs_job *job = ((struct cs_fence *)fence)->job;
 	if (!job || !job->on_hw || !job->hw_armed || !job->hw_fence)
 		return false;
-	drm_fence_is_signaled(job->hw_fence);
+	/* Held: completing the job drops the job's reference (and the job). */
+	struct drm_fence *hw = drm_fence_get(job->hw_fence);
+	drm_fence_is_signaled(hw);
+	drm_fence_put(hw);
 	return fence->signaled;
 }
 
