@@ -28,6 +28,13 @@ struct event_timer {
 	size_t heap_index;
 };
 
+struct event_idle {
+	struct event_loop *loop;
+	event_timer_cb cb;
+	void *data;
+	struct event_idle *next, **pprev;
+};
+
 struct event_loop {
 	int epfd;
 	int timerfd;
@@ -39,6 +46,8 @@ struct event_loop {
 	struct event_timer **heap;
 	size_t nheap, heap_cap;
 	uint64_t armed; /* deadline the timerfd is set to, 0 = disarmed */
+	struct event_idle *idle_head, **idle_tail;
+	size_t nidle;
 };
 
 uint64_t monotonic_ns(void)
@@ -95,18 +104,22 @@ static void heap_remove_at(struct event_loop *loop, size_t i)
 	}
 }
 
+/*
+ * The timerfd only ever moves earlier: a later or cancelled first deadline
+ * leaves it where it is, and the early expiry just finds nothing due and
+ * sets it again. Timeouts that are added and cancelled for every job then
+ * cost no system call.
+ */
 static void rearm(struct event_loop *loop)
 {
 	uint64_t want = loop->nheap ? loop->heap[0]->deadline : 0;
-	if (want == loop->armed)
+	if (!want || (loop->armed && loop->armed <= want))
 		return;
 	struct itimerspec its;
 	memset(&its, 0, sizeof(its));
-	if (want) {
-		/* Deadlines are never 0 (that would disarm); one in the past fires at once. */
-		its.it_value.tv_sec = (time_t)(want / 1000000000ull);
-		its.it_value.tv_nsec = (long)(want % 1000000000ull);
-	}
+	/* Deadlines are never 0 (that would disarm); one in the past fires at once. */
+	its.it_value.tv_sec = (time_t)(want / 1000000000ull);
+	its.it_value.tv_nsec = (long)(want % 1000000000ull);
 	if (timerfd_settime(loop->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
 		log_error("timerfd_settime: %s", strerror(errno));
 	loop->armed = want;
@@ -166,6 +179,55 @@ void event_timer_cancel(struct event_timer *timer)
 	rearm(loop);
 }
 
+/* ---- end-of-iteration work ---- */
+
+struct event_idle *event_loop_add_idle(struct event_loop *loop, event_timer_cb cb, void *data)
+{
+	struct event_idle *idle = calloc(1, sizeof(*idle));
+	if (!idle)
+		return NULL;
+	idle->loop = loop;
+	idle->cb = cb;
+	idle->data = data;
+	idle->pprev = loop->idle_tail;
+	*loop->idle_tail = idle;
+	loop->idle_tail = &idle->next;
+	loop->nidle++;
+	return idle;
+}
+
+static void idle_unlink(struct event_idle *idle)
+{
+	struct event_loop *loop = idle->loop;
+	*idle->pprev = idle->next;
+	if (idle->next)
+		idle->next->pprev = idle->pprev;
+	else
+		loop->idle_tail = idle->pprev;
+	loop->nidle--;
+}
+
+void event_idle_cancel(struct event_idle *idle)
+{
+	if (!idle)
+		return;
+	idle_unlink(idle);
+	free(idle);
+}
+
+/* Runs what was queued when it started; what those queue runs next time round. */
+static void run_idle(struct event_loop *loop)
+{
+	for (size_t n = loop->nidle; n && loop->idle_head; n--) {
+		struct event_idle *idle = loop->idle_head;
+		idle_unlink(idle);
+		event_timer_cb cb = idle->cb;
+		void *data = idle->data;
+		free(idle);
+		cb(data);
+	}
+}
+
 /* ---- fd sources ---- */
 
 struct event_loop *event_loop_create(void)
@@ -173,6 +235,7 @@ struct event_loop *event_loop_create(void)
 	struct event_loop *loop = calloc(1, sizeof(*loop));
 	if (!loop)
 		return NULL;
+	loop->idle_tail = &loop->idle_head;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	loop->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (loop->epfd < 0 || loop->timerfd < 0)
@@ -206,6 +269,8 @@ void event_loop_destroy(struct event_loop *loop)
 	while (loop->live)
 		event_source_remove(loop->live);
 	free_dead(loop);
+	while (loop->idle_head)
+		event_idle_cancel(loop->idle_head);
 	for (size_t i = 0; i < loop->nheap; i++)
 		free(loop->heap[i]);
 	free(loop->heap);
@@ -261,6 +326,11 @@ void event_source_remove(struct event_source *src)
 int event_loop_dispatch(struct event_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[64];
+	/* Work queued outside a dispatch is due now: run it, and do not wait after it. */
+	if (loop->idle_head) {
+		run_idle(loop);
+		timeout_ms = 0;
+	}
 	int n = epoll_wait(loop->epfd, evs, 64, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -269,6 +339,7 @@ int event_loop_dispatch(struct event_loop *loop, int timeout_ms)
 		if (!src->removed)
 			src->cb(src->data, evs[i].events);
 	}
+	run_idle(loop);
 	free_dead(loop);
 	return n;
 }

@@ -22,6 +22,7 @@
 struct cs_fence {
 	struct drm_fence base;
 	char timeline[32]; /* a copy: the fence may outlive its scheduler */
+	struct cs_job *job; /* until the job is finished or given back */
 };
 
 static const char *cs_fence_driver_name(struct drm_fence *fence)
@@ -34,10 +35,35 @@ static const char *cs_fence_timeline_name(struct drm_fence *fence)
 	return ((struct cs_fence *)fence)->timeline;
 }
 
+/*
+ * Asked whether it is done (a wait about to park, a poll): the job's
+ * hardware fence is asked in turn, which reads what the engine wrote; if
+ * that signals, its callback completes the job and this fence with it,
+ * without waiting for the interrupt.
+ */
+static bool cs_fence_signaled(struct drm_fence *fence)
+{
+	struct cs_job *job = ((struct cs_fence *)fence)->job;
+	if (!job || !job->on_hw || !job->hw_armed || !job->hw_fence)
+		return false;
+	/* Held: completing the job drops the job's reference (and the job). */
+	struct drm_fence *hw = drm_fence_get(job->hw_fence);
+	drm_fence_is_signaled(hw);
+	drm_fence_put(hw);
+	return fence->signaled;
+}
+
 static const struct drm_fence_ops cs_fence_ops = {
 	.driver_name = cs_fence_driver_name,
 	.timeline_name = cs_fence_timeline_name,
+	.signaled = cs_fence_signaled,
 };
+
+static void job_detach_finished(struct cs_job *job)
+{
+	if (job->finished)
+		((struct cs_fence *)job->finished)->job = NULL;
+}
 
 bool cs_fence_is_sched(const struct drm_fence *fence)
 {
@@ -119,6 +145,7 @@ static void job_drop_deps(struct cs_job *job)
 static void job_finish(struct cs_sched *s, struct cs_job *job, int error)
 {
 	job_drop_deps(job);
+	job_detach_finished(job);
 	struct drm_fence *finished = job->finished, *hw = job->hw_fence;
 	if (error)
 		drm_fence_set_error(finished, error);
@@ -183,6 +210,7 @@ int cs_job_arm(struct cs_job *job)
 	job->seqno = ++e->last_seqno;
 	drm_fence_init(&f->base, &cs_fence_ops, e->fence_context, job->seqno);
 	snprintf(f->timeline, sizeof(f->timeline), "%s", e->sched->name ? e->sched->name : "");
+	f->job = job;
 	job->finished = &f->base;
 	return 0;
 }
@@ -190,6 +218,7 @@ int cs_job_arm(struct cs_job *job)
 void cs_job_cleanup(struct cs_job *job)
 {
 	job_drop_deps(job);
+	job_detach_finished(job);
 	if (job->finished) {
 		/* Somebody may already wait on it (an out-fence installed before the push failed). */
 		if (!job->finished->signaled) {

@@ -29,6 +29,7 @@ struct sim_hw {
 	struct sim_bus bus;
 	struct sim_model *model;
 	int irq_fd;
+	bool irq_notified; /* the eventfd was written since the last ack (atomic) */
 
 	/* Readers: model DMA. Writers: alloc/free. A buffer is never unmapped under a DMA. */
 	pthread_rwlock_t dma_lock;
@@ -116,6 +117,13 @@ static void bus_raise_irq(struct sim_bus *bus)
 {
 	struct sim_hw *s = bus->priv;
 	uint64_t one = 1;
+	/*
+	 * One notification per acknowledgement: a cause raised before the ack
+	 * is seen by the handler that runs after it (the model records the
+	 * cause before it raises), so more writes would only wake it again.
+	 */
+	if (__atomic_exchange_n(&s->irq_notified, true, __ATOMIC_SEQ_CST))
+		return;
 	/* EAGAIN means the counter is saturated: the line is already pending. */
 	while (write(s->irq_fd, &one, sizeof(one)) < 0 && errno == EINTR)
 		;
@@ -382,10 +390,13 @@ static int sim_irq_fd(struct hw_device *hw)
 
 static void sim_irq_ack(struct hw_device *hw)
 {
+	struct sim_hw *s = to_sim(hw);
 	uint64_t v;
 	/* A non-semaphore eventfd drains in one read; EAGAIN means nothing was pending. */
-	while (read(to_sim(hw)->irq_fd, &v, sizeof(v)) < 0 && errno == EINTR)
+	while (read(s->irq_fd, &v, sizeof(v)) < 0 && errno == EINTR)
 		;
+	/* After the drain: a raise from now on notifies again. */
+	__atomic_store_n(&s->irq_notified, false, __ATOMIC_SEQ_CST);
 }
 
 /* The monitor's view comes from the model's display block, not from a register. */

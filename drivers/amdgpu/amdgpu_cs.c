@@ -268,9 +268,9 @@ void amdgpu_cs_push_pending(struct amdgpu_device *adev)
 	struct amdgpu_cs_dev *cs = adev->cs;
 	if (!cs)
 		return;
-	if (cs->push_timer) {
-		event_timer_cancel(cs->push_timer);
-		cs->push_timer = NULL;
+	if (cs->push_idle) {
+		event_idle_cancel(cs->push_idle);
+		cs->push_idle = NULL;
 	}
 	struct amdgpu_job *job = cs->push_head;
 	cs->push_head = NULL;
@@ -282,22 +282,22 @@ void amdgpu_cs_push_pending(struct amdgpu_device *adev)
 	}
 }
 
-static void push_timer_fired(void *data)
+static void push_idle_run(void *data)
 {
 	struct amdgpu_device *adev = data;
-	adev->cs->push_timer = NULL; /* fired: the loop freed it */
+	adev->cs->push_idle = NULL; /* ran: the loop freed it */
 	amdgpu_cs_push_pending(adev);
 }
 
 /*
- * The CS answer goes out first and the engine is started after it, from the
- * loop's next turn: the client's next call (its wait) then overlaps the
- * work instead of queueing behind the engine thread's wake-up.
+ * The CS answer goes out first and the engine is started after it, at the
+ * end of this loop iteration: the client's next call (its wait) then
+ * overlaps the work instead of queueing behind the engine thread's wake-up.
  */
 static void push_later(struct amdgpu_device *adev, struct amdgpu_job *job)
 {
 	struct amdgpu_cs_dev *cs = adev->cs;
-	if (!cs->push_timer && !(cs->push_timer = event_loop_add_timer(cs->loop, 0, push_timer_fired, adev))) {
+	if (!cs->push_idle && !(cs->push_idle = event_loop_add_idle(cs->loop, push_idle_run, adev))) {
 		amdgpu_cs_push_pending(adev);
 		cs_entity_push_job(&job->base);
 		return;

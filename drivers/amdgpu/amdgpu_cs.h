@@ -85,7 +85,7 @@ struct amdgpu_cs_dev {
 	struct amdgpu_vm_use *vm_uses;
 	/* Jobs submitted in this loop iteration, handed to the schedulers after the replies went out. */
 	struct amdgpu_job *push_head, **push_tail;
-	struct event_timer *push_timer;
+	struct event_idle *push_idle;
 	struct event_loop *loop;
 	uint64_t reset_counter; /* ring resets so far (the kernel's gpu_reset_counter) */
 	uint64_t timeout_ns;

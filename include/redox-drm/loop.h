@@ -11,6 +11,7 @@
 struct event_loop;
 struct event_source;
 struct event_timer;
+struct event_idle;
 
 /* Called with the epoll events (EPOLLIN, EPOLLHUP, ...) that fired. */
 typedef void (*event_fd_cb)(void *data, uint32_t events);
@@ -29,6 +30,15 @@ void event_source_remove(struct event_source *src);
 struct event_timer *event_loop_add_timer(struct event_loop *loop, uint64_t deadline_ns,
 					 event_timer_cb cb, void *data);
 void event_timer_cancel(struct event_timer *timer);
+
+/*
+ * One-shot work for the end of this loop iteration: after the events being
+ * dispatched (so replies already sent go first), before the loop waits again.
+ * Costs no system call, unlike a timer due now. Outside a dispatch it runs at
+ * the start of the next one, which then does not wait.
+ */
+struct event_idle *event_loop_add_idle(struct event_loop *loop, event_timer_cb cb, void *data);
+void event_idle_cancel(struct event_idle *idle);
 
 /* Runs one iteration (waits at most timeout_ms; -1 = until something happens). */
 int event_loop_dispatch(struct event_loop *loop, int timeout_ms);

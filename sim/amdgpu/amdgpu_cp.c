@@ -108,7 +108,8 @@ struct sim_amdgpu_cp {
 	bool waiting;
 	struct cp_wait w;
 	uint64_t generation; /* bumped by resets: a packet in flight then retires nothing */
-	bool wrote;          /* memory or registers changed: other engines may be polling */
+	bool wrote;          /* memory changed: other engines may be polling */
+	struct sim_amdgpu_waiter *waiter;
 
 	enum sim_amdgpu_ring_error error;
 	uint32_t error_header;
@@ -245,7 +246,7 @@ static bool reg_write(struct sim_amdgpu_cp *cp, const struct exec_ctx *x, uint64
 		return false;
 	}
 	sim_regs_write(sim_amdgpu_mmio(cp->m), byte_off, val);
-	cp->wrote = true;
+	sim_amdgpu_engines_notify(cp->m, true, (uint32_t)byte_off, 4);
 	return true;
 }
 
@@ -847,7 +848,7 @@ static bool tick(void *ctx, uint64_t now, uint64_t *deadline)
 	bool progress = step(cp, now, deadline);
 	if (cp->wrote) {
 		cp->wrote = false;
-		sim_amdgpu_engines_wake(cp->m);
+		sim_amdgpu_engines_notify(cp->m, false, 0, 0);
 	}
 	return progress;
 }
@@ -855,7 +856,7 @@ static bool tick(void *ctx, uint64_t now, uint64_t *deadline)
 static void *cp_thread(void *arg)
 {
 	struct sim_amdgpu_cp *cp = arg;
-	sim_amdgpu_engine_run(cp->m, &cp->stop, tick, cp);
+	sim_amdgpu_engine_run(cp->m, cp->waiter, &cp->stop, tick, cp);
 	return NULL;
 }
 
@@ -937,6 +938,7 @@ static void doorbell_wptr(struct sim_amdgpu_cp *cp, uint32_t off, uint64_t val, 
 	sim_regs_set(mmio, SIM_AMDGPU_CP_RB0_WPTR, (uint32_t)val);
 	if (wide)
 		sim_regs_set(mmio, SIM_AMDGPU_CP_RB0_WPTR_HI, (uint32_t)(val >> 32));
+	sim_amdgpu_engine_kick(cp->waiter);
 }
 
 static void doorbell_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
@@ -980,6 +982,11 @@ int sim_amdgpu_cp_init(struct sim_model *m)
 	int ret = sim_amdgpu_hook_doorbell(m, &db);
 	if (ret)
 		return ret;
+	/* Its registers: GRBM and CP status and control, and the ring's block. */
+	const struct sim_amdgpu_reg_window win[] = {{0x8000u, 0x9000u}, {0xC000u, 0xC400u}};
+	cp->waiter = sim_amdgpu_waiter_add(m, win, 2);
+	if (!cp->waiter)
+		return -ENOMEM;
 	ret = pthread_create(&cp->thread, NULL, cp_thread, cp);
 	if (ret)
 		return -ret;

@@ -16,10 +16,24 @@
 
 #include "sim_pci.h"
 
+#define MAX_WAITERS 4
+#define MAX_WINDOWS 2
+
+struct sim_amdgpu_waiter {
+	struct sim_amdgpu *a;
+	pthread_cond_t cond; /* its engine sleeps here (with the model lock) */
+	struct sim_amdgpu_reg_window win[MAX_WINDOWS];
+	unsigned nwin;
+	bool asleep, polling; /* polling: asleep with a deadline */
+	bool wake_due;        /* woken by a BAR write still in progress: signalled after its unlock */
+};
+
 struct sim_amdgpu {
 	struct sim_model base;
 	pthread_mutex_t lock;  /* every register, doorbell and hook */
-	pthread_cond_t engine_cond; /* command engines sleep here (with lock) */
+	struct sim_amdgpu_waiter waiters[MAX_WAITERS]; /* command engines */
+	unsigned nwaiters;
+	bool bar_write; /* a driver's BAR write holds the lock: wake-ups wait for its unlock */
 	struct sim_regs mmio;  /* BAR5 */
 	struct sim_regs doorbell; /* BAR2 */
 	int vram_fd;
@@ -119,6 +133,42 @@ static int install_registers(struct sim_amdgpu *a)
 
 /* ---- BAR access ---- */
 
+/*
+ * A woken engine's first act is to take the lock: signalled while the
+ * writer still holds it, it would only sleep again on the lock (and the
+ * writer make one more system call to hand it over). So the engines a BAR
+ * write wakes are signalled after its unlock; the state they will look at
+ * was changed under the lock, so no wake-up is lost.
+ */
+static void bar_write_begin(struct sim_amdgpu *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->bar_write = true;
+}
+
+static void bar_write_end(struct sim_amdgpu *a)
+{
+	bool due[MAX_WAITERS] = {false};
+	unsigned n = a->nwaiters;
+	a->bar_write = false;
+	for (unsigned i = 0; i < n; i++) {
+		due[i] = a->waiters[i].wake_due;
+		a->waiters[i].wake_due = false;
+	}
+	pthread_mutex_unlock(&a->lock);
+	for (unsigned i = 0; i < n; i++)
+		if (due[i])
+			pthread_cond_signal(&a->waiters[i].cond);
+}
+
+static void waiter_wake(struct sim_amdgpu_waiter *w)
+{
+	if (w->a->bar_write)
+		w->wake_due = true;
+	else
+		pthread_cond_signal(&w->cond);
+}
+
 static uint32_t amdgpu_read32(struct sim_model *m, int bar, uint64_t off)
 {
 	struct sim_amdgpu *a = to_amdgpu(m);
@@ -153,16 +203,16 @@ static void amdgpu_write32(struct sim_model *m, int bar, uint64_t off, uint32_t 
 			vram_access(a, off, &v, 4, 1);
 		break;
 	case SIM_AMDGPU_BAR_DOORBELL:
-		pthread_mutex_lock(&a->lock);
+		/* The doorbell's own hook kicks the engine it belongs to. */
+		bar_write_begin(a);
 		sim_regs_write(&a->doorbell, off, v);
-		pthread_cond_broadcast(&a->engine_cond);
-		pthread_mutex_unlock(&a->lock);
+		bar_write_end(a);
 		break;
 	case SIM_AMDGPU_BAR_MMIO:
-		pthread_mutex_lock(&a->lock);
+		bar_write_begin(a);
 		sim_regs_write(&a->mmio, off, v);
-		pthread_cond_broadcast(&a->engine_cond); /* a poll may wait on this register */
-		pthread_mutex_unlock(&a->lock);
+		sim_amdgpu_engines_notify(m, true, (uint32_t)off, 4); /* a poll may wait on this register */
+		bar_write_end(a);
 		break;
 	default:
 		break;
@@ -201,10 +251,11 @@ static void amdgpu_write64(struct sim_model *m, int bar, uint64_t off, uint64_t 
 	case SIM_AMDGPU_BAR_DOORBELL:
 	case SIM_AMDGPU_BAR_MMIO:
 		/* One locked access: a 64-bit doorbell write is never seen half-done. */
-		pthread_mutex_lock(&a->lock);
+		bar_write_begin(a);
 		sim_regs_write64(bar == SIM_AMDGPU_BAR_MMIO ? &a->mmio : &a->doorbell, off, v);
-		pthread_cond_broadcast(&a->engine_cond);
-		pthread_mutex_unlock(&a->lock);
+		if (bar == SIM_AMDGPU_BAR_MMIO)
+			sim_amdgpu_engines_notify(m, true, (uint32_t)off, 8);
+		bar_write_end(a);
 		break;
 	default:
 		break;
@@ -257,7 +308,8 @@ static void amdgpu_destroy(struct sim_model *m)
 		munmap(a->vram, SIM_AMDGPU_VRAM_SIZE);
 	if (a->vram_fd >= 0)
 		close(a->vram_fd);
-	pthread_cond_destroy(&a->engine_cond);
+	for (unsigned i = 0; i < a->nwaiters; i++)
+		pthread_cond_destroy(&a->waiters[i].cond);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -308,44 +360,95 @@ void sim_amdgpu_set_engine(struct sim_model *m, enum sim_amdgpu_engine e, void *
 		to_amdgpu(m)->engine[e] = state;
 }
 
-void sim_amdgpu_engines_wake(struct sim_model *m)
-{
-	pthread_cond_broadcast(&to_amdgpu(m)->engine_cond);
-}
-
-void sim_amdgpu_engines_sleep(struct sim_model *m, uint64_t deadline_ns)
+struct sim_amdgpu_waiter *sim_amdgpu_waiter_add(struct sim_model *m, const struct sim_amdgpu_reg_window *win,
+						unsigned nwin)
 {
 	struct sim_amdgpu *a = to_amdgpu(m);
-	if (deadline_ns == UINT64_MAX) {
-		pthread_cond_wait(&a->engine_cond, &a->lock);
-		return;
-	}
-	struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000u), .tv_nsec = (long)(deadline_ns % 1000000000u)};
-	pthread_cond_timedwait(&a->engine_cond, &a->lock, &ts);
+	if (a->nwaiters == MAX_WAITERS || nwin > MAX_WINDOWS)
+		return NULL;
+	struct sim_amdgpu_waiter *w = &a->waiters[a->nwaiters];
+	memset(w, 0, sizeof(*w));
+	pthread_condattr_t cattr;
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC); /* engine deadlines are monotonic */
+	int ret = pthread_cond_init(&w->cond, &cattr);
+	pthread_condattr_destroy(&cattr);
+	if (ret)
+		return NULL;
+	memcpy(w->win, win, nwin * sizeof(*win));
+	w->nwin = nwin;
+	w->a = a;
+	a->nwaiters++;
+	return w;
 }
 
-void sim_amdgpu_engine_run(struct sim_model *m, const bool *stop, sim_amdgpu_engine_tick_fn tick,
-			   void *ctx)
+void sim_amdgpu_engine_kick(struct sim_amdgpu_waiter *w)
 {
-	pthread_mutex_t *lock = sim_amdgpu_lock(m);
+	if (w && w->asleep)
+		waiter_wake(w);
+}
+
+void sim_amdgpu_engines_wake(struct sim_model *m)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
+	for (unsigned i = 0; i < a->nwaiters; i++)
+		sim_amdgpu_engine_kick(&a->waiters[i]);
+}
+
+static bool in_windows(const struct sim_amdgpu_waiter *w, uint32_t off, uint32_t len)
+{
+	for (unsigned i = 0; i < w->nwin; i++)
+		if (off < w->win[i].hi && off + len > w->win[i].lo)
+			return true;
+	return false;
+}
+
+void sim_amdgpu_engines_notify(struct sim_model *m, bool reg, uint32_t off, uint32_t len)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
+	for (unsigned i = 0; i < a->nwaiters; i++) {
+		struct sim_amdgpu_waiter *w = &a->waiters[i];
+		if (w->asleep && (w->polling || (reg && in_windows(w, off, len))))
+			waiter_wake(w);
+	}
+}
+
+static void engine_sleep(struct sim_amdgpu *a, struct sim_amdgpu_waiter *w, uint64_t deadline_ns)
+{
+	w->asleep = true;
+	w->polling = deadline_ns != UINT64_MAX;
+	if (!w->polling) {
+		pthread_cond_wait(&w->cond, &a->lock);
+	} else {
+		struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
+				      .tv_nsec = (long)(deadline_ns % 1000000000u)};
+		pthread_cond_timedwait(&w->cond, &a->lock, &ts);
+	}
+	w->asleep = w->polling = false;
+}
+
+void sim_amdgpu_engine_run(struct sim_model *m, struct sim_amdgpu_waiter *w, const bool *stop,
+			   sim_amdgpu_engine_tick_fn tick, void *ctx)
+{
+	struct sim_amdgpu *a = to_amdgpu(m);
 	unsigned batch = 0;
-	pthread_mutex_lock(lock);
+	pthread_mutex_lock(&a->lock);
 	while (!*stop) {
 		uint64_t now = sim_amdgpu_now_ns(), deadline = UINT64_MAX;
 		if (tick(ctx, now, &deadline)) {
 			/* Let the driver's register accesses in now and then during long streams. */
 			if (++batch >= 32) {
 				batch = 0;
-				pthread_mutex_unlock(lock);
+				pthread_mutex_unlock(&a->lock);
 				sched_yield();
-				pthread_mutex_lock(lock);
+				pthread_mutex_lock(&a->lock);
 			}
 			continue;
 		}
 		batch = 0;
-		sim_amdgpu_engines_sleep(m, deadline);
+		engine_sleep(a, w, deadline);
 	}
-	pthread_mutex_unlock(lock);
+	pthread_mutex_unlock(&a->lock);
 }
 
 int sim_amdgpu_hook_doorbell(struct sim_model *m, const struct sim_reg_hook *hook)
@@ -364,17 +467,6 @@ struct sim_model *sim_amdgpu_create(struct sim_bus *bus, uint8_t pci_bus)
 		return NULL;
 	a->vram_fd = -1;
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_condattr_t cattr;
-	pthread_condattr_init(&cattr);
-	pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC); /* engine deadlines are monotonic */
-	int cret = pthread_cond_init(&a->engine_cond, &cattr);
-	pthread_condattr_destroy(&cattr);
-	if (cret) {
-		pthread_mutex_destroy(&a->lock);
-		free(a);
-		errno = cret;
-		return NULL;
-	}
 
 	struct sim_model *m = &a->base;
 	m->ops = &amdgpu_model_ops;

@@ -66,7 +66,8 @@ struct sdma_inst {
 	bool waiting;
 	struct sdma_wait w;
 	uint64_t generation;
-	bool wrote;
+	bool wrote; /* memory changed: other engines may be polling */
+	struct sim_amdgpu_waiter *waiter;
 
 	enum sim_amdgpu_ring_error error;
 	uint32_t error_header;
@@ -359,7 +360,7 @@ static void reg_write(struct sdma_inst *s, uint8_t vmid, uint64_t byte_off, uint
 	if (mask != 0xFFFFFFFFu)
 		val = (sim_regs_read(r, byte_off) & ~mask) | (val & mask);
 	sim_regs_write(r, byte_off, val);
-	s->wrote = true;
+	sim_amdgpu_engines_notify(s->m, true, (uint32_t)byte_off, 4);
 }
 
 /* Packet length in dwords from its first dword(s); 0 for an unknown op or sub-op. */
@@ -571,7 +572,7 @@ static bool tick(void *ctx, uint64_t now, uint64_t *deadline)
 	bool progress = step(s, now, deadline);
 	if (s->wrote) {
 		s->wrote = false;
-		sim_amdgpu_engines_wake(s->m);
+		sim_amdgpu_engines_notify(s->m, false, 0, 0);
 	}
 	return progress;
 }
@@ -579,7 +580,7 @@ static bool tick(void *ctx, uint64_t now, uint64_t *deadline)
 static void *sdma_thread(void *arg)
 {
 	struct sdma_inst *s = arg;
-	sim_amdgpu_engine_run(s->m, s->stop, tick, s);
+	sim_amdgpu_engine_run(s->m, s->waiter, s->stop, tick, s);
 	return NULL;
 }
 
@@ -650,6 +651,7 @@ static void doorbell_wptr(struct sdma_inst *s, uint32_t off, uint64_t val, bool 
 	sim_regs_set(mmio, REG(s, SIM_AMDGPU_SDMA0_GFX_RB_WPTR), (uint32_t)val);
 	sim_regs_set(mmio, REG(s, SIM_AMDGPU_SDMA0_GFX_RB_WPTR_HI), (uint32_t)(val >> 32));
 	s->wptr = val;
+	sim_amdgpu_engine_kick(s->waiter);
 }
 
 static void doorbell_write(struct sim_regs *r, uint32_t off, uint32_t val, void *ctx)
@@ -702,6 +704,12 @@ int sim_amdgpu_sdma_init(struct sim_model *m)
 		int ret = sim_amdgpu_hook_doorbell(m, &db);
 		if (ret)
 			return ret;
+		/* Its registers: the instance's block, from SDMA_CNTL to the ring's last. */
+		const struct sim_amdgpu_reg_window win = {REG(s, SIM_AMDGPU_SDMA0_CNTL),
+							  REG(s, SIM_AMDGPU_SDMA0_GFX_MINOR_PTR_UPDATE) + 4};
+		s->waiter = sim_amdgpu_waiter_add(m, &win, 1);
+		if (!s->waiter)
+			return -ENOMEM;
 	}
 	for (unsigned i = 0; i < NINST; i++) {
 		int ret = pthread_create(&sdma->inst[i].thread, NULL, sdma_thread, &sdma->inst[i]);

@@ -80,13 +80,25 @@ void *sim_amdgpu_engine(struct sim_model *m, enum sim_amdgpu_engine e);
 void sim_amdgpu_set_engine(struct sim_model *m, enum sim_amdgpu_engine e, void *state);
 
 /*
- * Command engines (CP, SDMA) sleep on one model-wide condition with the lock
- * held. Every BAR2/BAR5 write and every engine's memory or register write
- * wakes them to re-check their rings and polls. deadline_ns: CLOCK_MONOTONIC,
- * UINT64_MAX = none.
+ * Command engines (CP, SDMA instances) each sleep on a condition of their
+ * own with the model lock held, and are woken by what can concern them: an
+ * idle engine (no deadline) by its doorbell (sim_amdgpu_engine_kick from the
+ * doorbell hook) and by writes into its register windows; one that waits on
+ * a poll or a delay (a deadline) also by every other register write and by
+ * every memory write of another engine, as its condition may hold now.
+ * deadline_ns: CLOCK_MONOTONIC, UINT64_MAX = none.
  */
-void sim_amdgpu_engines_wake(struct sim_model *m);
-void sim_amdgpu_engines_sleep(struct sim_model *m, uint64_t deadline_ns);
+struct sim_amdgpu_waiter;
+struct sim_amdgpu_reg_window {
+	uint32_t lo, hi; /* BAR5 byte offsets, [lo, hi) */
+};
+/* Before the engine's thread starts; NULL if the model has no room. Freed with the model. */
+struct sim_amdgpu_waiter *sim_amdgpu_waiter_add(struct sim_model *m, const struct sim_amdgpu_reg_window *win,
+						unsigned nwin);
+void sim_amdgpu_engine_kick(struct sim_amdgpu_waiter *w); /* lock held */
+void sim_amdgpu_engines_wake(struct sim_model *m);        /* every engine (stop, fault settings); lock held */
+/* A register (reg: its byte offset) or memory (reg false) changed; lock held. */
+void sim_amdgpu_engines_notify(struct sim_model *m, bool reg, uint32_t off, uint32_t len);
 
 static inline uint64_t sim_amdgpu_now_ns(void)
 {
@@ -100,8 +112,9 @@ static inline uint64_t sim_amdgpu_now_ns(void)
  * again at once), false to sleep until *deadline (UINT64_MAX: until woken).
  */
 typedef bool (*sim_amdgpu_engine_tick_fn)(void *ctx, uint64_t now, uint64_t *deadline);
-/* An engine thread's body: ticks under the model lock until *stop, sleeping between. */
-void sim_amdgpu_engine_run(struct sim_model *m, const bool *stop, sim_amdgpu_engine_tick_fn tick, void *ctx);
+/* An engine thread's body: ticks under the model lock until *stop, sleeping on w between. */
+void sim_amdgpu_engine_run(struct sim_model *m, struct sim_amdgpu_waiter *w, const bool *stop,
+			   sim_amdgpu_engine_tick_fn tick, void *ctx);
 
 /* ------------------------------------------------------------------------
  * GPU VM (GFX9 GMC, facts §5): the one address translation every engine that

@@ -90,7 +90,37 @@ static void unlock(struct i915_engine *e)
 static void attn_set(struct i915_engine *e, unsigned bits)
 {
 	atomic_fetch_or(&e->attn, bits);
-	pthread_cond_signal(&e->cond);
+	if (e->g->bar_write)
+		e->wake_due = true;
+	else
+		pthread_cond_signal(&e->cond);
+}
+
+void sim_i915_engines_write_begin(struct sim_i915_engines *g)
+{
+	if (g)
+		g->bar_write = true;
+}
+
+unsigned sim_i915_engines_write_end(struct sim_i915_engines *g)
+{
+	unsigned due = 0;
+	if (!g)
+		return 0;
+	g->bar_write = false;
+	for (unsigned k = 0; k < SIM_I915_ENGINES; k++) {
+		if (g->e[k].wake_due)
+			due |= 1u << k;
+		g->e[k].wake_due = false;
+	}
+	return due;
+}
+
+void sim_i915_engines_wake(struct sim_i915_engines *g, unsigned due)
+{
+	for (unsigned k = 0; g && k < SIM_I915_ENGINES; k++)
+		if (due & (1u << k))
+			pthread_cond_signal(&g->e[k].cond);
 }
 
 static void attn_clear(struct i915_engine *e, unsigned bits)

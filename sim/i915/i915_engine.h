@@ -122,6 +122,7 @@ struct i915_engine {
 	pthread_t thread;
 	bool thread_running;
 	pthread_cond_t cond;  /* waits on the model lock */
+	bool wake_due;        /* woken by a register write still in progress: signalled after its unlock */
 	atomic_uint attn;
 
 	/* Under the model lock. */
@@ -152,6 +153,7 @@ struct sim_i915_engines {
 	struct sim_model *m;
 	pthread_mutex_t *lock; /* the model's: registers and engine state */
 	struct sim_regs *r;
+	bool bar_write; /* a driver's register write holds the lock: wake-ups wait for its unlock */
 	pthread_mutex_t atomic_lock; /* makes read-modify-write commands atomic across engines */
 	uint64_t t0_ns;        /* TIMESTAMP epoch */
 	struct {

@@ -219,6 +219,7 @@ static void i915_write32(struct sim_model *m, int bar, uint64_t off, uint32_t v)
 	uint64_t idx;
 
 	pthread_mutex_lock(&i->lock);
+	sim_i915_engines_write_begin(i->engines);
 	int dead = i->faults & SIM_I915_FAULT_BUS_DEAD;
 	if (!dead && bar == SIM_I915_BAR_GTTMMADR) {
 		if (off < SIM_I915_MMIO_SIZE) {
@@ -228,7 +229,9 @@ static void i915_write32(struct sim_model *m, int bar, uint64_t off, uint32_t v)
 			i->ggtt[idx] = (i->ggtt[idx] & ~(0xFFFFFFFFull << shift)) | (uint64_t)v << shift;
 		}
 	}
+	unsigned due = sim_i915_engines_write_end(i->engines);
 	pthread_mutex_unlock(&i->lock);
+	sim_i915_engines_wake(i->engines, due);
 
 	if (!dead && bar == SIM_I915_BAR_GMADR)
 		aperture_access(i, off, &v, 4, 1);
@@ -262,6 +265,7 @@ static void i915_write64(struct sim_model *m, int bar, uint64_t off, uint64_t v)
 	uint64_t idx;
 
 	pthread_mutex_lock(&i->lock);
+	sim_i915_engines_write_begin(i->engines);
 	int dead = i->faults & SIM_I915_FAULT_BUS_DEAD;
 	if (!dead && bar == SIM_I915_BAR_GTTMMADR) {
 		if (off < SIM_I915_MMIO_SIZE)
@@ -269,7 +273,9 @@ static void i915_write64(struct sim_model *m, int bar, uint64_t off, uint64_t v)
 		else if (!ggtt_index(off, 8, &idx))
 			i->ggtt[idx] = v; /* one PTE, written whole */
 	}
+	unsigned due = sim_i915_engines_write_end(i->engines);
 	pthread_mutex_unlock(&i->lock);
+	sim_i915_engines_wake(i->engines, due);
 
 	if (!dead && bar == SIM_I915_BAR_GMADR)
 		aperture_access(i, off, &v, 8, 1);

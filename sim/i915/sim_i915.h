@@ -161,6 +161,14 @@ struct sim_i915_engines;
 struct sim_i915_engines *sim_i915_engines_create(struct sim_model *m, pthread_mutex_t *lock, struct sim_regs *regs);
 void sim_i915_engines_destroy(struct sim_i915_engines *g);
 struct sim_i915_engines *sim_i915_engines_of(struct sim_model *m);
+/*
+ * A driver's register write, lock held from begin to end: the engines it
+ * wakes are returned by end and signalled by wake after the unlock, so they
+ * do not wake only to wait for the lock the writer still holds.
+ */
+void sim_i915_engines_write_begin(struct sim_i915_engines *g);
+unsigned sim_i915_engines_write_end(struct sim_i915_engines *g);
+void sim_i915_engines_wake(struct sim_i915_engines *g, unsigned due);
 
 /*
  * ---- Display engine (i915_display.c) ----

@@ -93,12 +93,98 @@ static void remove_during_dispatch(void **state)
 	close(a[0]), close(a[1]), close(b[0]), close(b[1]);
 }
 
+/* A cancelled first timer leaves the timerfd early; a later one must still fire, and on time. */
+static void cancelled_first_timer_then_later(void **state)
+{
+	struct event_loop *loop = event_loop_create();
+	struct order o = {0};
+	struct tag a = {&o, 1}, b = {&o, 2};
+	uint64_t now = monotonic_ns();
+	struct event_timer *early = event_loop_add_timer(loop, now + 5000000, timer_cb, &a);
+	event_loop_add_timer(loop, now + 20000000, timer_cb, &b);
+	event_timer_cancel(early);
+	while (o.n < 1)
+		event_loop_dispatch(loop, 1000);
+	assert_int_equal(o.seen[0], 2);
+	assert_true(monotonic_ns() - now >= 20000000);
+	/* A new earlier deadline after that still moves the timerfd. */
+	struct tag c = {&o, 3};
+	event_loop_add_timer(loop, monotonic_ns() + 60000000000ull, timer_cb, &a);
+	event_loop_add_timer(loop, monotonic_ns() + 1000000, timer_cb, &c);
+	while (o.n < 2)
+		event_loop_dispatch(loop, 1000);
+	assert_int_equal(o.seen[1], 3);
+	event_loop_destroy(loop);
+}
+
+struct idle_ctx {
+	struct event_loop *loop;
+	struct order *o;
+	int fd;
+	int id;
+	struct event_idle *queued; /* what the fd callback queues */
+};
+
+static void idle_cb(void *data)
+{
+	struct tag *t = data;
+	t->o->seen[t->o->n++] = t->id;
+}
+
+static struct tag idle_tag_late;
+
+static void fd_queues_idle(void *data, uint32_t events)
+{
+	struct idle_ctx *c = data;
+	char ch;
+	if (read(c->fd, &ch, 1) != 1)
+		return;
+	c->o->seen[c->o->n++] = c->id;
+	c->queued = event_loop_add_idle(c->loop, idle_cb, &idle_tag_late);
+}
+
+/* Idle work runs after the events of its iteration, once; cancelled work never runs. */
+static void idle_runs_after_events(void **state)
+{
+	struct event_loop *loop = event_loop_create();
+	struct order o = {0};
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct idle_ctx c = {.loop = loop, .o = &o, .fd = p[0], .id = 1};
+	idle_tag_late = (struct tag){&o, 2};
+	assert_non_null(event_loop_add_fd(loop, p[0], EPOLLIN, fd_queues_idle, &c));
+	assert_int_equal(write(p[1], "x", 1), 1);
+	event_loop_dispatch(loop, 1000);
+	assert_int_equal(o.n, 2);
+	assert_int_equal(o.seen[0], 1);
+	assert_int_equal(o.seen[1], 2);
+	/* Nothing more to do: the next dispatch runs no idle work again. */
+	event_loop_dispatch(loop, 0);
+	assert_int_equal(o.n, 2);
+	/* Queued outside a dispatch: the next one runs it and does not wait. */
+	struct tag t3 = {&o, 3}, t4 = {&o, 4};
+	assert_non_null(event_loop_add_idle(loop, idle_cb, &t3));
+	event_idle_cancel(event_loop_add_idle(loop, idle_cb, &t4));
+	uint64_t t0 = monotonic_ns();
+	event_loop_dispatch(loop, 10000);
+	assert_true(monotonic_ns() - t0 < 5000000000ull);
+	assert_int_equal(o.n, 3);
+	assert_int_equal(o.seen[2], 3);
+	/* Left queued at destroy: freed, not run. */
+	assert_non_null(event_loop_add_idle(loop, idle_cb, &t4));
+	event_loop_destroy(loop);
+	assert_int_equal(o.n, 3);
+	close(p[0]), close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(timers_fire_in_deadline_order),
 		cmocka_unit_test(past_deadline_fires_at_once),
 		cmocka_unit_test(remove_during_dispatch),
+		cmocka_unit_test(cancelled_first_timer_then_later),
+		cmocka_unit_test(idle_runs_after_events),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
