@@ -188,28 +188,21 @@ static bool busy(const struct sim_amdgpu_cp *cp)
 
 /* ---- memory and registers, as the packet's stream sees them ---- */
 
+/* The CP reads and writes through the GFXHUB; its failed accesses raise UTCL2 faults. */
 static int vm_ctx(struct sim_amdgpu_cp *cp, uint8_t vmid, struct sim_amdgpu_vm_ctx *vm)
 {
-	int ret = sim_amdgpu_vm_snapshot(cp->m, SIM_AMDGPU_GFXHUB, vmid, vm);
-	vm->report_faults = true; /* the CP's accesses raise UTCL2 faults */
-	return ret;
+	return sim_amdgpu_engine_vm(cp->m, SIM_AMDGPU_GFXHUB, vmid, vm);
 }
 
-/* A data read that fails translation returns zeros, as the hub's dummy page would. */
 static void mem_read(struct sim_amdgpu_cp *cp, uint8_t vmid, uint64_t addr, void *dst, size_t len)
 {
-	struct sim_amdgpu_vm_ctx vm;
-	if (vm_ctx(cp, vmid, &vm) || sim_amdgpu_vm_read(&vm, addr, dst, len)) {
-		memset(dst, 0, len);
+	if (sim_amdgpu_engine_read(cp->m, SIM_AMDGPU_GFXHUB, vmid, addr, dst, len))
 		cp->st.faults++;
-	}
 }
 
-/* A data write that fails translation is dropped (and counted). */
 static void mem_write(struct sim_amdgpu_cp *cp, uint8_t vmid, uint64_t addr, const void *src, size_t len)
 {
-	struct sim_amdgpu_vm_ctx vm;
-	if (vm_ctx(cp, vmid, &vm) || sim_amdgpu_vm_write(&vm, addr, src, len))
+	if (sim_amdgpu_engine_write(cp->m, SIM_AMDGPU_GFXHUB, vmid, addr, src, len))
 		cp->st.faults++;
 	cp->wrote = true;
 }

@@ -143,27 +143,21 @@ static bool busy(const struct sdma_inst *s)
 
 /* ---- memory through the MMHUB ---- */
 
-/* The engine's view of vmid; its accesses raise VMC faults. */
+/* SDMA reads and writes through the MMHUB; its failed accesses raise VMC faults. */
 static int vm_ctx(struct sdma_inst *s, uint8_t vmid, struct sim_amdgpu_vm_ctx *vm)
 {
-	int ret = sim_amdgpu_vm_snapshot(s->m, SIM_AMDGPU_MMHUB, vmid, vm);
-	vm->report_faults = true;
-	return ret;
+	return sim_amdgpu_engine_vm(s->m, SIM_AMDGPU_MMHUB, vmid, vm);
 }
 
 static void mem_read(struct sdma_inst *s, uint8_t vmid, uint64_t addr, void *dst, size_t len)
 {
-	struct sim_amdgpu_vm_ctx vm;
-	if (vm_ctx(s, vmid, &vm) || sim_amdgpu_vm_read(&vm, addr, dst, len)) {
-		memset(dst, 0, len);
+	if (sim_amdgpu_engine_read(s->m, SIM_AMDGPU_MMHUB, vmid, addr, dst, len))
 		s->st.faults++;
-	}
 }
 
 static void mem_write(struct sdma_inst *s, uint8_t vmid, uint64_t addr, const void *src, size_t len)
 {
-	struct sim_amdgpu_vm_ctx vm;
-	if (vm_ctx(s, vmid, &vm) || sim_amdgpu_vm_write(&vm, addr, src, len))
+	if (sim_amdgpu_engine_write(s->m, SIM_AMDGPU_MMHUB, vmid, addr, src, len))
 		s->st.faults++;
 	s->wrote = true;
 }

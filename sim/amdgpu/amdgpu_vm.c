@@ -345,3 +345,30 @@ int sim_amdgpu_vm_write(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, cons
 {
 	return vm_access(ctx, addr, (void *)src, len, true);
 }
+
+int sim_amdgpu_engine_vm(struct sim_model *m, enum sim_amdgpu_hub hub, unsigned vmid, struct sim_amdgpu_vm_ctx *ctx)
+{
+	int ret = sim_amdgpu_vm_snapshot(m, hub, vmid, ctx);
+	ctx->report_faults = true;
+	return ret;
+}
+
+int sim_amdgpu_engine_read(struct sim_model *m, enum sim_amdgpu_hub hub, unsigned vmid, uint64_t addr, void *dst,
+			   size_t len)
+{
+	struct sim_amdgpu_vm_ctx vm;
+	if (sim_amdgpu_engine_vm(m, hub, vmid, &vm) || sim_amdgpu_vm_read(&vm, addr, dst, len)) {
+		memset(dst, 0, len);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+int sim_amdgpu_engine_write(struct sim_model *m, enum sim_amdgpu_hub hub, unsigned vmid, uint64_t addr,
+			    const void *src, size_t len)
+{
+	struct sim_amdgpu_vm_ctx vm;
+	if (sim_amdgpu_engine_vm(m, hub, vmid, &vm) || sim_amdgpu_vm_write(&vm, addr, src, len))
+		return -EFAULT;
+	return 0;
+}

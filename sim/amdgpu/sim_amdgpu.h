@@ -208,6 +208,16 @@ int sim_amdgpu_vm_translate(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, 
 /* Copies through the translation, page by page. 0, or -EFAULT at the first unmapped page. */
 int sim_amdgpu_vm_read(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, void *dst, size_t len);
 int sim_amdgpu_vm_write(const struct sim_amdgpu_vm_ctx *ctx, uint64_t addr, const void *src, size_t len);
+/* An engine's view of vmid through hub: a snapshot whose failed accesses raise fault vectors. Lock held. */
+int sim_amdgpu_engine_vm(struct sim_model *m, enum sim_amdgpu_hub hub, unsigned vmid, struct sim_amdgpu_vm_ctx *ctx);
+/*
+ * An engine's data access: 0, or -EFAULT when it failed translation (a read
+ * then gives zeros, as the hub's dummy page would; a write is dropped). Lock held.
+ */
+int sim_amdgpu_engine_read(struct sim_model *m, enum sim_amdgpu_hub hub, unsigned vmid, uint64_t addr, void *dst,
+			   size_t len);
+int sim_amdgpu_engine_write(struct sim_model *m, enum sim_amdgpu_hub hub, unsigned vmid, uint64_t addr,
+			    const void *src, size_t len);
 /* Translation faults seen so far (no fault status registers are modelled yet). */
 uint64_t sim_amdgpu_vm_faults(struct sim_model *m);
 /*
