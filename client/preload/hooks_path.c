@@ -646,50 +646,52 @@ static long fd_magic(int fd)
 	return magic_for_public(target);
 }
 
-RDRM_VISIBLE int statfs(const char *path, struct statfs *buf)
+/* Where statfs(path) must look, and the magic it then reports (0: the file system's own). -1 with errno. */
+static int statfs_target(const char *path, struct rdrm_res *res, const char **at, long *magic)
 {
+	*at = path;
+	*magic = 0;
 	if (!rdrm_maybe_ours(AT_FDCWD, path))
-		return real_statfs()(path, buf);
-	struct rdrm_res res;
-	switch (rdrm_resolve(AT_FDCWD, path, false, false, &res)) {
+		return 0;
+	switch (rdrm_resolve(AT_FDCWD, path, false, false, res)) {
 	case RES_ERR:
-		errno = res.err;
+		errno = res->err;
 		return -1;
 	case RES_NODE:
 	case RES_MAPPED:
-		if (real_statfs()(res.m.path, buf) < 0)
-			return -1;
-		if (res.m.kind == RDRM_PATH_NODE)
-			buf->f_type = node_magic(res.m.type);
-		else if (res.m.kind != RDRM_PATH_PUBLIC)
-			buf->f_type = magic_for_public(res.abs);
+		*at = res->m.path;
+		if (res->m.kind == RDRM_PATH_NODE)
+			*magic = node_magic(res->m.type);
+		else if (res->m.kind != RDRM_PATH_PUBLIC)
+			*magic = magic_for_public(res->abs);
 		return 0;
 	default:
-		return real_statfs()(path, buf);
+		return 0;
 	}
+}
+
+RDRM_VISIBLE int statfs(const char *path, struct statfs *buf)
+{
+	struct rdrm_res res;
+	const char *at;
+	long magic;
+	if (statfs_target(path, &res, &at, &magic) < 0 || real_statfs()(at, buf) < 0)
+		return -1;
+	if (magic)
+		buf->f_type = magic;
+	return 0;
 }
 
 RDRM_VISIBLE int statfs64(const char *path, struct statfs64 *buf)
 {
-	if (!rdrm_maybe_ours(AT_FDCWD, path))
-		return real_statfs64()(path, buf);
 	struct rdrm_res res;
-	switch (rdrm_resolve(AT_FDCWD, path, false, false, &res)) {
-	case RES_ERR:
-		errno = res.err;
+	const char *at;
+	long magic;
+	if (statfs_target(path, &res, &at, &magic) < 0 || real_statfs64()(at, buf) < 0)
 		return -1;
-	case RES_NODE:
-	case RES_MAPPED:
-		if (real_statfs64()(res.m.path, buf) < 0)
-			return -1;
-		if (res.m.kind == RDRM_PATH_NODE)
-			buf->f_type = node_magic(res.m.type);
-		else if (res.m.kind != RDRM_PATH_PUBLIC)
-			buf->f_type = magic_for_public(res.abs);
-		return 0;
-	default:
-		return real_statfs64()(path, buf);
-	}
+	if (magic)
+		buf->f_type = magic;
+	return 0;
 }
 
 RDRM_VISIBLE int fstatfs(int fd, struct statfs *buf)
