@@ -112,7 +112,7 @@ void amdgpu_ring_emit_vm_flush(struct amdgpu_ring *ring, unsigned vmid, uint64_t
  * -EBUSY if AMDGPU_FENCE_SLOTS fences are already outstanding, -ENOMEM. */
 int amdgpu_fence_emit(struct amdgpu_ring *ring, struct drm_fence **fence);
 /* Halts the engine, resets its ring and restarts it; outstanding fences complete with
- * -ECANCELED. 0 if the ring passed its ring test afterwards (else it is left not ready). */
+ * -ECANCELED. Never waits for the engine: 0, or -ENODEV for a ring that never started. */
 int amdgpu_ring_reset(struct amdgpu_ring *ring);
 /* VM faults decoded from the IH ring, per VMID (0..15). */
 uint64_t amdgpu_vm_fault_count(struct amdgpu_device *adev, unsigned vmid);
