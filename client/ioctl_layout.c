@@ -156,9 +156,11 @@ static const struct rdrm_array obj_props_arrays[] = {
 };
 
 /* ATOMIC: per-object property counts, then as many props and values as they add up to. */
-static uint64_t atomic_prop_total(const void *parent, const void *const *prev_data,
+static uint64_t atomic_prop_total(const void *parent, size_t parent_size, const void *const *prev_data,
 				  const uint64_t *prev_count)
 {
+	(void)parent;
+	(void)parent_size;
 	const uint32_t *counts = prev_data[1];
 	uint64_t total = 0;
 	if (!counts)
@@ -297,9 +299,11 @@ static const struct rdrm_ioctl_info core_table[] = {
 /* ---- amdgpu ---- */
 
 /* A pointer to exactly one element (GETPARAM's int, a CS chunk). */
-static uint64_t one(const void *parent, const void *const *prev_data, const uint64_t *prev_count)
+static uint64_t one(const void *parent, size_t parent_size, const void *const *prev_data,
+		    const uint64_t *prev_count)
 {
 	(void)parent;
+	(void)parent_size;
 	(void)prev_data;
 	(void)prev_count;
 	return 1;
@@ -311,12 +315,12 @@ static const struct rdrm_array amdgpu_info_arrays[] = {
 };
 
 /* GEM_OP's value is a pointer to a create-info struct only for GET_GEM_CREATE_INFO. */
-static uint64_t amdgpu_gem_op_info_count(const void *parent, const void *const *prev_data,
+static uint64_t amdgpu_gem_op_info_count(const void *parent, size_t parent_size, const void *const *prev_data,
 					 const uint64_t *prev_count)
 {
 	(void)prev_data;
 	(void)prev_count;
-	uint32_t op = (uint32_t)rdrm_field_get(parent, sizeof(struct drm_amdgpu_gem_op),
+	uint32_t op = (uint32_t)rdrm_field_get(parent, parent_size,
 					       FIELD(struct drm_amdgpu_gem_op, op), 4);
 	return op == AMDGPU_GEM_OP_GET_GEM_CREATE_INFO;
 }
@@ -328,14 +332,14 @@ static const struct rdrm_array amdgpu_gem_op_arrays[] = {
 };
 
 /* BO_LIST entries have the client's stride (bo_info_size), so they travel as bytes. */
-static uint64_t amdgpu_bo_list_bytes(const void *parent, const void *const *prev_data, const uint64_t *prev_count)
+static uint64_t amdgpu_bo_list_bytes(const void *parent, size_t parent_size, const void *const *prev_data,
+				     const uint64_t *prev_count)
 {
 	(void)prev_data;
 	(void)prev_count;
-	const size_t size = sizeof(struct drm_amdgpu_bo_list_in);
-	uint64_t n = rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, bo_number), 4);
-	uint64_t stride = rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, bo_info_size), 4);
-	uint32_t op = (uint32_t)rdrm_field_get(parent, size, FIELD(struct drm_amdgpu_bo_list_in, operation), 4);
+	uint64_t n = rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, bo_number), 4);
+	uint64_t stride = rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, bo_info_size), 4);
+	uint32_t op = (uint32_t)rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, operation), 4);
 	/* DESTROY reads no entries. */
 	return op == AMDGPU_BO_LIST_OP_DESTROY ? 0 : n * stride;
 }
@@ -427,12 +431,12 @@ static const struct rdrm_array i915_getparam_arrays[] = {
  * out. length is signed; a negative one carries nothing, and the daemon answers
  * -EINVAL in that item as the kernel does, instead of failing the whole call.
  */
-static uint64_t i915_query_item_bytes(const void *parent, const void *const *prev_data,
+static uint64_t i915_query_item_bytes(const void *parent, size_t parent_size, const void *const *prev_data,
 				      const uint64_t *prev_count)
 {
 	(void)prev_data;
 	(void)prev_count;
-	int32_t len = (int32_t)rdrm_field_get(parent, sizeof(struct drm_i915_query_item),
+	int32_t len = (int32_t)rdrm_field_get(parent, parent_size,
 					      FIELD(struct drm_i915_query_item, length), 4);
 	return len > 0 ? (uint64_t)len : 0;
 }
@@ -495,18 +499,18 @@ static uint64_t ctx_param_bytes(const void *base, size_t size, size_t off, uint6
 	return param == which ? bytes : 0;
 }
 
-static uint64_t setparam_engines_bytes(const void *parent, const void *const *pd, const uint64_t *pc)
+static uint64_t setparam_engines_bytes(const void *parent, size_t parent_size, const void *const *pd, const uint64_t *pc)
 {
 	(void)pd;
 	(void)pc;
-	return ctx_param_bytes(parent, sizeof(struct drm_i915_gem_context_param), 0, I915_CONTEXT_PARAM_ENGINES);
+	return ctx_param_bytes(parent, parent_size, 0, I915_CONTEXT_PARAM_ENGINES);
 }
 
-static uint64_t setparam_sseu_bytes(const void *parent, const void *const *pd, const uint64_t *pc)
+static uint64_t setparam_sseu_bytes(const void *parent, size_t parent_size, const void *const *pd, const uint64_t *pc)
 {
 	(void)pd;
 	(void)pc;
-	return ctx_param_bytes(parent, sizeof(struct drm_i915_gem_context_param), 0, I915_CONTEXT_PARAM_SSEU);
+	return ctx_param_bytes(parent, parent_size, 0, I915_CONTEXT_PARAM_SSEU);
 }
 
 /* An engine map is one variable-length struct: its layout covers the whole block. */
@@ -532,19 +536,19 @@ static const struct rdrm_array i915_ctx_getparam_arrays[] = {
 };
 
 /* CONTEXT_CREATE_EXT: SETPARAM nodes, each with a context parameter inside. */
-static uint64_t create_ext_engines_bytes(const void *parent, const void *const *pd, const uint64_t *pc)
+static uint64_t create_ext_engines_bytes(const void *parent, size_t parent_size, const void *const *pd, const uint64_t *pc)
 {
 	(void)pd;
 	(void)pc;
-	return ctx_param_bytes(parent, sizeof(struct drm_i915_gem_context_create_ext_setparam),
+	return ctx_param_bytes(parent, parent_size,
 			       offsetof(struct drm_i915_gem_context_create_ext_setparam, param), I915_CONTEXT_PARAM_ENGINES);
 }
 
-static uint64_t create_ext_sseu_bytes(const void *parent, const void *const *pd, const uint64_t *pc)
+static uint64_t create_ext_sseu_bytes(const void *parent, size_t parent_size, const void *const *pd, const uint64_t *pc)
 {
 	(void)pd;
 	(void)pc;
-	return ctx_param_bytes(parent, sizeof(struct drm_i915_gem_context_create_ext_setparam),
+	return ctx_param_bytes(parent, parent_size,
 			       offsetof(struct drm_i915_gem_context_create_ext_setparam, param), I915_CONTEXT_PARAM_SSEU);
 }
 
@@ -563,11 +567,11 @@ static const struct rdrm_chain_node i915_create_ext_kinds[] = {
 };
 static const struct rdrm_chain i915_create_ext_chain = I915_EXT_CHAIN(i915_create_ext_kinds);
 
-static uint64_t create_uses_extensions(const void *parent, const void *const *pd, const uint64_t *pc)
+static uint64_t create_uses_extensions(const void *parent, size_t parent_size, const void *const *pd, const uint64_t *pc)
 {
 	(void)pd;
 	(void)pc;
-	return rdrm_field_get(parent, sizeof(struct drm_i915_gem_context_create_ext),
+	return rdrm_field_get(parent, parent_size,
 			      FIELD(struct drm_i915_gem_context_create_ext, flags), 4) &
 	       I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS;
 }
@@ -607,28 +611,27 @@ static const struct rdrm_chain_node i915_execbuf_ext_kinds[] = {
 };
 static const struct rdrm_chain i915_execbuf_ext_chain = I915_EXT_CHAIN(i915_execbuf_ext_kinds);
 
-static uint64_t execbuf_flags(const void *parent)
+static uint64_t execbuf_flags(const void *parent, size_t parent_size)
 {
-	return rdrm_field_get(parent, sizeof(struct drm_i915_gem_execbuffer2),
+	return rdrm_field_get(parent, parent_size,
 			      FIELD(struct drm_i915_gem_execbuffer2, flags), 8);
 }
 
-static uint64_t execbuf_fence_count(const void *parent, const void *const *pd, const uint64_t *pc)
+static uint64_t execbuf_fence_count(const void *parent, size_t parent_size, const void *const *pd, const uint64_t *pc)
 {
 	(void)pd;
 	(void)pc;
-	uint64_t flags = execbuf_flags(parent);
+	uint64_t flags = execbuf_flags(parent, parent_size);
 	if (!(flags & I915_EXEC_FENCE_ARRAY) || (flags & I915_EXEC_USE_EXTENSIONS))
 		return 0;
-	return rdrm_field_get(parent, sizeof(struct drm_i915_gem_execbuffer2),
-			      FIELD(struct drm_i915_gem_execbuffer2, num_cliprects), 4);
+	return rdrm_field_get(parent, parent_size, FIELD(struct drm_i915_gem_execbuffer2, num_cliprects), 4);
 }
 
-static uint64_t execbuf_uses_extensions(const void *parent, const void *const *pd, const uint64_t *pc)
+static uint64_t execbuf_uses_extensions(const void *parent, size_t parent_size, const void *const *pd, const uint64_t *pc)
 {
 	(void)pd;
 	(void)pc;
-	uint64_t flags = execbuf_flags(parent);
+	uint64_t flags = execbuf_flags(parent, parent_size);
 	return (flags & I915_EXEC_USE_EXTENSIONS) && !(flags & I915_EXEC_FENCE_ARRAY);
 }
 
@@ -821,14 +824,14 @@ static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 		const struct rdrm_array *a = &l->arrays[i];
 		uint64_t uptr = rdrm_field_get(base, base_size, a->ptr_off, 8);
 		if (a->chain) {
-			if (a->count_fn && !a->count_fn(base, prev_data, prev_count))
+			if (a->count_fn && !a->count_fn(base, base_size, prev_data, prev_count))
 				continue;
 			int r = walk_chain(a, uptr, v, depth);
 			if (r)
 				return r;
 			continue;
 		}
-		uint64_t count = a->count_fn ? a->count_fn(base, prev_data, prev_count)
+		uint64_t count = a->count_fn ? a->count_fn(base, base_size, prev_data, prev_count)
 					     : rdrm_field_get(base, base_size, a->count_off, a->count_size);
 		if (count > a->max_count)
 			return -EINVAL;

@@ -16,8 +16,12 @@ enum rdrm_dir { RDRM_IN = 1, RDRM_OUT = 2, RDRM_INOUT = 3 };
 struct rdrm_layout;
 struct rdrm_chain;
 
-/* Element count derived from arrays earlier in the same layout (ATOMIC's per-object counts). */
-typedef uint64_t (*rdrm_count_fn)(const void *parent, const void *const *prev_data,
+/*
+ * Element count derived from the parent or from arrays earlier in the same
+ * layout (ATOMIC's per-object counts). parent_size is what arrived, which may
+ * be shorter than the struct: read fields with rdrm_field_get.
+ */
+typedef uint64_t (*rdrm_count_fn)(const void *parent, size_t parent_size, const void *const *prev_data,
 				  const uint64_t *prev_count);
 
 struct rdrm_array {
