@@ -81,7 +81,7 @@ struct drm_device *drm_dev_create(struct hw_device *hw, int index, struct event_
 	if (loop && hw->ops->irq_fd) {
 		int fd = hw->ops->irq_fd(hw);
 		if (fd >= 0)
-			dev->irq_source = event_loop_add_fd(loop, fd, EPOLLIN, device_irq, dev);
+			dev->irq_source = event_loop_add_fd(loop, fd, EPOLLIN | EPOLLET, device_irq, dev); /* hw.h */
 	}
 	log_info("card%d: %s %s on %s (%04x:%04x rev %02x)", index, driver->name, driver->desc, hw->name,
 		 hw->pci.vendor, hw->pci.device, hw->pci.revision);

@@ -64,7 +64,14 @@ struct hw_ops {
 	int (*local_alloc)(struct hw_device *hw, uint64_t offset, size_t size, struct hw_dma *out);
 	/* Makes memory behind a sealed fd of size bytes reachable by the device (dma-buf import). */
 	int (*dma_import)(struct hw_device *hw, int fd, size_t size, struct hw_dma *out);
-	/* Readable while an interrupt is pending; irq_ack consumes the notification. */
+	/*
+	 * The interrupt line as an event: the descriptor signals a new readable
+	 * edge (what epoll's EPOLLET reports) when the device raises its line,
+	 * and raises after that are folded into it until irq_ack re-arms the
+	 * notification. Watch it edge-triggered: it may stay readable, as
+	 * irq_ack need not drain it. The handler that runs after irq_ack sees
+	 * every cause raised before it.
+	 */
 	int (*irq_fd)(struct hw_device *hw);
 	void (*irq_ack)(struct hw_device *hw);
 	/*

@@ -71,6 +71,7 @@ static const uint8_t skipped_ops[] = {
 
 #define PKT_MAX_DW (0x3FFFu + 2u) /* header + the largest body */
 #define CHUNK 16384u
+#define PREFETCH_DW 64u /* the prefetch parser's queue */
 /* Register ranges an unprivileged IB may write (SH, context, uconfig). */
 #define USER_SH_LO 0xB000u
 #define USER_SH_HI 0xC000u
@@ -119,6 +120,18 @@ struct sim_amdgpu_cp {
 	uint64_t delay_ns;
 	struct sim_amdgpu_iv_queue delayed;
 	struct sim_amdgpu_ring_status st;
+
+	/*
+	 * Dwords the prefetch parser read ahead of the packet being executed, in
+	 * one stream and one page: one translation serves the packets in them.
+	 * Emptied whenever the stream changes or is reset.
+	 */
+	struct {
+		uint32_t n;
+		unsigned depth;
+		uint64_t addr; /* GPU address of dw[0] */
+		uint32_t dw[PREFETCH_DW];
+	} pf;
 
 	uint32_t pkt[PKT_MAX_DW];
 	uint8_t chunk[CHUNK];
@@ -294,6 +307,7 @@ static void drop_state(struct sim_amdgpu_cp *cp)
 	cp->ring_skip = 0;
 	cp->waiting = false;
 	cp->generation++;
+	cp->pf.n = 0;
 }
 
 static void set_rptr(struct sim_amdgpu_cp *cp, uint32_t rptr)
@@ -621,6 +635,7 @@ static enum exec do_indirect(struct sim_amdgpu_cp *cp, const struct exec_ctx *x,
 		cp->ring_ib_len = len;
 		cp->ib[0] = s;
 		cp->depth = 1;
+		cp->pf.n = 0; /* a new stream */
 		return EX_MOVED;
 	}
 	/* From inside an IB the VMID and privilege are inherited: an IB cannot escalate. */
@@ -630,6 +645,7 @@ static enum exec do_indirect(struct sim_amdgpu_cp *cp, const struct exec_ctx *x,
 	s.ce = parent->ce || ce;
 	if (chain) {
 		cp->ib[cp->depth - 1] = s;
+		cp->pf.n = 0; /* a new stream */
 		return EX_MOVED;
 	}
 	if (cp->depth == 2) /* IB2 is the deepest level */
@@ -637,6 +653,7 @@ static enum exec do_indirect(struct sim_amdgpu_cp *cp, const struct exec_ctx *x,
 	cp->ib[0].pos += len;
 	cp->ib[1] = s;
 	cp->depth = 2;
+	cp->pf.n = 0; /* a new stream */
 	return EX_MOVED;
 }
 
@@ -709,13 +726,53 @@ static enum exec execute(struct sim_amdgpu_cp *cp, const struct ring_cfg *rc, co
 	}
 }
 
-/* Reads n dwords at off dwords past the fetch point of the current stream. */
+/* Reads n dwords at off dwords past the fetch point of the current stream, through the prefetch queue. */
 static int fetch(struct sim_amdgpu_cp *cp, const struct ring_cfg *rc, uint32_t off, uint32_t n, uint32_t *dst)
 {
 	struct sim_amdgpu_vm_ctx vm;
+	uint64_t addr;
+	uint32_t left; /* dwords of the stream from addr on that may be read: written, and not wrapping */
+	uint8_t vmid;
 	if (cp->depth == 0) {
-		if (vm_ctx(cp, rc->vmid, &vm))
+		uint32_t pos = (cp->rptr + off) & rc->mask, avail = ring_avail(cp, sim_amdgpu_mmio(cp->m), rc);
+		addr = rc->base + (uint64_t)pos * 4;
+		left = rc->size - pos;
+		if (avail <= off)
+			left = 0; /* nothing written there yet: no read-ahead */
+		else if (avail - off < left)
+			left = avail - off;
+		vmid = rc->vmid;
+	} else {
+		const struct stream *s = &cp->ib[cp->depth - 1];
+		addr = s->va + ((uint64_t)s->pos + off) * 4;
+		left = s->size > s->pos + off ? s->size - s->pos - off : 0;
+		vmid = s->vmid;
+	}
+	if (cp->pf.n && cp->pf.depth == cp->depth && addr >= cp->pf.addr &&
+	    addr + (uint64_t)n * 4 <= cp->pf.addr + (uint64_t)cp->pf.n * 4) {
+		memcpy(dst, &cp->pf.dw[(addr - cp->pf.addr) / 4], (size_t)n * 4);
+		return 0;
+	}
+	if (vm_ctx(cp, vmid, &vm))
+		return -EFAULT;
+	/* Read ahead to the end of the page, the stream or the queue, whichever is first. */
+	uint32_t ahead = (uint32_t)((0x1000u - (addr & 0xFFFu)) / 4);
+	if (ahead > left)
+		ahead = left;
+	if (ahead > PREFETCH_DW)
+		ahead = PREFETCH_DW;
+	if (ahead >= n) {
+		cp->pf.n = 0;
+		if (sim_amdgpu_vm_read(&vm, addr, cp->pf.dw, (size_t)ahead * 4))
 			return -EFAULT;
+		cp->pf.n = ahead;
+		cp->pf.depth = cp->depth;
+		cp->pf.addr = addr;
+		memcpy(dst, cp->pf.dw, (size_t)n * 4);
+		return 0;
+	}
+	/* A packet across a page or the ring's end: straight from memory. */
+	if (cp->depth == 0) {
 		uint32_t pos = (cp->rptr + off) & rc->mask, first = rc->size - pos;
 		if (first > n)
 			first = n;
@@ -725,10 +782,7 @@ static int fetch(struct sim_amdgpu_cp *cp, const struct ring_cfg *rc, uint32_t o
 			return -EFAULT;
 		return 0;
 	}
-	const struct stream *s = &cp->ib[cp->depth - 1];
-	if (vm_ctx(cp, s->vmid, &vm))
-		return -EFAULT;
-	return sim_amdgpu_vm_read(&vm, s->va + ((uint64_t)s->pos + off) * 4, dst, (size_t)n * 4) ? -EFAULT : 0;
+	return sim_amdgpu_vm_read(&vm, addr, dst, (size_t)n * 4) ? -EFAULT : 0;
 }
 
 /* One unit of work; true if it made progress. Lock held. */
@@ -778,6 +832,7 @@ static bool step(struct sim_amdgpu_cp *cp, uint64_t now, uint64_t *deadline)
 		struct stream *s = &cp->ib[cp->depth - 1];
 		if (s->pos >= s->size) {
 			/* End of an IB: back to its parent; the ring packet that started IB1 retires now. */
+			cp->pf.n = 0;
 			if (--cp->depth == 0)
 				retire(cp, &rc, cp->ring_ib_len);
 			return true;

@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sim_idle.h"
 #include "sim_pci.h"
 
 #define MAX_WAITERS 4
@@ -24,8 +26,11 @@ struct sim_amdgpu_waiter {
 	pthread_cond_t cond; /* its engine sleeps here (with the model lock) */
 	struct sim_amdgpu_reg_window win[MAX_WINDOWS];
 	unsigned nwin;
-	bool asleep, polling; /* polling: asleep with a deadline */
+	bool asleep, polling; /* polling: asleep (or idle-polling) with a deadline */
 	bool wake_due;        /* woken by a BAR write still in progress: signalled after its unlock */
+	bool idle_poll;       /* polling for work without the lock (sim_idle.h): wakes set kicked */
+	atomic_bool kicked;
+	uint64_t busy_ns;     /* when its engine last did work */
 };
 
 struct sim_amdgpu {
@@ -163,7 +168,9 @@ static void bar_write_end(struct sim_amdgpu *a)
 
 static void waiter_wake(struct sim_amdgpu_waiter *w)
 {
-	if (w->a->bar_write)
+	if (w->idle_poll)
+		atomic_store(&w->kicked, true); /* no system call: the engine is looking */
+	else if (w->a->bar_write)
 		w->wake_due = true;
 	else
 		pthread_cond_signal(&w->cond);
@@ -384,7 +391,7 @@ struct sim_amdgpu_waiter *sim_amdgpu_waiter_add(struct sim_model *m, const struc
 
 void sim_amdgpu_engine_kick(struct sim_amdgpu_waiter *w)
 {
-	if (w && w->asleep)
+	if (w && (w->asleep || w->idle_poll))
 		waiter_wake(w);
 }
 
@@ -408,7 +415,7 @@ void sim_amdgpu_engines_notify(struct sim_model *m, bool reg, uint32_t off, uint
 	struct sim_amdgpu *a = to_amdgpu(m);
 	for (unsigned i = 0; i < a->nwaiters; i++) {
 		struct sim_amdgpu_waiter *w = &a->waiters[i];
-		if (w->asleep && (w->polling || (reg && in_windows(w, off, len))))
+		if ((w->asleep || w->idle_poll) && (w->polling || (reg && in_windows(w, off, len))))
 			waiter_wake(w);
 	}
 }
@@ -427,6 +434,28 @@ static void engine_sleep(struct sim_amdgpu *a, struct sim_amdgpu_waiter *w, uint
 	w->asleep = w->polling = false;
 }
 
+static bool waiter_kicked(void *ctx)
+{
+	return atomic_load_explicit(&((struct sim_amdgpu_waiter *)ctx)->kicked, memory_order_acquire);
+}
+
+/* Soon after work, polls for more without the lock instead of sleeping (sim_idle.h); false: sleep. */
+static bool engine_idle_poll(struct sim_amdgpu *a, struct sim_amdgpu_waiter *w, uint64_t now, uint64_t deadline_ns)
+{
+	uint64_t window = sim_idle_poll_ns();
+	if (!window || now - w->busy_ns >= window)
+		return false;
+	uint64_t until = w->busy_ns + window < deadline_ns ? w->busy_ns + window : deadline_ns;
+	w->idle_poll = true;
+	w->polling = deadline_ns != UINT64_MAX;
+	atomic_store(&w->kicked, false);
+	pthread_mutex_unlock(&a->lock);
+	sim_idle_poll(waiter_kicked, w, until);
+	pthread_mutex_lock(&a->lock);
+	w->idle_poll = w->polling = false;
+	return true;
+}
+
 void sim_amdgpu_engine_run(struct sim_model *m, struct sim_amdgpu_waiter *w, const bool *stop,
 			   sim_amdgpu_engine_tick_fn tick, void *ctx)
 {
@@ -436,6 +465,7 @@ void sim_amdgpu_engine_run(struct sim_model *m, struct sim_amdgpu_waiter *w, con
 	while (!*stop) {
 		uint64_t now = sim_amdgpu_now_ns(), deadline = UINT64_MAX;
 		if (tick(ctx, now, &deadline)) {
+			w->busy_ns = now;
 			/* Let the driver's register accesses in now and then during long streams. */
 			if (++batch >= 32) {
 				batch = 0;
@@ -446,7 +476,8 @@ void sim_amdgpu_engine_run(struct sim_model *m, struct sim_amdgpu_waiter *w, con
 			continue;
 		}
 		batch = 0;
-		engine_sleep(a, w, deadline);
+		if (!engine_idle_poll(a, w, now, deadline))
+			engine_sleep(a, w, deadline);
 	}
 	pthread_mutex_unlock(&a->lock);
 }

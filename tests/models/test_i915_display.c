@@ -8,7 +8,6 @@
  * lost-interrupt watchdog.
  */
 #include <errno.h>
-#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +22,7 @@
 #include "hw_sim.h"
 #include "i915/i915.h"
 #include "i915/sim_i915.h"
+#include "irq_line.h"
 #include "redox-drm/driver.h"
 #include "redox-drm/drm_device.h"
 #include "redox-drm/gem.h"
@@ -289,6 +289,7 @@ struct fixture {
 	struct hw_device *hw;
 	struct drm_device dev;
 	struct event_loop *loop;
+	int irq_ep; /* irq_line.h */
 };
 
 static int setup(void **state)
@@ -299,6 +300,7 @@ static int setup(void **state)
 	fx->loop = event_loop_create();
 	if (!fx->hw || !fx->loop)
 		return -1;
+	fx->irq_ep = irq_line_open(fx->hw);
 	fx->dev.hw = fx->hw;
 	fx->dev.driver = &i915_driver;
 	fx->dev.loop = fx->loop;
@@ -313,6 +315,7 @@ static int teardown(void **state)
 	struct fixture *fx = *state;
 	i915_kms_funcs.modeset_fini(&fx->dev);
 	i915_driver.unload(&fx->dev);
+	close(fx->irq_ep);
 	hw_destroy(fx->hw);
 	event_loop_destroy(fx->loop);
 	free(fx);
@@ -324,11 +327,10 @@ static int teardown(void **state)
 static bool pump(struct fixture *fx, bool (*cond)(void *), void *arg, unsigned timeout_ms)
 {
 	uint64_t end = monotonic_ns() + timeout_ms * 1000000ull;
-	struct pollfd pfd = {.fd = fx->hw->ops->irq_fd(fx->hw), .events = POLLIN};
 	while (!cond(arg)) {
 		if (monotonic_ns() > end)
 			return false;
-		if (poll(&pfd, 1, 1) == 1) {
+		if (irq_line_wait(fx->irq_ep, 1)) {
 			fx->hw->ops->irq_ack(fx->hw);
 			i915_driver.irq_handler(&fx->dev);
 		}
@@ -794,14 +796,13 @@ static void test_hotplug(void **state)
 	struct fixture *fx = *state;
 	struct sim_model *m = hw_sim_model(fx->hw);
 	sim_i915_set_monitor(m, SIM_I915_DDI_B, false);
-	struct pollfd pfd = {.fd = fx->hw->ops->irq_fd(fx->hw), .events = POLLIN};
-	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_true(irq_line_wait(fx->irq_ep, 1000));
 	fx->hw->ops->irq_ack(fx->hw);
 	i915_driver.irq_handler(&fx->dev);
 	assert_int_equal(core.edid_updates[0], 1);
 	assert_int_equal(core.conns[0]->status, connector_status_disconnected);
 	sim_i915_set_monitor(m, SIM_I915_DDI_B, true);
-	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_true(irq_line_wait(fx->irq_ep, 1000));
 	fx->hw->ops->irq_ack(fx->hw);
 	i915_driver.irq_handler(&fx->dev);
 	assert_int_equal(core.edid_updates[0], 2);
@@ -811,7 +812,7 @@ static void test_hotplug(void **state)
 	/* A sink on the DisplayPort connector: seen, but without AUX it stays disconnected. */
 	log_set_level(LOG_ERROR);
 	sim_i915_set_monitor(m, SIM_I915_DDI_C, true);
-	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_true(irq_line_wait(fx->irq_ep, 1000));
 	fx->hw->ops->irq_ack(fx->hw);
 	i915_driver.irq_handler(&fx->dev);
 	assert_int_equal(core.edid_updates[1], 1);

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "hw_sim.h"
+#include "irq_line.h"
 #include "i915/sim_i915.h"
 #include "redox-drm/hw.h"
 
@@ -146,6 +147,7 @@ struct t {
 	/* Per engine: the status page. */
 	uint32_t hwsp_gtt[2];
 	uint32_t *hwsp[2];
+	int irq_ep; /* irq_line.h */
 };
 
 struct ctx {
@@ -216,10 +218,10 @@ static bool wait_mem(const uint32_t *p, uint32_t val)
 	return true;
 }
 
+/* The line was raised since the last look (irq_line.h). */
 static bool irq_pending(struct t *t)
 {
-	struct pollfd p = {.fd = t->hw->ops->irq_fd(t->hw), .events = POLLIN};
-	return poll(&p, 1, 0) == 1;
+	return irq_line_wait(t->irq_ep, 0);
 }
 
 static struct hw_dma *dalloc(struct t *t, size_t size)
@@ -260,6 +262,7 @@ static int setup(void **state)
 	if (!t.hw)
 		return -1;
 	t.m = hw_sim_model(t.hw);
+	t.irq_ep = irq_line_open(t.hw);
 	t.ggtt_next = 0x00100000u;
 	*state = &t;
 	return 0;
@@ -268,6 +271,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct t *t = *state;
+	close(t->irq_ep);
 	hw_destroy(t->hw); /* the model's threads stop before its DMA memory goes */
 	return 0;
 }

@@ -1,0 +1,28 @@
+/*
+ * An engine's idle policy. A real command processor polls its doorbell and
+ * queue; a model engine thread that sleeps on a condition variable instead
+ * costs the submitter a futex wake and a scheduler round trip per job. So,
+ * for a short window after it last did work, an engine polls (without its
+ * model's lock) for new work before it sleeps: back-to-back submissions then
+ * start without a thread wake-up, and an idle engine still sleeps.
+ *
+ * The window is REDOX_DRM_SIM_POLL_US microseconds (default 100; 0 turns
+ * polling off); with one CPU there is no polling, as the poller would only
+ * take the CPU from the submitter.
+ */
+#ifndef REDOX_DRM_SIM_IDLE_H
+#define REDOX_DRM_SIM_IDLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The polling window in ns (read once per process); 0: sleep at once. */
+uint64_t sim_idle_poll_ns(void);
+
+/*
+ * Polls changed(ctx) until it returns true (then returns true) or the clock
+ * (CLOCK_MONOTONIC ns) reaches until (then false). Called without locks held.
+ */
+bool sim_idle_poll(bool (*changed)(void *ctx), void *ctx, uint64_t until);
+
+#endif
