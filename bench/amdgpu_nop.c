@@ -27,8 +27,9 @@ struct nop {
 	struct amdgpu_cs_ib_info ib;
 };
 
-static double cycles(struct nop *n, unsigned count)
+static double cycles(void *ctx, unsigned count)
 {
+	struct nop *n = ctx;
 	uint64_t t0 = bench_now_ns();
 	for (unsigned i = 0; i < count; i++) {
 		struct amdgpu_cs_request req = {.ip_type = AMDGPU_HW_IP_GFX, .resources = n->list, .number_of_ibs = 1,
@@ -79,26 +80,20 @@ int bench_amdgpu_nop(int argc, char **argv)
 	struct raw_peer peer;
 	if (raw_peer_start(&peer, req_len, reply_len) < 0)
 		return 1;
-	double d[BATCHES], r[BATCHES];
 	printf("amdgpu-nop on %s: %d batches of %d no-op GFX IBs (submit + wait), medians\n", node, BATCHES,
 	       PER_BATCH);
-	cycles(&n, PER_BATCH);
-	raw_peer_rtt(&peer, PER_BATCH);
-	for (int b = 0; b < BATCHES; b++) {
-		d[b] = cycles(&n, PER_BATCH);
-		r[b] = raw_peer_rtt(&peer, PER_BATCH);
-		if (d[b] < 0 || r[b] < 0) {
-			fprintf(stderr, "redox-drm-bench: submission or round trip failed\n");
-			raw_peer_stop(&peer);
-			return 1;
-		}
-	}
+	struct bench_vs_raw res;
+	int failed = bench_vs_raw_run(&peer, cycles, &n, BATCHES, PER_BATCH, &res);
 	raw_peer_stop(&peer);
-	double dm = bench_median(d, BATCHES), rm = bench_median(r, BATCHES);
-	printf("submit+wait %8.0f ns (%.0f/s)   raw round trip %8.0f ns (request %zu B, reply %zu B)\n", dm, 1e9 / dm,
-	       rm, req_len, reply_len);
-	printf("per ioctl (2 per cycle) %.3f x raw\n", dm / 2 / rm);
-	printf("ratio=%.3f\n", dm / rm);
+	if (failed) {
+		fprintf(stderr, "redox-drm-bench: submission or round trip failed\n");
+		return 1;
+	}
+	printf("submit+wait %8.0f ns (%.0f/s)\n", res.cycle, 1e9 / res.cycle);
+	bench_vs_raw_print_raw(&res);
+	printf(" (request %zu B, reply %zu B)\n", req_len, reply_len);
+	printf("per ioctl (2 per cycle) %.3f x raw\n", res.cycle / 2 / res.raw);
+	printf("ratio=%.3f\n", res.cycle / res.raw);
 
 	amdgpu_bo_list_destroy(n.list);
 	amdgpu_bo_cpu_unmap(bo);

@@ -28,8 +28,9 @@ struct nop {
 };
 
 /* Mean ns per execbuf + wait, or -1. */
-static double nop_run(struct nop *n, unsigned count)
+static double nop_run(void *ctx, unsigned count)
 {
+	struct nop *n = ctx;
 	uint64_t t0 = bench_now_ns();
 	for (unsigned i = 0; i < count; i++) {
 		/* After the first call the batch has its address: NO_RELOC, as Mesa submits. */
@@ -86,25 +87,20 @@ int bench_i915_nop(int argc, char **argv)
 	size_t reply = sizeof(struct rdrm_wire_hdr) + sizeof(struct drm_i915_gem_execbuffer2);
 	if (raw_peer_start(&peer, req, reply) < 0)
 		return 1;
-	raw_peer_rtt(&peer, PER_BATCH);
-	double d[BATCHES], r[BATCHES];
 	printf("i915-nop on %s: %d batches of %d no-op execbuf + wait, medians\n", node, BATCHES, PER_BATCH);
-	for (int b = 0; b < BATCHES; b++) {
-		d[b] = nop_run(&n, PER_BATCH);
-		r[b] = raw_peer_rtt(&peer, PER_BATCH);
-		if (d[b] < 0 || r[b] < 0) {
-			fprintf(stderr, "redox-drm-bench: i915-nop round failed\n");
-			raw_peer_stop(&peer);
-			return 1;
-		}
-	}
+	struct bench_vs_raw res;
+	int failed = bench_vs_raw_run(&peer, nop_run, &n, BATCHES, PER_BATCH, &res);
 	raw_peer_stop(&peer);
-	double dm = bench_median(d, BATCHES), rm = bench_median(r, BATCHES);
-	printf("execbuf+wait %8.0f ns (%.0f/s)   raw round trip %8.0f ns (request %zu B, reply %zu B)\n", dm,
-	       1e9 / dm, rm, req, reply);
+	if (failed) {
+		fprintf(stderr, "redox-drm-bench: i915-nop round failed\n");
+		return 1;
+	}
+	printf("execbuf+wait %8.0f ns (%.0f/s)\n", res.cycle, 1e9 / res.cycle);
+	bench_vs_raw_print_raw(&res);
+	printf(" (request %zu B, reply %zu B)\n", req, reply);
 	struct drm_gem_close gc = {.handle = c.handle};
 	ioctl(n.fd, DRM_IOCTL_GEM_CLOSE, &gc);
 	close(n.fd);
-	printf("ratio=%.3f\n", dm / rm);
+	printf("ratio=%.3f\n", res.cycle / res.raw);
 	return 0;
 }

@@ -16,6 +16,8 @@ struct event_source {
 	event_fd_cb cb;
 	void *data;
 	bool removed;
+	uint32_t again_events;          /* event_source_poll_again: due at the end of the iteration */
+	struct event_source *next_again;
 	struct event_source *next_dead;
 	struct event_source *prev, *next; /* live sources, freed with the loop */
 };
@@ -48,6 +50,7 @@ struct event_loop {
 	uint64_t armed; /* deadline the timerfd is set to, 0 = disarmed */
 	struct event_idle *idle_head, **idle_tail;
 	size_t nidle;
+	struct event_source *again; /* sources to call back without epoll, newest first */
 };
 
 uint64_t monotonic_ns(void)
@@ -323,6 +326,40 @@ void event_source_remove(struct event_source *src)
 	src->loop->dead = src;
 }
 
+void event_source_poll_again(struct event_source *src, uint32_t events)
+{
+	if (!src || src->removed || !events)
+		return;
+	if (!src->again_events) {
+		src->next_again = src->loop->again;
+		src->loop->again = src;
+	}
+	src->again_events |= events;
+}
+
+/* The sources that asked to be called back; what those calls ask for comes next round, up to the bound. */
+static void run_again(struct event_loop *loop)
+{
+	for (int round = 0; loop->again && round < EVENT_LOOP_POLL_AGAIN_MAX; round++) {
+		struct event_source *list = loop->again;
+		loop->again = NULL;
+		while (list) {
+			struct event_source *src = list;
+			list = src->next_again;
+			uint32_t events = src->again_events;
+			src->again_events = 0;
+			if (!src->removed)
+				src->cb(src->data, events);
+		}
+		run_idle(loop);
+	}
+	/* Over the bound: epoll reports whatever is still readable. */
+	while (loop->again) {
+		loop->again->again_events = 0;
+		loop->again = loop->again->next_again;
+	}
+}
+
 int event_loop_dispatch(struct event_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[64];
@@ -331,6 +368,8 @@ int event_loop_dispatch(struct event_loop *loop, int timeout_ms)
 		run_idle(loop);
 		timeout_ms = 0;
 	}
+	if (loop->again)
+		timeout_ms = 0;
 	int n = epoll_wait(loop->epfd, evs, 64, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -340,6 +379,7 @@ int event_loop_dispatch(struct event_loop *loop, int timeout_ms)
 			src->cb(src->data, evs[i].events);
 	}
 	run_idle(loop);
+	run_again(loop);
 	free_dead(loop);
 	return n;
 }

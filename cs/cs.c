@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,7 +208,10 @@ int cs_job_arm(struct cs_job *job)
 		return -ENOMEM;
 	job->seqno = ++e->last_seqno;
 	drm_fence_init(&f->base, &cs_fence_ops, e->fence_context, job->seqno);
-	snprintf(f->timeline, sizeof(f->timeline), "%s", e->sched->name ? e->sched->name : "");
+	const char *name = e->sched->name ? e->sched->name : "";
+	size_t n = strnlen(name, sizeof(f->timeline) - 1);
+	memcpy(f->timeline, name, n);
+	f->timeline[n] = '\0';
 	f->job = job;
 	job->finished = &f->base;
 	return 0;

@@ -2,6 +2,7 @@
 #include "call.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,7 +28,8 @@ void drm_call_fini(struct drm_call *call)
 	for (unsigned i = 0; i < call->nregions; i++)
 		if (call->regions[i].owned)
 			free(call->regions[i].ptr);
-	free(call->regions);
+	if (call->regions != call->regions_inline)
+		free(call->regions);
 	call->regions = NULL;
 	call->nregions = call->cap = 0;
 }
@@ -37,12 +39,20 @@ int drm_call_add_region(struct drm_call *call, uint64_t uptr, uint64_t bytes, ui
 	if (uptr + bytes < uptr)
 		return -EFAULT;
 	if (call->nregions == call->cap) {
-		unsigned n = call->cap ? call->cap * 2 : 8;
-		struct call_region *r = realloc(call->regions, n * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		call->regions = r;
-		call->cap = n;
+		if (!call->cap) {
+			call->regions = call->regions_inline;
+			call->cap = CALL_INLINE_REGIONS;
+		} else {
+			unsigned n = call->cap * 2;
+			struct call_region *r = malloc(n * sizeof(*r));
+			if (!r)
+				return -ENOMEM;
+			memcpy(r, call->regions, call->nregions * sizeof(*r));
+			if (call->regions != call->regions_inline)
+				free(call->regions);
+			call->regions = r;
+			call->cap = n;
+		}
 	}
 	call->regions[call->nregions++] =
 		(struct call_region){.uptr = uptr, .bytes = bytes, .ptr = ptr, .dir = dir};
@@ -153,7 +163,9 @@ static int visit_decode(void *ctx, const struct rdrm_array *a, uint64_t uptr, ui
 
 static void reply_init(struct call_reply *reply, unsigned cmd)
 {
-	memset(reply, 0, sizeof(*reply));
+	/* Everything but the inline payload, which reply_put fills as it goes. */
+	memset(reply, 0, offsetof(struct call_reply, inline_payload));
+	reply->nfds = 0;
 	reply->hdr.type = RDRM_MSG_REPLY;
 	reply->hdr.cmd = cmd;
 }
@@ -163,13 +175,20 @@ static int reply_put(struct call_reply *reply, const void *src, size_t n)
 	size_t padded = rdrm_wire_align(n);
 	if (!padded)
 		return 0;
+	if (!reply->payload) {
+		reply->payload = reply->inline_payload;
+		reply->cap = sizeof(reply->inline_payload);
+	}
 	if (reply->len + padded > reply->cap) {
-		size_t cap = reply->cap ? reply->cap : 256;
+		size_t cap = reply->cap;
 		while (cap < reply->len + padded)
 			cap *= 2;
-		uint8_t *p = realloc(reply->payload, cap);
+		uint8_t *p = malloc(cap);
 		if (!p)
 			return -ENOMEM;
+		memcpy(p, reply->payload, reply->len);
+		if (reply->payload != reply->inline_payload)
+			free(reply->payload);
 		reply->payload = p;
 		reply->cap = cap;
 	}
@@ -184,8 +203,11 @@ void call_reply_fini(struct call_reply *reply)
 {
 	for (unsigned i = 0; i < reply->nfds; i++)
 		close(reply->fds[i]);
-	free(reply->payload);
-	memset(reply, 0, sizeof(*reply));
+	if (reply->payload != reply->inline_payload)
+		free(reply->payload);
+	reply->payload = NULL;
+	reply->len = reply->cap = 0;
+	reply->nfds = 0;
 }
 
 static void fail(struct call_reply *reply, int err)
@@ -205,7 +227,8 @@ static void call_free(struct drm_call *call)
 	if (call->target_fd >= 0)
 		close(call->target_fd);
 	drm_call_fini(call);
-	free(call->kdata);
+	if (call->kdata != call->kdata_inline)
+		free(call->kdata);
 	free(call);
 }
 
@@ -346,7 +369,7 @@ struct drm_call *drm_call_execute_target(const struct call_target *t, int target
 					 struct rdrm_wire_msg *msg, call_reply_fn reply_fn, void *reply_data)
 {
 	struct drm_file *file = t->file;
-	struct drm_call *call = calloc(1, sizeof(*call));
+	struct drm_call *call = malloc(sizeof(*call)); /* drm_call_init clears it */
 	if (!call) {
 		struct call_reply reply;
 		reply_init(&reply, msg->hdr.cmd);
@@ -390,9 +413,12 @@ struct drm_call *drm_call_execute_target(const struct call_target *t, int target
 	call->ksize = ksize;
 	call->out_size = (cmd & drv_cmd & IOC_OUT) ? size : 0;
 	/* Zero-extended to the daemon's struct size; a longer client struct's tail is ignored. */
-	call->kdata = calloc(1, ksize ? ksize : 1);
-	if (!call->kdata)
+	if (ksize <= sizeof(call->kdata_inline)) {
+		call->kdata = call->kdata_inline;
+		memset(call->kdata, 0, ksize);
+	} else if (!(call->kdata = calloc(1, ksize))) {
 		return reply_now(call, -ENOMEM);
+	}
 	uint8_t *kdata = call->kdata;
 	memcpy(kdata, call->msg.payload, in_size);
 

@@ -41,17 +41,23 @@ struct call_target {
 	void *ctx;
 };
 
+/* Most calls fit these without an allocation of their own. */
+#define CALL_INLINE_REGIONS 8
+#define CALL_INLINE_KDATA 256
+
 struct drm_call {
 	struct drm_file *file;
 	unsigned int cmd;
 	pid_t pid;
 	uid_t uid;
-	struct call_region *regions;
+	struct call_region *regions; /* regions_inline, or allocated past CALL_INLINE_REGIONS */
 	unsigned int nregions, cap;
+	struct call_region regions_inline[CALL_INLINE_REGIONS];
 
 	/* Kept while the call lives (a parked call answers from them later). */
 	const struct rdrm_layout *layout;
-	uint8_t *kdata;
+	uint8_t *kdata; /* kdata_inline, or allocated past CALL_INLINE_KDATA */
+	_Alignas(16) uint8_t kdata_inline[CALL_INLINE_KDATA];
 	size_t size, ksize, out_size;
 	int32_t orig_fd[8];
 	uint8_t out_fd_active; /* OUT fd fields whose flag held when the call arrived */
@@ -72,11 +78,14 @@ void drm_call_fini(struct drm_call *call);
 /* Registers client memory; ptr NULL for OUT-only regions (allocated on write). */
 int drm_call_add_region(struct drm_call *call, uint64_t uptr, uint64_t bytes, uint8_t dir, void *ptr);
 
-/* A reply being built: header plus one contiguous payload. */
+/* A reply being built: header plus one contiguous payload (inline while it fits). */
+#define CALL_REPLY_INLINE 512
+
 struct call_reply {
 	struct rdrm_wire_hdr hdr;
 	uint8_t *payload;
 	size_t len, cap;
+	_Alignas(16) uint8_t inline_payload[CALL_REPLY_INLINE];
 	int fds[RDRM_WIRE_MAX_FDS];
 	unsigned nfds;
 };

@@ -221,6 +221,12 @@ static void channel_event(void *data, uint32_t events)
 			t = (struct call_target){.driver = "", .dispatch = drm_debugfs_dispatch, .ctx = c->file};
 		}
 		ch->parked = drm_call_execute_target(&t, target, ch->pid, ch->uid, &msg, send_reply, ch);
+		/*
+		 * Answered: a client on this CPU ran on the reply and may have sent its
+		 * next call already. Look again before epoll_wait (loop.h).
+		 */
+		if (!ch->parked)
+			event_source_poll_again(ch->src, EPOLLIN);
 		return;
 	}
 	case RDRM_MSG_MMAP:

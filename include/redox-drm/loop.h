@@ -25,6 +25,16 @@ struct event_source *event_loop_add_fd(struct event_loop *loop, int fd, uint32_t
 int event_source_update(struct event_source *src, uint32_t events);
 /* Safe to call from inside any callback, including the source's own. */
 void event_source_remove(struct event_source *src);
+/*
+ * Calls src's callback once more with events at the end of this iteration,
+ * after the idle work, without asking epoll: for a peer that likely has sent
+ * again already (a client that ran while its reply was being sent). The
+ * callback must cope with finding nothing. At most EVENT_LOOP_POLL_AGAIN_MAX
+ * such calls follow one another before the loop waits on epoll again, so
+ * other sources still get their turn.
+ */
+void event_source_poll_again(struct event_source *src, uint32_t events);
+#define EVENT_LOOP_POLL_AGAIN_MAX 8
 
 /* One-shot timer at an absolute CLOCK_MONOTONIC time in nanoseconds. */
 struct event_timer *event_loop_add_timer(struct event_loop *loop, uint64_t deadline_ns,

@@ -21,6 +21,7 @@
  * across DMA, GGTT lookups (which take it themselves) or interrupt delivery.
  */
 #include "i915_engine.h"
+#include "sim_idle.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -714,6 +715,28 @@ static void reset_locked(struct i915_engine *e)
 	update_stop_locked(e);
 }
 
+static bool attn_changed(void *ctx)
+{
+	struct i915_engine *e = ctx;
+	return atomic_load(&e->attn) != e->poll_attn;
+}
+
+/* Soon after a list ran, polls for attention without the lock instead of sleeping (sim_idle.h). */
+static bool idle_poll(struct i915_engine *e)
+{
+	uint64_t window = sim_idle_poll_ns(), now = i915_now_ns();
+	if (!window || now - e->busy_ns >= window)
+		return false;
+	uint64_t until = e->busy_ns + window;
+	if (e->late_bits && e->late_due_ns < until)
+		until = e->late_due_ns;
+	e->poll_attn = atomic_load(&e->attn);
+	unlock(e);
+	sim_idle_poll(attn_changed, e, until);
+	lock(e);
+	return true;
+}
+
 static void *engine_thread(void *arg)
 {
 	struct i915_engine *e = arg;
@@ -740,10 +763,12 @@ static void *engine_thread(void *arg)
 			update_ready_locked(e);
 			unlock(e);
 			run_list(e, d);
+			e->busy_ns = i915_now_ns();
 			lock(e);
 			continue;
 		}
-		wait_locked(e, e->late_bits ? e->late_due_ns : 0);
+		if (!idle_poll(e))
+			wait_locked(e, e->late_bits ? e->late_due_ns : 0);
 	}
 	unlock(e);
 	return NULL;

@@ -140,6 +140,8 @@ struct i915_engine {
 	struct sim_i915_engine_stats stats;
 
 	/* Engine thread only. */
+	uint64_t busy_ns;      /* when it last ran a list (sim_idle.h) */
+	unsigned poll_attn;    /* attn when it began to poll */
 	uint64_t list[2];
 	unsigned cur;
 	struct i915_ctx ctx;

@@ -4,6 +4,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -177,6 +180,88 @@ static void idle_runs_after_events(void **state)
 	close(p[0]), close(p[1]);
 }
 
+/* A reader that asks to be called again after each message, as the transport does for an answered call. */
+struct again_ctx {
+	struct event_loop *loop;
+	struct event_source *src;
+	int fd;
+	int calls, reads, idle_before; /* callbacks, messages read, idle work seen run before a call */
+	int idle_runs;
+	bool queue_idle;
+};
+
+static void again_idle(void *data)
+{
+	((struct again_ctx *)data)->idle_runs++;
+}
+
+static void again_cb(void *data, uint32_t events)
+{
+	struct again_ctx *c = data;
+	c->calls++;
+	if (c->idle_runs)
+		c->idle_before++;
+	char ch;
+	if (read(c->fd, &ch, 1) != 1)
+		return; /* nothing there: the callback copes */
+	c->reads++;
+	if (c->queue_idle)
+		event_loop_add_idle(c->loop, again_idle, c);
+	event_source_poll_again(c->src, EPOLLIN);
+}
+
+/*
+ * A source called again reads what arrived meanwhile without epoll_wait,
+ * after the iteration's idle work, and at most EVENT_LOOP_POLL_AGAIN_MAX
+ * times in a row; a removed source is not called.
+ */
+static void poll_again_reads_on(void **state)
+{
+	struct event_loop *loop = event_loop_create();
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	struct again_ctx c = {.loop = loop, .fd = p[0], .queue_idle = true};
+	c.src = event_loop_add_fd(loop, p[0], EPOLLIN, again_cb, &c);
+	assert_non_null(c.src);
+	/* One byte: read by the epoll call, then one more call finds nothing and stops. */
+	assert_int_equal(write(p[1], "x", 1), 1);
+	event_loop_dispatch(loop, 1000);
+	assert_int_equal(c.reads, 1);
+	assert_int_equal(c.calls, 2);
+	assert_int_equal(c.idle_runs, 1);
+	assert_int_equal(c.idle_before, 1); /* the second call came after the idle work */
+
+	/* Many bytes: one dispatch reads the epoll one plus the bound, then leaves the rest to epoll. */
+	c = (struct again_ctx){.loop = loop, .src = c.src, .fd = p[0]};
+	char many[32];
+	memset(many, 'y', sizeof(many));
+	assert_int_equal(write(p[1], many, sizeof(many)), (ssize_t)sizeof(many));
+	event_loop_dispatch(loop, 1000);
+	assert_int_equal(c.reads, 1 + EVENT_LOOP_POLL_AGAIN_MAX);
+	while (c.reads < (int)sizeof(many))
+		event_loop_dispatch(loop, 1000);
+	event_loop_dispatch(loop, 0);
+	assert_int_equal(c.reads, (int)sizeof(many));
+
+	/* Asked for outside a dispatch: the next dispatch calls it and does not wait. */
+	c.calls = 0;
+	event_source_poll_again(c.src, EPOLLIN);
+	uint64_t t0 = monotonic_ns();
+	event_loop_dispatch(loop, 10000);
+	assert_true(monotonic_ns() - t0 < 5000000000ull);
+	assert_int_equal(c.calls, 1);
+
+	/* Removed after asking: never called. */
+	c.calls = 0;
+	event_source_poll_again(c.src, EPOLLIN);
+	event_source_remove(c.src);
+	event_loop_dispatch(loop, 0);
+	assert_int_equal(c.calls, 0);
+	event_loop_destroy(loop);
+	close(p[0]), close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +270,7 @@ int main(void)
 		cmocka_unit_test(remove_during_dispatch),
 		cmocka_unit_test(cancelled_first_timer_then_later),
 		cmocka_unit_test(idle_runs_after_events),
+		cmocka_unit_test(poll_again_reads_on),
 	};
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);
 }
