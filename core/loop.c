@@ -10,6 +10,21 @@
 
 #include "redox-drm/log.h"
 
+/*
+ * Sanitizer builds free every object at once, so that a use after free is
+ * seen; elsewhere a few are kept for reuse.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define LOOP_SPARES 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LOOP_SPARES 0
+#endif
+#endif
+#ifndef LOOP_SPARES
+#define LOOP_SPARES 16
+#endif
+
 struct event_source {
 	struct event_loop *loop;
 	int fd;
@@ -51,6 +66,9 @@ struct event_loop {
 	struct event_idle *idle_head, **idle_tail;
 	size_t nidle;
 	struct event_source *again; /* sources to call back without epoll, newest first */
+	/* Freed timers and idle entries kept for reuse: one of each comes and goes per job. */
+	void *spare_timers[LOOP_SPARES + 1], *spare_idles[LOOP_SPARES + 1];
+	unsigned nspare_timers, nspare_idles;
 };
 
 uint64_t monotonic_ns(void)
@@ -58,6 +76,25 @@ uint64_t monotonic_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A zeroed object of size bytes, reused from spares if there is one. */
+static void *spare_get(void **spares, unsigned *n, size_t size)
+{
+	if (*n) {
+		void *p = spares[--*n];
+		memset(p, 0, size);
+		return p;
+	}
+	return calloc(1, size);
+}
+
+static void spare_put(void **spares, unsigned *n, void *p)
+{
+	if (*n < LOOP_SPARES)
+		spares[(*n)++] = p;
+	else
+		free(p);
 }
 
 /* ---- timer heap (min-heap on deadline, each timer knows its index for O(log n) cancel) ---- */
@@ -141,7 +178,7 @@ static void timers_fire(void *data, uint32_t events)
 		heap_remove_at(loop, 0);
 		event_timer_cb cb = t->cb;
 		void *cbdata = t->data;
-		free(t);
+		spare_put(loop->spare_timers, &loop->nspare_timers, t);
 		cb(cbdata);
 	}
 	rearm(loop);
@@ -158,7 +195,7 @@ struct event_timer *event_loop_add_timer(struct event_loop *loop, uint64_t deadl
 		loop->heap = h;
 		loop->heap_cap = n;
 	}
-	struct event_timer *t = calloc(1, sizeof(*t));
+	struct event_timer *t = spare_get(loop->spare_timers, &loop->nspare_timers, sizeof(*t));
 	if (!t)
 		return NULL;
 	t->loop = loop;
@@ -178,7 +215,7 @@ void event_timer_cancel(struct event_timer *timer)
 		return;
 	struct event_loop *loop = timer->loop;
 	heap_remove_at(loop, timer->heap_index);
-	free(timer);
+	spare_put(loop->spare_timers, &loop->nspare_timers, timer);
 	rearm(loop);
 }
 
@@ -186,7 +223,7 @@ void event_timer_cancel(struct event_timer *timer)
 
 struct event_idle *event_loop_add_idle(struct event_loop *loop, event_timer_cb cb, void *data)
 {
-	struct event_idle *idle = calloc(1, sizeof(*idle));
+	struct event_idle *idle = spare_get(loop->spare_idles, &loop->nspare_idles, sizeof(*idle));
 	if (!idle)
 		return NULL;
 	idle->loop = loop;
@@ -215,7 +252,7 @@ void event_idle_cancel(struct event_idle *idle)
 	if (!idle)
 		return;
 	idle_unlink(idle);
-	free(idle);
+	spare_put(idle->loop->spare_idles, &idle->loop->nspare_idles, idle);
 }
 
 /* Runs what was queued when it started; what those queue runs next time round. */
@@ -226,7 +263,7 @@ static void run_idle(struct event_loop *loop)
 		idle_unlink(idle);
 		event_timer_cb cb = idle->cb;
 		void *data = idle->data;
-		free(idle);
+		spare_put(loop->spare_idles, &loop->nspare_idles, idle);
 		cb(data);
 	}
 }
@@ -277,6 +314,10 @@ void event_loop_destroy(struct event_loop *loop)
 	for (size_t i = 0; i < loop->nheap; i++)
 		free(loop->heap[i]);
 	free(loop->heap);
+	while (loop->nspare_timers)
+		free(loop->spare_timers[--loop->nspare_timers]);
+	while (loop->nspare_idles)
+		free(loop->spare_idles[--loop->nspare_idles]);
 	close(loop->timerfd);
 	close(loop->epfd);
 	free(loop);

@@ -16,7 +16,7 @@
 
 void drm_call_init(struct drm_call *call, struct drm_file *file, pid_t pid, uid_t uid)
 {
-	memset(call, 0, sizeof(*call));
+	memset(call, 0, offsetof(struct drm_call, regions_inline));
 	call->file = file;
 	call->pid = pid;
 	call->uid = uid;

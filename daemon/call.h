@@ -52,12 +52,10 @@ struct drm_call {
 	uid_t uid;
 	struct call_region *regions; /* regions_inline, or allocated past CALL_INLINE_REGIONS */
 	unsigned int nregions, cap;
-	struct call_region regions_inline[CALL_INLINE_REGIONS];
 
 	/* Kept while the call lives (a parked call answers from them later). */
 	const struct rdrm_layout *layout;
 	uint8_t *kdata; /* kdata_inline, or allocated past CALL_INLINE_KDATA */
-	_Alignas(16) uint8_t kdata_inline[CALL_INLINE_KDATA];
 	size_t size, ksize, out_size;
 	int32_t orig_fd[8];
 	uint8_t out_fd_active; /* OUT fd fields whose flag held when the call arrived */
@@ -71,6 +69,10 @@ struct drm_call {
 	bool parked;
 	void (*cancel)(struct drm_call *call, void *data);
 	void *cancel_data;
+
+	/* Storage, last: drm_call_init leaves it as it is (it is written before it is read). */
+	struct call_region regions_inline[CALL_INLINE_REGIONS];
+	_Alignas(16) uint8_t kdata_inline[CALL_INLINE_KDATA];
 };
 
 void drm_call_init(struct drm_call *call, struct drm_file *file, pid_t pid, uid_t uid);

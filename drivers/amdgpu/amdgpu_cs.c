@@ -8,6 +8,7 @@
  * submission's finished fence by its sequence number.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -348,13 +349,34 @@ struct cs_parser {
 	unsigned num_deps, deps_cap;
 	struct post_dep *post;
 	unsigned num_post, post_cap;
+	/* What only lives while parsing (chunk list, chunk data) comes from here while it fits. */
+	size_t scratch_used;
+	_Alignas(8) uint8_t scratch[512];
 };
+
+static void *scratch_alloc(struct cs_parser *p, size_t size)
+{
+	size = (size + 7) & ~(size_t)7;
+	if (size && size <= sizeof(p->scratch) - p->scratch_used) {
+		void *r = p->scratch + p->scratch_used;
+		p->scratch_used += size;
+		return r;
+	}
+	return malloc(size ? size : 1);
+}
+
+static void scratch_free(struct cs_parser *p, void *ptr)
+{
+	uintptr_t a = (uintptr_t)ptr, lo = (uintptr_t)p->scratch;
+	if (a < lo || a >= lo + sizeof(p->scratch))
+		free(ptr);
+}
 
 static void parser_fini(struct cs_parser *p)
 {
 	for (uint32_t i = 0; i < p->num_chunks; i++)
-		free(p->chunks[i].data);
-	free(p->chunks);
+		scratch_free(p, p->chunks[i].data);
+	scratch_free(p, p->chunks);
 	free(p->ibs);
 	for (unsigned i = 0; i < p->num_bos; i++)
 		drm_gem_object_put(p->bos[i]);
@@ -509,12 +531,13 @@ static int pass1(struct cs_parser *p, union drm_amdgpu_cs *cs)
 	uint32_t n = cs->in.num_chunks;
 	if (n == 0)
 		return -EINVAL;
-	uint64_t *ptrs = calloc(n, sizeof(*ptrs));
-	p->chunks = calloc(n, sizeof(*p->chunks));
+	p->chunks = scratch_alloc(p, n * sizeof(*p->chunks));
+	uint64_t *ptrs = scratch_alloc(p, n * sizeof(*ptrs));
 	if (!ptrs || !p->chunks) {
-		free(ptrs);
+		scratch_free(p, ptrs);
 		return -ENOMEM;
 	}
+	memset(p->chunks, 0, n * sizeof(*p->chunks));
 	int r = drm_copy_from_user(p->call, ptrs, cs->in.chunks, n * sizeof(*ptrs));
 	for (uint32_t i = 0; !r && i < n; i++) {
 		struct drm_amdgpu_cs_chunk uc;
@@ -525,7 +548,7 @@ static int pass1(struct cs_parser *p, union drm_amdgpu_cs *cs)
 		p->num_chunks = i + 1;
 		c->id = uc.chunk_id;
 		c->length_dw = uc.length_dw;
-		c->data = malloc(uc.length_dw ? uc.length_dw * 4ull : 1);
+		c->data = scratch_alloc(p, uc.length_dw * 4ull);
 		if (!c->data) {
 			r = -ENOMEM;
 			break;
@@ -555,7 +578,7 @@ static int pass1(struct cs_parser *p, union drm_amdgpu_cs *cs)
 			break;
 		}
 	}
-	free(ptrs);
+	scratch_free(p, ptrs);
 	if (r)
 		return r;
 	if (!p->num_ibs)
@@ -867,7 +890,12 @@ int amdgpu_cs_ioctl(struct drm_device *dev, void *data, struct drm_file *file, s
 	union drm_amdgpu_cs *cs = data;
 	if (!amdgpu_accel_working(adev))
 		return -EBUSY;
-	struct cs_parser p = {.dev = dev, .adev = adev, .file = file, .call = call};
+	struct cs_parser p;
+	memset(&p, 0, offsetof(struct cs_parser, scratch)); /* the scratch is written before it is read */
+	p.dev = dev;
+	p.adev = adev;
+	p.file = file;
+	p.call = call;
 	p.ctx = amdgpu_ctx_lookup(file, cs->in.ctx_id);
 	if (!p.ctx)
 		return -EINVAL;
