@@ -173,6 +173,9 @@ struct eb_fence {
 	uint32_t flags;
 };
 
+/* Object lists up to this long live in struct eb itself. */
+#define EB_SMALL 8u
+
 struct eb_obj {
 	struct drm_i915_gem_exec_object2 entry;
 	struct drm_gem_object *obj; /* a reference */
@@ -198,6 +201,9 @@ struct eb {
 	/* Open-addressed indexes (entry + 1; 0 empty): by object (duplicates) and by handle (relocations). */
 	uint32_t *by_obj, *by_handle;
 	uint32_t mask;
+	/* Storage for the common short lists, so they cost no allocation. */
+	struct eb_obj objs_small[EB_SMALL];
+	uint32_t index_small[2][2 * EB_SMALL];
 };
 
 static uint32_t hash64(uint64_t k)
@@ -225,9 +231,11 @@ static void eb_release(struct eb *eb)
 {
 	for (uint32_t i = 0; eb->objs && i < eb->count; i++)
 		drm_gem_object_put(eb->objs[i].obj);
-	free(eb->objs);
-	free(eb->by_obj);
-	free(eb->by_handle);
+	if (eb->objs != eb->objs_small) {
+		free(eb->objs);
+		free(eb->by_obj);
+		free(eb->by_handle);
+	}
 	for (unsigned i = 0; i < eb->nfences; i++) {
 		drm_syncobj_put(eb->fences[i].syncobj);
 		drm_fence_put(eb->fences[i].wait);
@@ -596,9 +604,15 @@ int i915_gem_execbuffer2_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	eb.mask = 1;
 	while (eb.mask < 2 * eb.count)
 		eb.mask <<= 1;
-	eb.objs = calloc(eb.count, sizeof(*eb.objs));
-	eb.by_obj = calloc(eb.mask, sizeof(*eb.by_obj));
-	eb.by_handle = calloc(eb.mask, sizeof(*eb.by_handle));
+	if (eb.count <= EB_SMALL) {
+		eb.objs = eb.objs_small;
+		eb.by_obj = eb.index_small[0];
+		eb.by_handle = eb.index_small[1];
+	} else {
+		eb.objs = calloc(eb.count, sizeof(*eb.objs));
+		eb.by_obj = calloc(eb.mask, sizeof(*eb.by_obj));
+		eb.by_handle = calloc(eb.mask, sizeof(*eb.by_handle));
+	}
 	eb.mask--;
 	if (!eb.objs || !eb.by_obj || !eb.by_handle) {
 		eb_release(&eb);

@@ -187,7 +187,7 @@ static void status_locked(struct i915_engine *e, bool active)
 /* ---- interrupts ---- */
 
 /* Applies the misbehaviour switches: drops, or parks bits to be raised delay_ns later. */
-static uint32_t irq_filter_locked(struct i915_engine *e, uint32_t bits, uint64_t now)
+static uint32_t irq_filter_locked(struct i915_engine *e, uint32_t bits)
 {
 	const uint32_t user = SIM_I915_GT_USER_INTERRUPT | SIM_I915_GT_NOTIFY, ctxsw = SIM_I915_GT_CONTEXT_SWITCH;
 	uint32_t late = 0;
@@ -201,7 +201,7 @@ static uint32_t irq_filter_locked(struct i915_engine *e, uint32_t bits, uint64_t
 		late |= bits & ctxsw;
 	if (late) {
 		if (!e->late_bits)
-			e->late_due_ns = now + e->delay_ns;
+			e->late_due_ns = i915_now_ns() + e->delay_ns;
 		e->late_bits |= late;
 		attn_set(e, I915_ATTN_LATE);
 	}
@@ -228,10 +228,14 @@ static void deliver(struct i915_engine *e, uint32_t bits)
 
 void i915_engine_irq(struct i915_engine *e, uint32_t bits)
 {
+	struct sim_model *m = e->g->m;
 	lock(e);
-	bits = irq_filter_locked(e, bits, i915_now_ns());
+	bits = irq_filter_locked(e, bits);
+	/* Latched in the same hold of the lock; the line is raised outside it. */
+	bool fire = bits && sim_i915_gt_latch_locked(m, 0, bits << e->irq_shift);
 	unlock(e);
-	deliver(e, bits);
+	if (fire && m->bus)
+		m->bus->raise_irq(m->bus);
 }
 
 void i915_cs_error(struct i915_engine *e, uint32_t header, uint64_t addr, uint32_t error)

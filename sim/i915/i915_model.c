@@ -325,17 +325,22 @@ void sim_i915_set_fault(struct sim_model *m, unsigned faults)
 	pthread_mutex_unlock(&i->lock);
 }
 
+bool sim_i915_gt_latch_locked(struct sim_model *m, unsigned bank, uint32_t bits)
+{
+	struct sim_regs *r = &to_i915(m)->mmio;
+	if (bank >= SIM_I915_GT_BANKS)
+		return false;
+	uint32_t latch = bits & ~sim_regs_get(r, SIM_I915_GT_IMR(bank));
+	sim_regs_set(r, SIM_I915_GT_IIR(bank), sim_regs_get(r, SIM_I915_GT_IIR(bank)) | latch);
+	return (latch & sim_regs_get(r, SIM_I915_GT_IER(bank))) &&
+	       (sim_regs_get(r, SIM_I915_MASTER_IRQ) & SIM_I915_MASTER_IRQ_CONTROL);
+}
+
 void sim_i915_gt_irq(struct sim_model *m, unsigned bank, uint32_t bits)
 {
 	struct sim_i915 *i = to_i915(m);
-	if (bank >= SIM_I915_GT_BANKS)
-		return;
-	struct sim_regs *r = &i->mmio;
 	pthread_mutex_lock(&i->lock);
-	uint32_t latch = bits & ~sim_regs_get(r, SIM_I915_GT_IMR(bank));
-	sim_regs_set(r, SIM_I915_GT_IIR(bank), sim_regs_get(r, SIM_I915_GT_IIR(bank)) | latch);
-	int fire = (latch & sim_regs_get(r, SIM_I915_GT_IER(bank))) &&
-		   (sim_regs_get(r, SIM_I915_MASTER_IRQ) & SIM_I915_MASTER_IRQ_CONTROL);
+	bool fire = sim_i915_gt_latch_locked(m, bank, bits);
 	pthread_mutex_unlock(&i->lock);
 	if (fire && m->bus)
 		m->bus->raise_irq(m->bus);
