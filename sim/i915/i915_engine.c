@@ -18,7 +18,7 @@
  *
  * Locking: the model lock guards the registers and the fields marked so in i915_engine.h, and
  * hooks run under it. An engine thread takes it for register updates and waits only, never
- * across DMA, GGTT lookups (which take it themselves) or interrupt delivery.
+ * across DMA, GGTT lookups or the raising of the interrupt line.
  */
 #include "i915_engine.h"
 #include "sim_idle.h"
