@@ -201,9 +201,13 @@ struct eb {
 	/* Open-addressed indexes (entry + 1; 0 empty): by object (duplicates) and by handle (relocations). */
 	uint32_t *by_obj, *by_handle;
 	uint32_t mask;
-	/* Storage for the common short lists, so they cost no allocation. */
-	struct eb_obj objs_small[EB_SMALL];
-	uint32_t index_small[2][2 * EB_SMALL];
+	bool small; /* the lists are the caller's struct eb_small, not allocated */
+};
+
+/* Storage for the common short lists, so they cost no allocation (zeroed as far as used). */
+struct eb_small {
+	struct eb_obj objs[EB_SMALL];
+	uint32_t index[2][2 * EB_SMALL];
 };
 
 static uint32_t hash64(uint64_t k)
@@ -231,7 +235,7 @@ static void eb_release(struct eb *eb)
 {
 	for (uint32_t i = 0; eb->objs && i < eb->count; i++)
 		drm_gem_object_put(eb->objs[i].obj);
-	if (eb->objs != eb->objs_small) {
+	if (!eb->small) {
 		free(eb->objs);
 		free(eb->by_obj);
 		free(eb->by_handle);
@@ -604,10 +608,12 @@ int i915_gem_execbuffer2_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	eb.mask = 1;
 	while (eb.mask < 2 * eb.count)
 		eb.mask <<= 1;
+	struct eb_small small;
 	if (eb.count <= EB_SMALL) {
-		eb.objs = eb.objs_small;
-		eb.by_obj = eb.index_small[0];
-		eb.by_handle = eb.index_small[1];
+		eb.small = true;
+		eb.objs = memset(small.objs, 0, eb.count * sizeof(*eb.objs));
+		eb.by_obj = memset(small.index[0], 0, eb.mask * sizeof(*eb.by_obj));
+		eb.by_handle = memset(small.index[1], 0, eb.mask * sizeof(*eb.by_handle));
 	} else {
 		eb.objs = calloc(eb.count, sizeof(*eb.objs));
 		eb.by_obj = calloc(eb.mask, sizeof(*eb.by_obj));
