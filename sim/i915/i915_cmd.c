@@ -12,6 +12,11 @@
  * error and the engine stops. A batch that polls (jumps back into itself, or waits on a
  * semaphore) is re-read every pass with a growing sleep in between, never a busy loop.
  *
+ * Commands come through a prefetch, as on the hardware: up to 64 dwords of the current stream
+ * read ahead within one page with one translation (in the ring, never past the tail). It empties
+ * when the stream jumps or ends, when the engine naps or is held, and when the engine's own
+ * writes land on it; a fetch it cannot make is retried the long way, which reports the fault.
+ *
  * Privilege: the ring (under a privileged descriptor) and GGTT batches started from it are
  * privileged; a PPGTT batch is not, and for it a command's GGTT bit is ignored (it stays in its
  * own PPGTT) and kernel registers are out of reach.
