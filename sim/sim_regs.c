@@ -21,6 +21,7 @@ void sim_regs_fini(struct sim_regs *r)
 {
 	free(r->val);
 	free(r->hooks);
+	free(r->index);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -38,10 +39,37 @@ static size_t hook_lower_bound(const struct sim_regs *r, uint32_t off)
 	return lo;
 }
 
+/* Home slot of off in the index (Fibonacci hashing: the high bits of the product). */
+static uint32_t index_slot(uint32_t off, uint32_t bits)
+{
+	return (uint32_t)((off >> 2) * 0x9E3779B1u) >> (32 - bits);
+}
+
+/* Every register access looks its hook up: a hash probe, not a search of the sorted table. */
 const struct sim_reg_hook *sim_regs_find_hook(const struct sim_regs *r, uint32_t off)
 {
-	size_t i = hook_lower_bound(r, off);
-	return i < r->nhooks && r->hooks[i].off == off ? &r->hooks[i] : NULL;
+	if (!r->index)
+		return NULL;
+	uint32_t mask = (1u << r->index_bits) - 1;
+	for (uint32_t h = index_slot(off, r->index_bits);; h = (h + 1) & mask) {
+		uint32_t v = r->index[h];
+		if (!v)
+			return NULL;
+		if (r->hooks[v - 1].off == off)
+			return &r->hooks[v - 1];
+	}
+}
+
+/* Fills index (1 << bits slots, zeroed) from the table, whose positions shift as hooks are added. */
+static void index_fill(struct sim_regs *r, uint32_t *index, uint32_t bits)
+{
+	uint32_t mask = (1u << bits) - 1;
+	for (size_t i = 0; i < r->nhooks; i++) {
+		uint32_t h = index_slot(r->hooks[i].off, bits);
+		while (index[h])
+			h = (h + 1) & mask;
+		index[h] = (uint32_t)i + 1;
+	}
 }
 
 int sim_regs_add_hook(struct sim_regs *r, const struct sim_reg_hook *hook)
@@ -59,9 +87,20 @@ int sim_regs_add_hook(struct sim_regs *r, const struct sim_reg_hook *hook)
 		r->hooks = h;
 		r->cap = cap;
 	}
+	/* At most half full, so probes stay short. */
+	uint32_t bits = 4;
+	while ((1u << bits) < 2 * (r->nhooks + 1))
+		bits++;
+	uint32_t *index = calloc((size_t)1 << bits, sizeof(*index));
+	if (!index)
+		return -ENOMEM;
 	memmove(&r->hooks[i + 1], &r->hooks[i], (r->nhooks - i) * sizeof(*r->hooks));
 	r->hooks[i] = *hook;
 	r->nhooks++;
+	index_fill(r, index, bits);
+	free(r->index);
+	r->index = index;
+	r->index_bits = bits;
 	return 0;
 }
 

@@ -33,6 +33,8 @@ struct sim_regs {
 	uint32_t size; /* bytes */
 	struct sim_reg_hook *hooks; /* sorted by off */
 	size_t nhooks, cap;
+	uint32_t *index;            /* open-addressed by off: hook number + 1, 0 empty */
+	uint32_t index_bits;
 };
 
 /* The value an all-ones master abort returns for reads nobody claims. */

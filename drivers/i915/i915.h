@@ -245,7 +245,7 @@ struct i915_engine {
 	uint64_t fence_context;
 	uint64_t next_seqno;
 	struct i915_request *signal_head, **signal_tail;
-	struct event_timer *fallback; /* lost-interrupt poll while requests are outstanding */
+	struct event_timer *fallback; /* lost-interrupt poll while requests are outstanding (it runs out idle) */
 	/* Execlists: requests written to rings but not yet given to the ELSP, in order. */
 	struct i915_request *queue_head, **queue_tail;
 	struct i915_lrc *pending[2]; /* written to the ELSP, not yet acknowledged */

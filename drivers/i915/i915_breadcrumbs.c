@@ -6,7 +6,8 @@
  *
  * An interrupt can be lost. As the kernel's breadcrumbs do, a timer polls the status page (and
  * the CSB) while requests are outstanding, and a fence's `signaled` op reads it too, so a
- * dropped interrupt delays a waiter by at most one period and never hangs it.
+ * dropped interrupt delays a waiter by at most one period and never hangs it. The timer runs
+ * out on its own once nothing is outstanding.
  */
 #include "i915.h"
 #include "redox-drm/drm_device.h"
@@ -80,10 +81,8 @@ void i915_breadcrumbs_process(struct i915_engine *engine)
 		/* Unlinked first: a callback may submit more work on this engine. */
 		i915_request_complete(pop(engine), 0);
 	}
-	if (!engine->signal_head && engine->fallback) {
-		event_timer_cancel(engine->fallback);
-		engine->fallback = NULL;
-	}
+	/* An idle engine's poll is left to expire (it then finds nothing and stops) rather than
+	 * cancelled and armed again for every request. */
 }
 
 void i915_breadcrumbs_cancel(struct i915_engine *engine, int error)

@@ -173,6 +173,9 @@ struct eb_fence {
 	uint32_t flags;
 };
 
+/* Object lists up to this long live in struct eb itself. */
+#define EB_SMALL 8u
+
 struct eb_obj {
 	struct drm_i915_gem_exec_object2 entry;
 	struct drm_gem_object *obj; /* a reference */
@@ -198,6 +201,13 @@ struct eb {
 	/* Open-addressed indexes (entry + 1; 0 empty): by object (duplicates) and by handle (relocations). */
 	uint32_t *by_obj, *by_handle;
 	uint32_t mask;
+	bool small; /* the lists are the caller's struct eb_small, not allocated */
+};
+
+/* Storage for the common short lists, so they cost no allocation (zeroed as far as used). */
+struct eb_small {
+	struct eb_obj objs[EB_SMALL];
+	uint32_t index[2][2 * EB_SMALL];
 };
 
 static uint32_t hash64(uint64_t k)
@@ -225,9 +235,11 @@ static void eb_release(struct eb *eb)
 {
 	for (uint32_t i = 0; eb->objs && i < eb->count; i++)
 		drm_gem_object_put(eb->objs[i].obj);
-	free(eb->objs);
-	free(eb->by_obj);
-	free(eb->by_handle);
+	if (!eb->small) {
+		free(eb->objs);
+		free(eb->by_obj);
+		free(eb->by_handle);
+	}
 	for (unsigned i = 0; i < eb->nfences; i++) {
 		drm_syncobj_put(eb->fences[i].syncobj);
 		drm_fence_put(eb->fences[i].wait);
@@ -596,9 +608,17 @@ int i915_gem_execbuffer2_ioctl(struct drm_device *dev, void *data, struct drm_fi
 	eb.mask = 1;
 	while (eb.mask < 2 * eb.count)
 		eb.mask <<= 1;
-	eb.objs = calloc(eb.count, sizeof(*eb.objs));
-	eb.by_obj = calloc(eb.mask, sizeof(*eb.by_obj));
-	eb.by_handle = calloc(eb.mask, sizeof(*eb.by_handle));
+	struct eb_small small;
+	if (eb.count <= EB_SMALL) {
+		eb.small = true;
+		eb.objs = memset(small.objs, 0, eb.count * sizeof(*eb.objs));
+		eb.by_obj = memset(small.index[0], 0, eb.mask * sizeof(*eb.by_obj));
+		eb.by_handle = memset(small.index[1], 0, eb.mask * sizeof(*eb.by_handle));
+	} else {
+		eb.objs = calloc(eb.count, sizeof(*eb.objs));
+		eb.by_obj = calloc(eb.mask, sizeof(*eb.by_obj));
+		eb.by_handle = calloc(eb.mask, sizeof(*eb.by_handle));
+	}
 	eb.mask--;
 	if (!eb.objs || !eb.by_obj || !eb.by_handle) {
 		eb_release(&eb);

@@ -12,6 +12,11 @@
  * error and the engine stops. A batch that polls (jumps back into itself, or waits on a
  * semaphore) is re-read every pass with a growing sleep in between, never a busy loop.
  *
+ * Commands come through a prefetch, as on the hardware: up to 64 dwords of the current stream
+ * read ahead within one page with one translation (in the ring, never past the tail). It empties
+ * when the stream jumps or ends, when the engine naps or is held, and when the engine's own
+ * writes land on it; a fetch it cannot make is retried the long way, which reports the fault.
+ *
  * Privilege: the ring (under a privileged descriptor) and GGTT batches started from it are
  * privileged; a PPGTT batch is not, and for it a command's GGTT bit is ignored (it stays in its
  * own PPGTT) and kernel registers are out of reach.
@@ -96,8 +101,14 @@ static uint64_t cmd_addr(const struct i915_ctx *c)
 	return c->level ? c->bb[c->level] : (uint64_t)c->ring_start + c->head;
 }
 
-/* Dwords [first, first + n) of the current command; the ring wraps at its end. */
-static int cmd_read(struct i915_engine *e, unsigned first, uint32_t *dw, unsigned n)
+/* Dwords between head and tail. */
+static uint32_t ring_avail(const struct i915_ctx *c)
+{
+	return (c->tail + c->ring_size - c->head) % c->ring_size / 4;
+}
+
+/* Dwords [first, first + n) of the current command read as they are, each page the long way. */
+static int cmd_read_direct(struct i915_engine *e, unsigned first, uint32_t *dw, unsigned n)
 {
 	struct i915_ctx *c = &e->ctx;
 	if (c->level)
@@ -109,10 +120,63 @@ static int cmd_read(struct i915_engine *e, unsigned first, uint32_t *dw, unsigne
 	return part == len ? 0 : i915_mem_read(e, false, c->ring_start, (uint8_t *)dw + part, len - part);
 }
 
-/* Dwords between head and tail. */
-static uint32_t ring_avail(const struct i915_ctx *c)
+/* Graphics address of dword idx of the current command. */
+static uint64_t dword_addr(const struct i915_ctx *c, unsigned idx)
 {
-	return (c->tail + c->ring_size - c->head) % c->ring_size / 4;
+	if (c->level)
+		return (c->bb[c->level] + 4ull * idx) & I915_ADDR_MASK;
+	return (uint64_t)c->ring_start + (c->head + 4 * idx) % c->ring_size;
+}
+
+static bool stream_ppgtt(const struct i915_ctx *c)
+{
+	return c->level && c->bb_ppgtt[c->level];
+}
+
+/* Refills the prefetch from dword idx: up to its page's end, and in the ring up to the tail
+ * (the driver writes beyond it). */
+static int prefetch(struct i915_engine *e, uint64_t addr, unsigned idx)
+{
+	struct i915_ctx *c = &e->ctx;
+	unsigned n = (unsigned)(4096 - (addr & 4095)) / 4;
+	if (n > I915_PREFETCH_DWORDS)
+		n = I915_PREFETCH_DWORDS;
+	if (!c->level) {
+		uint32_t avail = ring_avail(c);
+		if (idx >= avail)
+			return -1;
+		if (n > avail - idx)
+			n = avail - idx;
+	}
+	c->pf_n = 0;
+	if (i915_mem_read_page(e, stream_ppgtt(c), addr, c->pf, 4u * n, &c->pf_bus))
+		return -1;
+	c->pf_addr = addr;
+	c->pf_n = n;
+	c->pf_level = c->level;
+	c->pf_ppgtt = stream_ppgtt(c);
+	return 0;
+}
+
+/*
+ * Dwords [first, first + n) of the current command; the ring wraps at its end. They come from
+ * the prefetch, refilled where it runs out; anything it cannot take (a miss, a bus error) is
+ * read the long way, which reports the fault exactly where the access meets it.
+ */
+static int cmd_read(struct i915_engine *e, unsigned first, uint32_t *dw, unsigned n)
+{
+	struct i915_ctx *c = &e->ctx;
+	for (unsigned i = 0; i < n;) {
+		uint64_t a = dword_addr(c, first + i);
+		bool hit = c->pf_n && c->pf_level == c->level && c->pf_ppgtt == stream_ppgtt(c) && a >= c->pf_addr &&
+			   a < c->pf_addr + 4u * c->pf_n;
+		if (!hit && prefetch(e, a, first + i))
+			return cmd_read_direct(e, first, dw, n);
+		unsigned k = (unsigned)(a - c->pf_addr) / 4, take = c->pf_n - k < n - i ? c->pf_n - k : n - i;
+		memcpy(dw + i, c->pf + k, 4u * take);
+		i += take;
+	}
+	return 0;
 }
 
 static void advance(struct i915_ctx *c, unsigned n)
@@ -309,6 +373,7 @@ static enum i915_step bb_start(struct i915_engine *e, const uint32_t *dw, uint64
 	unsigned from = c->level, to = from == 0 ? 1 : ((h & (1u << 22)) && from == 1 ? 2 : from);
 	bool back = to == from && target <= at && ppgtt == c->bb_ppgtt[from];
 	advance(c, 3);
+	i915_prefetch_flush(e);
 	c->priv[to] = c->priv[from] && !ppgtt;
 	c->bb[to] = target;
 	c->bb_ppgtt[to] = ppgtt;
@@ -472,6 +537,7 @@ static enum i915_step mi(struct i915_engine *e, const uint32_t *dw, unsigned len
 			break; /* nothing to end in the ring */
 		c->level--; /* the caller's pointer is already past its BB_START */
 		c->loop_spins = 0;
+		i915_prefetch_flush(e);
 		return I915_STEP_NEXT;
 	case OP_BB_START:
 		return len == 3 ? bb_start(e, dw, at) : bad(e, h, at);
@@ -483,6 +549,7 @@ static enum i915_step mi(struct i915_engine *e, const uint32_t *dw, unsigned len
 		if (c->level && v <= ((h & (1u << 21)) ? dw[1] : 0)) {
 			c->level = 0;
 			c->loop_spins = 0;
+			i915_prefetch_flush(e);
 			return I915_STEP_NEXT;
 		}
 		break;

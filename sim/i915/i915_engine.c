@@ -18,7 +18,7 @@
  *
  * Locking: the model lock guards the registers and the fields marked so in i915_engine.h, and
  * hooks run under it. An engine thread takes it for register updates and waits only, never
- * across DMA, GGTT lookups (which take it themselves) or interrupt delivery.
+ * across DMA, GGTT lookups or the raising of the interrupt line.
  */
 #include "i915_engine.h"
 #include "sim_idle.h"
@@ -187,7 +187,7 @@ static void status_locked(struct i915_engine *e, bool active)
 /* ---- interrupts ---- */
 
 /* Applies the misbehaviour switches: drops, or parks bits to be raised delay_ns later. */
-static uint32_t irq_filter_locked(struct i915_engine *e, uint32_t bits, uint64_t now)
+static uint32_t irq_filter_locked(struct i915_engine *e, uint32_t bits)
 {
 	const uint32_t user = SIM_I915_GT_USER_INTERRUPT | SIM_I915_GT_NOTIFY, ctxsw = SIM_I915_GT_CONTEXT_SWITCH;
 	uint32_t late = 0;
@@ -201,7 +201,7 @@ static uint32_t irq_filter_locked(struct i915_engine *e, uint32_t bits, uint64_t
 		late |= bits & ctxsw;
 	if (late) {
 		if (!e->late_bits)
-			e->late_due_ns = now + e->delay_ns;
+			e->late_due_ns = i915_now_ns() + e->delay_ns;
 		e->late_bits |= late;
 		attn_set(e, I915_ATTN_LATE);
 	}
@@ -228,10 +228,14 @@ static void deliver(struct i915_engine *e, uint32_t bits)
 
 void i915_engine_irq(struct i915_engine *e, uint32_t bits)
 {
+	struct sim_model *m = e->g->m;
 	lock(e);
-	bits = irq_filter_locked(e, bits, i915_now_ns());
+	bits = irq_filter_locked(e, bits);
+	/* Latched in the same hold of the lock; the line is raised outside it. */
+	bool fire = bits && sim_i915_gt_latch_locked(m, 0, bits << e->irq_shift);
 	unlock(e);
-	deliver(e, bits);
+	if (fire && m->bus)
+		m->bus->raise_irq(m->bus);
 }
 
 void i915_cs_error(struct i915_engine *e, uint32_t header, uint64_t addr, uint32_t error)
@@ -394,6 +398,8 @@ static bool boundary(struct i915_engine *e)
 		bool abort = a & (I915_ATTN_QUIT | I915_ATTN_RESET);
 		bool hold = !abort && (a & (I915_ATTN_STOP | I915_ATTN_HANG));
 		set_paused_locked(e, hold);
+		if (hold)
+			i915_prefetch_flush(e);
 		if (hold && !late)
 			wait_locked(e, e->late_bits ? e->late_due_ns : 0);
 		unlock(e);
@@ -407,6 +413,8 @@ static bool boundary(struct i915_engine *e)
 
 bool i915_engine_nap(struct i915_engine *e, uint64_t ns)
 {
+	/* What the engine polls for may come with new commands: read them afresh after. */
+	i915_prefetch_flush(e);
 	lock(e);
 	/* A waiting submission does not cut the nap short: the poller decides whether it may be preempted. */
 	if (!(atomic_load(&e->attn) & (I915_ATTN_QUIT | I915_ATTN_RESET | I915_ATTN_STOP | I915_ATTN_HANG))) {
@@ -434,8 +442,11 @@ static void csb_event(struct i915_engine *e, uint32_t status, uint32_t ctx_id)
 	unlock(e);
 	/* Entry before pointer, so a reader that sees the pointer sees the entry. */
 	uint32_t entry[2] = {status, ctx_id};
-	i915_mem_write(e, false, hws + 4u * (I915_HWSP_CSB + 2 * wp), entry, sizeof(entry));
-	i915_mem_write(e, false, hws + 4u * I915_HWSP_CSB_WRITE, &wp, sizeof(wp));
+	const struct i915_page_write w[] = {
+		{4u * (I915_HWSP_CSB + 2 * wp), sizeof(entry), entry},
+		{4u * I915_HWSP_CSB_WRITE, sizeof(wp), &wp},
+	};
+	i915_mem_write_page(e, false, hws, w, 2);
 }
 
 /* ---- context load and save ---- */
@@ -506,12 +517,7 @@ static bool ctx_load(struct i915_engine *e)
 	return true;
 }
 
-static void lrc_put(struct i915_engine *e, unsigned idx, uint32_t v)
-{
-	i915_mem_write(e, false, lrc_state(&e->ctx, idx), &v, sizeof(v));
-}
-
-/* Switch-out: the context's progress back into its image. */
+/* Switch-out: the context's progress back into its image (one page of the LRC). */
 static void ctx_save(struct i915_engine *e)
 {
 	const struct i915_ctx *c = &e->ctx;
@@ -522,22 +528,28 @@ static void ctx_save(struct i915_engine *e)
 	wr(e, SIM_I915_RING_HEAD, c->head);
 	unlock(e);
 
-	lrc_put(e, I915_LRC_RING_HEAD, c->head);
-	lrc_put(e, I915_LRC_CTX_TIMESTAMP, ts);
+	uint32_t v[8];
+	struct i915_page_write w[8];
+	unsigned n = 0;
+#define PUT(idx, val) (v[n] = (val), w[n] = (struct i915_page_write){4u * (idx), 4u, &v[n]}, n++) /* in order */
+	PUT(I915_LRC_RING_HEAD, c->head);
+	PUT(I915_LRC_CTX_TIMESTAMP, ts);
 	if (c->level >= 1) {
-		lrc_put(e, I915_LRC_BB_ADDR_UDW, (uint32_t)(c->bb[1] >> 32));
-		lrc_put(e, I915_LRC_BB_ADDR, (uint32_t)c->bb[1] | I915_BB_ADDR_RESUME);
-		lrc_put(e, I915_LRC_BB_STATE, c->bb_ppgtt[1] ? I915_BB_STATE_PPGTT : 0);
+		PUT(I915_LRC_BB_ADDR_UDW, (uint32_t)(c->bb[1] >> 32));
+		PUT(I915_LRC_BB_ADDR, (uint32_t)c->bb[1] | I915_BB_ADDR_RESUME);
+		PUT(I915_LRC_BB_STATE, c->bb_ppgtt[1] ? I915_BB_STATE_PPGTT : 0);
 	} else {
-		lrc_put(e, I915_LRC_BB_ADDR, 0);
+		PUT(I915_LRC_BB_ADDR, 0);
 	}
 	if (c->level == 2) {
-		lrc_put(e, I915_LRC_SBB_ADDR_UDW, (uint32_t)(c->bb[2] >> 32));
-		lrc_put(e, I915_LRC_SBB_ADDR, (uint32_t)c->bb[2] | I915_BB_ADDR_RESUME);
-		lrc_put(e, I915_LRC_SBB_STATE, c->bb_ppgtt[2] ? I915_BB_STATE_PPGTT : 0);
+		PUT(I915_LRC_SBB_ADDR_UDW, (uint32_t)(c->bb[2] >> 32));
+		PUT(I915_LRC_SBB_ADDR, (uint32_t)c->bb[2] | I915_BB_ADDR_RESUME);
+		PUT(I915_LRC_SBB_STATE, c->bb_ppgtt[2] ? I915_BB_STATE_PPGTT : 0);
 	} else {
-		lrc_put(e, I915_LRC_SBB_ADDR, 0);
+		PUT(I915_LRC_SBB_ADDR, 0);
 	}
+#undef PUT
+	i915_mem_write_page(e, false, lrc_state(c, 0), w, n);
 }
 
 /* ---- execlists ---- */

@@ -79,6 +79,7 @@
 #define I915_TS_HZ 12000000ull
 
 enum { I915_LEVELS = 3 }; /* ring, first-level batch, second-level batch */
+enum { I915_PREFETCH_DWORDS = 64 };
 
 /* A context's address space: the descriptor's addressing mode and the LRC's PDPs. */
 struct i915_vm {
@@ -99,6 +100,12 @@ struct i915_ctx {
 	bool arb;                     /* MI_ARB_ON_OFF */
 	unsigned loop_spins;          /* consecutive backward jumps: a polling batch */
 	uint64_t ts_base;             /* CTX_TIMESTAMP at switch-in */
+	/* The command prefetch: dwords of the current stream read ahead within one page with one
+	 * translation (i915_cmd.c); pf_n 0 when empty. */
+	uint32_t pf[I915_PREFETCH_DWORDS];
+	uint64_t pf_addr, pf_bus;     /* graphics and bus address of pf[0] */
+	unsigned pf_n, pf_level;
+	bool pf_ppgtt;
 };
 
 /* Attention bits: what the outside wants from an engine thread (set under the model lock). */
@@ -202,6 +209,21 @@ enum { I915_SKIP_STATE, I915_SKIP_DRAW, I915_SKIP_DISPATCH, I915_SKIP_BLIT, I915
  * is reported in the fault registers and the access dropped (reads give zeros); -1 then. */
 int i915_mem_read(struct i915_engine *e, bool ppgtt, uint64_t addr, void *dst, size_t len);
 int i915_mem_write(struct i915_engine *e, bool ppgtt, uint64_t addr, const void *src, size_t len);
+/* A read within one page with one translation, or -1 for any miss or bus error without
+ * reporting it: the caller falls back to i915_mem_read, which does. */
+int i915_mem_read_page(struct i915_engine *e, bool ppgtt, uint64_t addr, void *dst, size_t len, uint64_t *bus_addr);
+/* Writes at offsets of one page, in order, with one translation; as i915_mem_write each if
+ * that misses. */
+struct i915_page_write {
+	uint32_t off, len;
+	const void *v;
+};
+void i915_mem_write_page(struct i915_engine *e, bool ppgtt, uint64_t page, const struct i915_page_write *w, unsigned n);
+/* Empties the command prefetch (the stream jumps, or the engine waits while memory may change). */
+static inline void i915_prefetch_flush(struct i915_engine *e)
+{
+	e->ctx.pf_n = 0;
+}
 /* The 4-level / 3-level walk alone: 0 and *bus, or -1 with *type the fault type. */
 int i915_ppgtt_walk(struct sim_bus *bus, const struct i915_vm *vm, uint64_t va, bool write, uint64_t *bus_addr,
 		    unsigned *type);

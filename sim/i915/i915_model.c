@@ -154,26 +154,22 @@ static int ggtt_index(uint64_t off, uint64_t len, uint64_t *idx)
 	return 0;
 }
 
-static int translate_locked(struct sim_i915 *i, uint64_t gfx_addr, uint64_t *bus)
+/*
+ * A GGTT lookup takes no lock: PTEs are stored and loaded whole and atomically (stores under the
+ * model lock), so a lookup sees each PTE as one write or the next left it, as the lock gave.
+ */
+int sim_i915_ggtt_translate(struct sim_model *m, uint64_t gfx_addr, uint64_t *bus)
 {
+	struct sim_i915 *i = to_i915(m);
 	uint64_t idx = gfx_addr >> 12;
 	if (idx >= SIM_I915_GGTT_ENTRIES)
 		return -1;
-	uint64_t pte = i->ggtt[idx];
+	uint64_t pte = __atomic_load_n(&i->ggtt[idx], __ATOMIC_RELAXED);
 	if (!(pte & 1))
 		return -1;
 	/* Gen8 PTE: address [38:12]; low bits are PRESENT and cache attributes. */
 	*bus = (pte & 0x0000007FFFFFF000ull) | (gfx_addr & 0xFFF);
 	return 0;
-}
-
-int sim_i915_ggtt_translate(struct sim_model *m, uint64_t gfx_addr, uint64_t *bus)
-{
-	struct sim_i915 *i = to_i915(m);
-	pthread_mutex_lock(&i->lock);
-	int ret = translate_locked(i, gfx_addr, bus);
-	pthread_mutex_unlock(&i->lock);
-	return ret;
 }
 
 /* An aperture access is one GGTT page lookup and a DMA at the page it names. */
@@ -226,7 +222,8 @@ static void i915_write32(struct sim_model *m, int bar, uint64_t off, uint32_t v)
 			sim_regs_write(&i->mmio, off, v);
 		} else if (!ggtt_index(off & ~7ull, 8, &idx) && !(off & 3)) {
 			unsigned shift = (unsigned)(off & 4) * 8;
-			i->ggtt[idx] = (i->ggtt[idx] & ~(0xFFFFFFFFull << shift)) | (uint64_t)v << shift;
+			__atomic_store_n(&i->ggtt[idx], (i->ggtt[idx] & ~(0xFFFFFFFFull << shift)) | (uint64_t)v << shift,
+					 __ATOMIC_RELAXED);
 		}
 	}
 	unsigned due = sim_i915_engines_write_end(i->engines);
@@ -271,7 +268,7 @@ static void i915_write64(struct sim_model *m, int bar, uint64_t off, uint64_t v)
 		if (off < SIM_I915_MMIO_SIZE)
 			sim_regs_write64(&i->mmio, off, v);
 		else if (!ggtt_index(off, 8, &idx))
-			i->ggtt[idx] = v; /* one PTE, written whole */
+			__atomic_store_n(&i->ggtt[idx], v, __ATOMIC_RELAXED); /* one PTE, written whole */
 	}
 	unsigned due = sim_i915_engines_write_end(i->engines);
 	pthread_mutex_unlock(&i->lock);
@@ -325,17 +322,22 @@ void sim_i915_set_fault(struct sim_model *m, unsigned faults)
 	pthread_mutex_unlock(&i->lock);
 }
 
+bool sim_i915_gt_latch_locked(struct sim_model *m, unsigned bank, uint32_t bits)
+{
+	struct sim_regs *r = &to_i915(m)->mmio;
+	if (bank >= SIM_I915_GT_BANKS)
+		return false;
+	uint32_t latch = bits & ~sim_regs_get(r, SIM_I915_GT_IMR(bank));
+	sim_regs_set(r, SIM_I915_GT_IIR(bank), sim_regs_get(r, SIM_I915_GT_IIR(bank)) | latch);
+	return (latch & sim_regs_get(r, SIM_I915_GT_IER(bank))) &&
+	       (sim_regs_get(r, SIM_I915_MASTER_IRQ) & SIM_I915_MASTER_IRQ_CONTROL);
+}
+
 void sim_i915_gt_irq(struct sim_model *m, unsigned bank, uint32_t bits)
 {
 	struct sim_i915 *i = to_i915(m);
-	if (bank >= SIM_I915_GT_BANKS)
-		return;
-	struct sim_regs *r = &i->mmio;
 	pthread_mutex_lock(&i->lock);
-	uint32_t latch = bits & ~sim_regs_get(r, SIM_I915_GT_IMR(bank));
-	sim_regs_set(r, SIM_I915_GT_IIR(bank), sim_regs_get(r, SIM_I915_GT_IIR(bank)) | latch);
-	int fire = (latch & sim_regs_get(r, SIM_I915_GT_IER(bank))) &&
-		   (sim_regs_get(r, SIM_I915_MASTER_IRQ) & SIM_I915_MASTER_IRQ_CONTROL);
+	bool fire = sim_i915_gt_latch_locked(m, bank, bits);
 	pthread_mutex_unlock(&i->lock);
 	if (fire && m->bus)
 		m->bus->raise_irq(m->bus);

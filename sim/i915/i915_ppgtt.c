@@ -90,19 +90,34 @@ static bool page_forced(struct sim_i915_engines *g, bool ppgtt, uint64_t addr)
 	return hit;
 }
 
+/* One page's translation; a miss is left to the caller to report. */
+static int translate_quiet(struct i915_engine *e, bool ppgtt, uint64_t addr, bool write, uint64_t *bus,
+			   unsigned *type)
+{
+	*type = FAULT_PAGE;
+	if (page_forced(e->g, ppgtt, addr))
+		return -1;
+	if (ppgtt)
+		return i915_ppgtt_walk(e->g->m->bus, &e->ctx.vm, addr, write, bus, type);
+	return addr < I915_GGTT_SIZE ? sim_i915_ggtt_translate(e->g->m, addr, bus) : -1;
+}
+
 static int translate(struct i915_engine *e, bool ppgtt, uint64_t addr, bool write, uint64_t *bus)
 {
-	unsigned type = FAULT_PAGE;
-	int ret = -1;
-	if (!page_forced(e->g, ppgtt, addr)) {
-		if (ppgtt)
-			ret = i915_ppgtt_walk(e->g->m->bus, &e->ctx.vm, addr, write, bus, &type);
-		else if (addr < I915_GGTT_SIZE)
-			ret = sim_i915_ggtt_translate(e->g->m, addr, bus);
-	}
+	unsigned type;
+	int ret = translate_quiet(e, ppgtt, addr, write, bus, &type);
 	if (ret)
 		report_fault(e, ppgtt, addr, type);
 	return ret;
+}
+
+/* A write of the engine's own over dwords it has prefetched: the queue is stale (as the
+ * hardware's, which snoops its own writes). */
+static void snoop_prefetch(struct i915_engine *e, uint64_t bus, size_t len)
+{
+	struct i915_ctx *c = &e->ctx;
+	if (c->pf_n && bus < c->pf_bus + 4u * c->pf_n && c->pf_bus < bus + len)
+		c->pf_n = 0;
 }
 
 enum { MAX_PAGES = 4 };
@@ -139,6 +154,8 @@ static int access(struct i915_engine *e, bool ppgtt, uint64_t addr, void *buf, s
 		if (!b || translate_range(e, ppgtt, addr, part, write, bus, chunk, &n))
 			return -1;
 		for (unsigned i = 0; i < n; i++) {
+			if (write)
+				snoop_prefetch(e, bus[i], chunk[i]);
 			int ret = write ? b->dma_write(b, bus[i], p, chunk[i]) : b->dma_read(b, bus[i], p, chunk[i]);
 			if (ret) {
 				/* A PTE naming memory nobody backs: a master abort on the bus. */
@@ -165,4 +182,32 @@ int i915_mem_read(struct i915_engine *e, bool ppgtt, uint64_t addr, void *dst, s
 int i915_mem_write(struct i915_engine *e, bool ppgtt, uint64_t addr, const void *src, size_t len)
 {
 	return access(e, ppgtt, addr, (void *)src, len, true);
+}
+
+int i915_mem_read_page(struct i915_engine *e, bool ppgtt, uint64_t addr, void *dst, size_t len, uint64_t *bus_addr)
+{
+	struct sim_bus *b = e->g->m->bus;
+	unsigned type;
+	addr &= I915_ADDR_MASK;
+	if (!b || !len || (addr & 4095) + len > 4096 || translate_quiet(e, ppgtt, addr, false, bus_addr, &type))
+		return -1;
+	return b->dma_read(b, *bus_addr, dst, len) ? -1 : 0;
+}
+
+void i915_mem_write_page(struct i915_engine *e, bool ppgtt, uint64_t page, const struct i915_page_write *w, unsigned n)
+{
+	struct sim_bus *b = e->g->m->bus;
+	uint64_t bus;
+	unsigned type, i = 0;
+	page &= I915_ADDR_MASK & ~4095ull;
+	if (b && !translate_quiet(e, ppgtt, page, true, &bus, &type)) {
+		for (; i < n; i++) {
+			snoop_prefetch(e, bus + w[i].off, w[i].len);
+			if (b->dma_write(b, bus + w[i].off, w[i].v, w[i].len))
+				break;
+		}
+	}
+	/* A miss or a bus error: the rest the long way, which reports each fault as it happens. */
+	for (; i < n; i++)
+		i915_mem_write(e, ppgtt, page + w[i].off, w[i].v, w[i].len);
 }

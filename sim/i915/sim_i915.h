@@ -93,6 +93,9 @@ void sim_i915_set_fault(struct sim_model *m, unsigned faults);
  * enabled in IER and the master CONTROL bit is set.
  */
 void sim_i915_gt_irq(struct sim_model *m, unsigned bank, uint32_t bits);
+/* The same with the model lock held: latches the bits, true when the line must be raised
+ * (by the caller, after the unlock). */
+bool sim_i915_gt_latch_locked(struct sim_model *m, unsigned bank, uint32_t bits);
 
 /* GGTT lookup for engines and the aperture: 0 and *bus, or -1 for a non-present PTE. */
 int sim_i915_ggtt_translate(struct sim_model *m, uint64_t gfx_addr, uint64_t *bus);

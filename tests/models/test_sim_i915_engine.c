@@ -801,6 +801,32 @@ static void test_bb_chaining(void **state)
 	assert_int_equal(rd(t, FAULT_REG), 0);
 }
 
+/* A batch that rewrites its own next command: the command streamer runs what memory holds
+ * when it gets there, read ahead or not. */
+static void test_self_modifying_batch(void **state)
+{
+	struct t *t = *state;
+	struct ctx a;
+	void *p;
+	engine_init(t, 0);
+	ctx_init(t, &a, 0, 0x1, 0);
+	uint32_t m = t->hwsp_gtt[0] + 0x600, *mem = &t->hwsp[0][0x600 / 4];
+	uint32_t b1 = galloc(t, 4096, &p);
+	uint32_t *c1 = p;
+	const uint32_t l1[] = {MI_SDI | USE_GGTT, b1 + 16, 0, MI_BB_END, /* turns the next SDI into BB_END */
+			       MI_SDI | USE_GGTT, m, 0, 0xBAD, MI_BB_END};
+	memcpy(c1, l1, sizeof(l1));
+	const uint32_t start[] = {MI_BB_START, b1, 0};
+	emit(&a, start, 3);
+	sdi(&a, m + 4, 1);
+	submit(t, &a);
+	assert_true(wait_csb(t, 0, 1));
+	assert_int_equal(peek(&mem[0]), 0);
+	assert_int_equal(peek(&mem[1]), 1);
+	assert_int_equal(peek(&c1[4]), MI_BB_END);
+	assert_int_equal(rd(t, FAULT_REG), 0);
+}
+
 static void test_mi_math_and_registers(void **state)
 {
 	struct t *t = *state;
@@ -1339,6 +1365,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_breadcrumb_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ppgtt_isolation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bb_chaining, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_self_modifying_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mi_math_and_registers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mi_atomic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_semaphore_across_engines, setup, teardown),
