@@ -40,6 +40,17 @@ enum {
 	MAX_HANDLES = 1u << 20,
 };
 
+/* The walk's reads: a field wholly inside the struct is read directly, the rare short one byte-wise. */
+static inline uint64_t field_get(const void *base, size_t size, uint16_t off, uint8_t width)
+{
+	const uint8_t *p = (const uint8_t *)base + off;
+	if ((size_t)off + width <= size) {
+		if (width == 4) { uint32_t v; memcpy(&v, p, 4); return v; }
+		if (width == 8) { uint64_t v; memcpy(&v, p, 8); return v; }
+	}
+	return rdrm_field_get(base, size, off, width);
+}
+
 uint64_t rdrm_field_get(const void *base, size_t size, uint16_t off, uint8_t width)
 {
 	uint8_t tmp[8] = {0};
@@ -768,7 +779,7 @@ int rdrm_fd_field_active(const struct rdrm_fd_field *f, const void *base, size_t
 		return 0;
 	if (!f->flag_size)
 		return 1;
-	return (rdrm_field_get(base, base_size, f->flag_off, f->flag_size) & f->flag_mask) != 0;
+	return (field_get(base, base_size, f->flag_off, f->flag_size) & f->flag_mask) != 0;
 }
 
 static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
@@ -784,7 +795,7 @@ static int walk_chain(const struct rdrm_array *a, uint64_t uptr, const struct rd
 		int r = v->visit(v->ctx, &hdr, uptr, 1, c->hdr_size, &data);
 		if (r || !data)
 			return r;
-		uint32_t name = (uint32_t)rdrm_field_get(data, c->hdr_size, c->name_off, 4);
+		uint32_t name = (uint32_t)field_get(data, c->hdr_size, c->name_off, 4);
 		const struct rdrm_chain_node *k = NULL;
 		for (unsigned i = 0; i < c->nkinds; i++)
 			if (c->kinds[i].name == name)
@@ -806,7 +817,7 @@ static int walk_chain(const struct rdrm_array *a, uint64_t uptr, const struct rd
 			if (r)
 				return r;
 		}
-		uptr = rdrm_field_get(data, c->hdr_size, c->next_off, 8);
+		uptr = field_get(data, c->hdr_size, c->next_off, 8);
 	}
 	return 0;
 }
@@ -814,15 +825,22 @@ static int walk_chain(const struct rdrm_array *a, uint64_t uptr, const struct rd
 static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 		const struct rdrm_walk_visitor *v, int depth, const void **top_data, uint64_t *top_count)
 {
-	const void *local_data[RDRM_LAYOUT_MAX_ARRAYS] = {0};
-	uint64_t local_count[RDRM_LAYOUT_MAX_ARRAYS] = {0};
+	const void *local_data[RDRM_LAYOUT_MAX_ARRAYS];
+	uint64_t local_count[RDRM_LAYOUT_MAX_ARRAYS];
 	const void **prev_data = top_data ? top_data : local_data;
 	uint64_t *prev_count = top_count ? top_count : local_count;
 	if (depth > 4 || l->narrays > RDRM_LAYOUT_MAX_ARRAYS)
 		return -EINVAL;
+	/* Only this layout's entries are ever read (a count_fn looks at earlier arrays of its own layout). */
+	if (!top_data) {
+		for (unsigned i = 0; i < l->narrays; i++) {
+			local_data[i] = NULL;
+			local_count[i] = 0;
+		}
+	}
 	for (unsigned i = 0; i < l->narrays; i++) {
 		const struct rdrm_array *a = &l->arrays[i];
-		uint64_t uptr = rdrm_field_get(base, base_size, a->ptr_off, 8);
+		uint64_t uptr = field_get(base, base_size, a->ptr_off, 8);
 		if (a->chain) {
 			if (a->count_fn && !a->count_fn(base, base_size, prev_data, prev_count))
 				continue;
@@ -832,7 +850,7 @@ static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 			continue;
 		}
 		uint64_t count = a->count_fn ? a->count_fn(base, base_size, prev_data, prev_count)
-					     : rdrm_field_get(base, base_size, a->count_off, a->count_size);
+					     : field_get(base, base_size, a->count_off, a->count_size);
 		if (count > a->max_count)
 			return -EINVAL;
 		/* count <= 2^32 and elem_size < 2^32: the product cannot overflow 64 bits. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,7 +14,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum { MSG_OOL_MAPPED = 1 };
+enum {
+	MSG_OOL_MAPPED = 1,
+	MSG_BORROWED = 2, /* payload lies in the thread's receive buffer: nothing to free */
+};
 
 static size_t iov_total(const struct iovec *iov, int iovcnt)
 {
@@ -122,7 +126,7 @@ void rdrm_wire_msg_release(struct rdrm_wire_msg *msg)
 	if (msg->flags_internal & MSG_OOL_MAPPED) {
 		if (msg->hdr.size)
 			munmap(msg->payload, msg->hdr.size);
-	} else {
+	} else if (!(msg->flags_internal & MSG_BORROWED)) {
 		free(msg->payload);
 	}
 	msg->payload = NULL;
@@ -185,7 +189,7 @@ static uint8_t *rx_buffer(size_t cap)
 	return buf;
 }
 
-int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
+static int recv_msg(int sock, struct rdrm_wire_msg *msg, int flags, bool borrow)
 {
 	memset(msg, 0, sizeof(*msg));
 	size_t cap = sizeof(struct rdrm_wire_hdr) + RDRM_WIRE_INLINE_MAX;
@@ -232,10 +236,14 @@ int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
 			err = (body || msg->nfds == 0) ? -EPROTO : map_ool(msg);
 		else if (body != msg->hdr.size)
 			err = -EPROTO;
-		else if (!(msg->payload = malloc(body ? body : 1)))
+		else if (borrow) {
+			msg->payload = buf + sizeof(struct rdrm_wire_hdr);
+			msg->flags_internal |= MSG_BORROWED;
+		} else if (!(msg->payload = malloc(body ? body : 1))) {
 			err = -ENOMEM;
-		else
+		} else {
 			memcpy(msg->payload, buf + sizeof(struct rdrm_wire_hdr), body);
+		}
 	}
 	if (err) {
 		msg->hdr.size = 0;
@@ -243,4 +251,14 @@ int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
 		return err;
 	}
 	return 0;
+}
+
+int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
+{
+	return recv_msg(sock, msg, flags, false);
+}
+
+int rdrm_wire_recv_borrowed(int sock, struct rdrm_wire_msg *msg, int flags)
+{
+	return recv_msg(sock, msg, flags, true);
 }

@@ -163,6 +163,13 @@ int rfile_channel_get(struct rfile *f, int fd, char driver[32]);
 void fdt_mark_channel(int fd);
 /* Gives a channel back; broken ones (the call saw the connection fail) are closed. */
 void rfile_channel_put(struct rfile *f, int ch, bool broken);
+/*
+ * fdt_get and rfile_channel_get in one: the referenced file behind a node fd
+ * (NULL if fd is not one) and, in *ch, a channel or -errno. fdt_call_end
+ * gives back both (ch < 0: only the file).
+ */
+struct rfile *fdt_call_begin(int fd, int *ch, char driver[32]);
+void fdt_call_end(struct rfile *f, int ch, bool broken);
 
 /*
  * fstat()-shaped description of a node from its socket's stat: a DRM node
