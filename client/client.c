@@ -135,9 +135,10 @@ static int enc_put(struct encoder *e, const void *src, size_t n)
 	int r = enc_reserve(e, padded);
 	if (r)
 		return r;
+	/* Only the padding needs clearing: zero the last word, then copy over it. */
+	static const uint64_t zero;
+	memcpy(e->buf + e->len + padded - sizeof(zero), &zero, sizeof(zero));
 	memcpy(e->buf + e->len, src, n);
-	/* Only the padding is cleared: the rest is overwritten. */
-	memset(e->buf + e->len + n, 0, padded - n);
 	e->len += padded;
 	return 0;
 }
@@ -308,10 +309,12 @@ static int call(int channel, int target_fd, const char *driver, unsigned long cm
 			hdr.fd_mask |= 1u << i;
 		}
 	}
-	struct elem_fd_list efl = {.fds = fds, .nfds = &nfds};
-	r = rdrm_elem_fds_for_each(l, top_data, top_count, send_elem_fd, &efl);
-	if (r)
-		goto out;
+	if (l->elem_fds) {
+		struct elem_fd_list efl = {.fds = fds, .nfds = &nfds};
+		r = rdrm_elem_fds_for_each(l, top_data, top_count, send_elem_fd, &efl);
+		if (r)
+			goto out;
+	}
 	struct iovec iov = {.iov_base = e.buf, .iov_len = e.len};
 	r = rdrm_wire_send(channel, &hdr, &iov, 1, fds, nfds);
 	if (r)

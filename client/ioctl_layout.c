@@ -331,7 +331,7 @@ static uint64_t amdgpu_gem_op_info_count(const void *parent, size_t parent_size,
 {
 	(void)prev_data;
 	(void)prev_count;
-	uint32_t op = (uint32_t)rdrm_field_get(parent, parent_size,
+	uint32_t op = (uint32_t)field_get(parent, parent_size,
 					       FIELD(struct drm_amdgpu_gem_op, op), 4);
 	return op == AMDGPU_GEM_OP_GET_GEM_CREATE_INFO;
 }
@@ -348,9 +348,9 @@ static uint64_t amdgpu_bo_list_bytes(const void *parent, size_t parent_size, con
 {
 	(void)prev_data;
 	(void)prev_count;
-	uint64_t n = rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, bo_number), 4);
-	uint64_t stride = rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, bo_info_size), 4);
-	uint32_t op = (uint32_t)rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, operation), 4);
+	uint64_t n = field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, bo_number), 4);
+	uint64_t stride = field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, bo_info_size), 4);
+	uint32_t op = (uint32_t)field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, operation), 4);
 	/* DESTROY reads no entries. */
 	return op == AMDGPU_BO_LIST_OP_DESTROY ? 0 : n * stride;
 }
@@ -365,7 +365,7 @@ static const struct rdrm_layout amdgpu_bo_list_layout = ARRAYS(amdgpu_bo_list_ar
 /* A chunk's data is length_dw dwords; only a BO_HANDLES chunk's data points further (to its BO list). */
 static const struct rdrm_layout *amdgpu_chunk_data_layout(const void *parent, size_t parent_size)
 {
-	uint32_t id = (uint32_t)rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_cs_chunk, chunk_id), 4);
+	uint32_t id = (uint32_t)field_get(parent, parent_size, FIELD(struct drm_amdgpu_cs_chunk, chunk_id), 4);
 	return id == AMDGPU_CHUNK_ID_BO_HANDLES ? &amdgpu_bo_list_layout : NULL;
 }
 
@@ -447,7 +447,7 @@ static uint64_t i915_query_item_bytes(const void *parent, size_t parent_size, co
 {
 	(void)prev_data;
 	(void)prev_count;
-	int32_t len = (int32_t)rdrm_field_get(parent, parent_size,
+	int32_t len = (int32_t)field_get(parent, parent_size,
 					      FIELD(struct drm_i915_query_item, length), 4);
 	return len > 0 ? (uint64_t)len : 0;
 }
@@ -505,8 +505,8 @@ static const struct rdrm_layout i915_engines_layout = ARRAYS(i915_engines_arrays
  */
 static uint64_t ctx_param_bytes(const void *base, size_t size, size_t off, uint64_t which)
 {
-	uint64_t param = rdrm_field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, param)), 8);
-	uint32_t bytes = (uint32_t)rdrm_field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, size)), 4);
+	uint64_t param = field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, param)), 8);
+	uint32_t bytes = (uint32_t)field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, size)), 4);
 	return param == which ? bytes : 0;
 }
 
@@ -582,7 +582,7 @@ static uint64_t create_uses_extensions(const void *parent, size_t parent_size, c
 {
 	(void)pd;
 	(void)pc;
-	return rdrm_field_get(parent, parent_size,
+	return field_get(parent, parent_size,
 			      FIELD(struct drm_i915_gem_context_create_ext, flags), 4) &
 	       I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS;
 }
@@ -624,7 +624,7 @@ static const struct rdrm_chain i915_execbuf_ext_chain = I915_EXT_CHAIN(i915_exec
 
 static uint64_t execbuf_flags(const void *parent, size_t parent_size)
 {
-	return rdrm_field_get(parent, parent_size,
+	return field_get(parent, parent_size,
 			      FIELD(struct drm_i915_gem_execbuffer2, flags), 8);
 }
 
@@ -635,7 +635,7 @@ static uint64_t execbuf_fence_count(const void *parent, size_t parent_size, cons
 	uint64_t flags = execbuf_flags(parent, parent_size);
 	if (!(flags & I915_EXEC_FENCE_ARRAY) || (flags & I915_EXEC_USE_EXTENSIONS))
 		return 0;
-	return rdrm_field_get(parent, parent_size, FIELD(struct drm_i915_gem_execbuffer2, num_cliprects), 4);
+	return field_get(parent, parent_size, FIELD(struct drm_i915_gem_execbuffer2, num_cliprects), 4);
 }
 
 static uint64_t execbuf_uses_extensions(const void *parent, size_t parent_size, const void *const *pd, const uint64_t *pc)

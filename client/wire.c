@@ -163,21 +163,36 @@ static int map_ool(struct rdrm_wire_msg *msg)
  */
 static pthread_key_t rx_key;
 static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
+/*
+ * The same pointer for the hot path: one thread-local load per message
+ * (initial-exec: no __tls_get_addr call in the preloaded library) instead
+ * of pthread_once and pthread_getspecific. The key only frees it.
+ */
+static _Thread_local uint8_t *rx_tls __attribute__((tls_model("initial-exec")));
 
 /* Freed when its thread exits; the main thread's at exit. */
+static void rx_free(void *buf)
+{
+	free(buf);
+	rx_tls = NULL;
+}
+
 static void rx_key_init(void)
 {
-	pthread_key_create(&rx_key, free);
+	pthread_key_create(&rx_key, rx_free);
 }
 
 static void rx_main_free(void)
 {
 	free(pthread_getspecific(rx_key));
 	pthread_setspecific(rx_key, NULL);
+	rx_tls = NULL;
 }
 
 static uint8_t *rx_buffer(size_t cap)
 {
+	if (rx_tls)
+		return rx_tls;
 	pthread_once(&rx_once, rx_key_init);
 	uint8_t *buf = pthread_getspecific(rx_key);
 	if (!buf && (buf = malloc(cap))) {
@@ -186,6 +201,7 @@ static uint8_t *rx_buffer(size_t cap)
 		if (!atomic_flag_test_and_set(&registered))
 			atexit(rx_main_free);
 	}
+	rx_tls = buf;
 	return buf;
 }
 

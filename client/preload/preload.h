@@ -24,8 +24,12 @@ int rdrm_map(const char *path, struct rdrm_mapped *out);
 bool rdrm_hidden(const char *path);
 
 /* Set while the interposer itself calls into the client library, whose own
- * read()/close()/mmap() calls must reach libc, not the hooks. */
-extern __thread int rdrm_guard;
+ * read()/close()/mmap() calls must reach libc, not the hooks. Every ioctl
+ * reads it: initial-exec makes that a plain load instead of a
+ * __tls_get_addr call (the library is preloaded, so it is in the initial
+ * TLS block). */
+#define RDRM_TLS_IE __attribute__((tls_model("initial-exec")))
+extern __thread int rdrm_guard RDRM_TLS_IE;
 
 /* Looks up the next definition of a libc symbol (RTLD_NEXT). NULL if none. */
 void *rdrm_next(const char *name);
