@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -725,6 +727,57 @@ static const struct rdrm_ioctl_info other_table[] = {
 	ENTRY(RDRM_IOC_ATTR_WRITE, LAYOUT_NONE), /* the interposer's own: debugfs writes */
 };
 
+/*
+ * Driver numbers are looked up on every call. The answer of scanning a table
+ * (the first entry with the number and the caller's direction, else the
+ * first with the number) is worked out once per number and direction.
+ */
+#define DRV_NRS (DRM_COMMAND_END - DRM_COMMAND_BASE)
+
+struct drv_table {
+	const struct rdrm_ioctl_info *t;
+	size_t n;
+	pthread_once_t once;
+	uint8_t by_dir[DRV_NRS][4]; /* table index + 1; 0: no entry */
+	uint8_t by_nr[DRV_NRS];
+};
+
+static struct drv_table amdgpu_drv = {amdgpu_table, sizeof(amdgpu_table) / sizeof(amdgpu_table[0]),
+				      PTHREAD_ONCE_INIT, {{0}}, {0}};
+static struct drv_table i915_drv = {i915_table, sizeof(i915_table) / sizeof(i915_table[0]),
+				    PTHREAD_ONCE_INIT, {{0}}, {0}};
+
+_Static_assert(sizeof(amdgpu_table) / sizeof(amdgpu_table[0]) < 255 &&
+	       sizeof(i915_table) / sizeof(i915_table[0]) < 255, "index entries are bytes");
+
+static void drv_index(struct drv_table *d)
+{
+	for (size_t i = d->n; i-- > 0;) {
+		unsigned nr = _IOC_NR(d->t[i].cmd) - DRM_COMMAND_BASE;
+		if (nr >= DRV_NRS)
+			continue; /* not a driver number: no lookup can reach it */
+		/* Backwards, so the earliest entry wins, as in a forward scan. */
+		d->by_dir[nr][_IOC_DIR(d->t[i].cmd)] = (uint8_t)(i + 1);
+		d->by_nr[nr] = (uint8_t)(i + 1);
+	}
+}
+
+static void amdgpu_index(void)
+{
+	drv_index(&amdgpu_drv);
+}
+
+static void i915_index(void)
+{
+	drv_index(&i915_drv);
+}
+
+/* The first byte tells the drivers apart without a call. */
+static inline bool driver_is(const char *driver, const char *name)
+{
+	return driver && driver[0] == name[0] && !strcmp(driver, name);
+}
+
 const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned long cmd)
 {
 	if (_IOC_TYPE(cmd) != DRM_IOCTL_BASE) {
@@ -736,14 +789,15 @@ const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned lon
 	}
 	unsigned nr = _IOC_NR(cmd);
 	if (nr >= DRM_COMMAND_BASE && nr < DRM_COMMAND_END) {
-		const struct rdrm_ioctl_info *t = NULL;
-		size_t n = 0;
-		if (driver && !strcmp(driver, "amdgpu")) {
-			t = amdgpu_table;
-			n = sizeof(amdgpu_table) / sizeof(amdgpu_table[0]);
-		} else if (driver && !strcmp(driver, "i915")) {
-			t = i915_table;
-			n = sizeof(i915_table) / sizeof(i915_table[0]);
+		struct drv_table *d;
+		if (driver_is(driver, "amdgpu")) {
+			d = &amdgpu_drv;
+			pthread_once(&d->once, amdgpu_index);
+		} else if (driver_is(driver, "i915")) {
+			d = &i915_drv;
+			pthread_once(&d->once, i915_index);
+		} else {
+			return NULL;
 		}
 		/*
 		 * By number and direction (one number may have two entries, as
@@ -753,16 +807,10 @@ const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned lon
 		 * drmCommandWriteRead sends _IOWR); only the directions both agree
 		 * on are copied. The size may differ between header versions.
 		 */
-		const struct rdrm_ioctl_info *by_nr = NULL;
-		for (size_t i = 0; i < n; i++) {
-			if (_IOC_NR(t[i].cmd) != nr)
-				continue;
-			if (_IOC_DIR(t[i].cmd) == _IOC_DIR(cmd))
-				return &t[i];
-			if (!by_nr)
-				by_nr = &t[i];
-		}
-		return by_nr;
+		unsigned i = d->by_dir[nr - DRM_COMMAND_BASE][_IOC_DIR(cmd)];
+		if (!i)
+			i = d->by_nr[nr - DRM_COMMAND_BASE];
+		return i ? &d->t[i - 1] : NULL;
 	}
 	/* Match by number and direction; the size may differ (older or newer headers). */
 	for (size_t i = 0; i < sizeof(core_table) / sizeof(core_table[0]); i++) {
