@@ -112,6 +112,16 @@ int rdrm_wire_send(int sock, const struct rdrm_wire_hdr *hdr_in, const struct io
 	return err;
 }
 
+/*
+ * The thread's receive buffer (see rx_buffer), busy while a message in it is
+ * read: from the receive until its payload is copied out or, borrowed, until
+ * its release. Initial-exec: a plain thread-local load in the preloaded
+ * library too, no __tls_get_addr call.
+ */
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+static _Thread_local uint8_t *rx_tls TLS_IE;
+static _Thread_local bool rx_busy TLS_IE;
+
 static void close_fds(struct rdrm_wire_msg *msg)
 {
 	for (unsigned i = 0; i < msg->nfds; i++)
@@ -126,7 +136,9 @@ void rdrm_wire_msg_release(struct rdrm_wire_msg *msg)
 	if (msg->flags_internal & MSG_OOL_MAPPED) {
 		if (msg->hdr.size)
 			munmap(msg->payload, msg->hdr.size);
-	} else if (!(msg->flags_internal & MSG_BORROWED)) {
+	} else if (msg->flags_internal & MSG_BORROWED) {
+		rx_busy = false;
+	} else {
 		free(msg->payload);
 	}
 	msg->payload = NULL;
@@ -158,17 +170,12 @@ static int map_ool(struct rdrm_wire_msg *msg)
 
 /*
  * Packets land in one buffer per thread, then move to an allocation of their
- * own size: a fresh 48 KiB allocation per message would make the allocator
- * grow and trim the heap on every request.
+ * own size (unless borrowed): a fresh 48 KiB allocation per message would
+ * make the allocator grow and trim the heap on every request. rx_tls is the
+ * hot path's copy of the key's value; the key frees the buffer.
  */
 static pthread_key_t rx_key;
 static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
-/*
- * The same pointer for the hot path: one thread-local load per message
- * (initial-exec: no __tls_get_addr call in the preloaded library) instead
- * of pthread_once and pthread_getspecific. The key only frees it.
- */
-static _Thread_local uint8_t *rx_tls __attribute__((tls_model("initial-exec")));
 
 /* Freed when its thread exits; the main thread's at exit. */
 static void rx_free(void *buf)
@@ -205,13 +212,9 @@ static uint8_t *rx_buffer(size_t cap)
 	return buf;
 }
 
-static int recv_msg(int sock, struct rdrm_wire_msg *msg, int flags, bool borrow)
+/* msg is zeroed; buf holds cap bytes. borrow: an inline payload stays in buf. */
+static int recv_into(int sock, struct rdrm_wire_msg *msg, int flags, uint8_t *buf, size_t cap, bool borrow)
 {
-	memset(msg, 0, sizeof(*msg));
-	size_t cap = sizeof(struct rdrm_wire_hdr) + RDRM_WIRE_INLINE_MAX;
-	uint8_t *buf = rx_buffer(cap);
-	if (!buf)
-		return -ENOMEM;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * RDRM_WIRE_MAX_FDS)];
@@ -267,6 +270,34 @@ static int recv_msg(int sock, struct rdrm_wire_msg *msg, int flags, bool borrow)
 		return err;
 	}
 	return 0;
+}
+
+static int recv_msg(int sock, struct rdrm_wire_msg *msg, int flags, bool borrow)
+{
+	memset(msg, 0, sizeof(*msg));
+	size_t cap = sizeof(struct rdrm_wire_hdr) + RDRM_WIRE_INLINE_MAX;
+	if (rx_busy) {
+		/*
+		 * The thread's buffer still holds a message being read (this receive
+		 * is nested in it, from a signal handler's call): one of its own,
+		 * copied out.
+		 */
+		uint8_t *own = malloc(cap);
+		if (!own)
+			return -ENOMEM;
+		int r = recv_into(sock, msg, flags, own, cap, false);
+		free(own);
+		return r;
+	}
+	uint8_t *buf = rx_buffer(cap);
+	if (!buf)
+		return -ENOMEM;
+	rx_busy = true;
+	int r = recv_into(sock, msg, flags, buf, cap, borrow);
+	/* A borrowed payload keeps the buffer busy until its release. */
+	if (r || !(msg->flags_internal & MSG_BORROWED))
+		rx_busy = false;
+	return r;
 }
 
 int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
