@@ -212,8 +212,11 @@ static uint8_t *rx_buffer(size_t cap)
 	return buf;
 }
 
-/* msg is zeroed; buf holds cap bytes. borrow: an inline payload stays in buf. */
-static int recv_into(int sock, struct rdrm_wire_msg *msg, int flags, uint8_t *buf, size_t cap, bool borrow)
+/*
+ * msg is zeroed; buf holds cap bytes. borrow: an inline payload stays in buf.
+ * Inlined into its one caller: a call per message costs a second prologue.
+ */
+static inline __attribute__((always_inline)) int recv_into(int sock, struct rdrm_wire_msg *msg, int flags, uint8_t *buf, size_t cap, bool borrow)
 {
 	union {
 		struct cmsghdr align;
@@ -276,27 +279,27 @@ static int recv_msg(int sock, struct rdrm_wire_msg *msg, int flags, bool borrow)
 {
 	memset(msg, 0, sizeof(*msg));
 	size_t cap = sizeof(struct rdrm_wire_hdr) + RDRM_WIRE_INLINE_MAX;
+	uint8_t *own = NULL, *buf;
 	if (rx_busy) {
 		/*
 		 * The thread's buffer still holds a message being read (this receive
 		 * is nested in it, from a signal handler's call): one of its own,
 		 * copied out.
 		 */
-		uint8_t *own = malloc(cap);
-		if (!own)
-			return -ENOMEM;
-		int r = recv_into(sock, msg, flags, own, cap, false);
-		free(own);
-		return r;
+		buf = own = malloc(cap);
+		borrow = false;
+	} else {
+		buf = rx_buffer(cap);
 	}
-	uint8_t *buf = rx_buffer(cap);
 	if (!buf)
 		return -ENOMEM;
-	rx_busy = true;
+	if (!own)
+		rx_busy = true;
 	int r = recv_into(sock, msg, flags, buf, cap, borrow);
-	/* A borrowed payload keeps the buffer busy until its release. */
-	if (r || !(msg->flags_internal & MSG_BORROWED))
-		rx_busy = false;
+	if (own)
+		free(own);
+	else if (r || !(msg->flags_internal & MSG_BORROWED))
+		rx_busy = false; /* a borrowed payload keeps the buffer busy until its release */
 	return r;
 }
 
