@@ -239,6 +239,7 @@ static int encode(struct encoder *e, const struct rdrm_layout *l, const void *ar
 	r = rdrm_layout_walk(l, arg, size, &sizer);
 	if (r)
 		return r;
+	/* Rounded up as the growing buffer always was: arrays that grew a little meanwhile still fit. */
 	size_t cap = 256;
 	while (cap < total)
 		cap *= 2;
