@@ -95,31 +95,36 @@ struct span {
 	uint8_t dir;
 };
 
+/*
+ * Most requests are small: they are built in a buffer on the stack and their
+ * spans kept in a small array, so a call allocates nothing. A request that
+ * outgrows the stack buffer is built again the two-pass way (size, then copy
+ * into one allocation); the buffer cannot simply grow, since nested walks hold
+ * pointers into it.
+ */
+#define ENC_STACK_BYTES 4096
+#define ENC_STACK_SPANS 16
+
 struct encoder {
 	uint8_t *buf;
 	size_t len, cap;
 	struct span *spans;
 	size_t nspans, spans_cap;
-	bool fixed; /* sized in advance: nested walks hold pointers into buf */
+	bool heap_buf, heap_spans; /* buf / spans were allocated (else the caller's stack) */
+	bool first_try;  /* buf is the stack buffer: running out means "build it again", not a fault */
+	bool overflowed; /* first_try ran out of room */
 };
 
+/* Room for more bytes; buf never moves (nested walks hold pointers into it). */
 static int enc_reserve(struct encoder *e, size_t more)
 {
 	if (more > RDRM_WIRE_MAX_PAYLOAD || e->len + more > RDRM_WIRE_MAX_PAYLOAD)
 		return -E2BIG;
 	if (e->len + more <= e->cap)
 		return 0;
-	if (e->fixed)
-		return -EFAULT; /* the caller's arrays changed under us */
-	size_t cap = e->cap ? e->cap : 256;
-	while (cap < e->len + more)
-		cap *= 2;
-	uint8_t *b = realloc(e->buf, cap);
-	if (!b)
-		return -ENOMEM;
-	e->buf = b;
-	e->cap = cap;
-	return 0;
+	if (e->first_try)
+		e->overflowed = true;
+	return -EFAULT; /* sized in advance: the caller's arrays changed under us */
 }
 
 static int enc_put(struct encoder *e, const void *src, size_t n)
@@ -130,11 +135,20 @@ static int enc_put(struct encoder *e, const void *src, size_t n)
 	int r = enc_reserve(e, padded);
 	if (r)
 		return r;
-	if (n)
-		memcpy(e->buf + e->len, src, n);
-	memset(e->buf + e->len + n, 0, padded - n);
+	/* Only the padding needs clearing: zero the last word, then copy over it. */
+	static const uint64_t zero;
+	memcpy(e->buf + e->len + padded - sizeof(zero), &zero, sizeof(zero));
+	memcpy(e->buf + e->len, src, n);
 	e->len += padded;
 	return 0;
+}
+
+static void enc_free(struct encoder *e)
+{
+	if (e->heap_buf)
+		free(e->buf);
+	if (e->heap_spans)
+		free(e->spans);
 }
 
 static int visit_request(void *ctx, const struct rdrm_array *a, uint64_t uptr, uint64_t count,
@@ -142,12 +156,15 @@ static int visit_request(void *ctx, const struct rdrm_array *a, uint64_t uptr, u
 {
 	struct encoder *e = ctx;
 	if (e->nspans == e->spans_cap) {
-		size_t n = e->spans_cap ? e->spans_cap * 2 : 8;
-		struct span *s = realloc(e->spans, n * sizeof(*s));
+		size_t n = e->spans_cap * 2;
+		struct span *s = e->heap_spans ? realloc(e->spans, n * sizeof(*s)) : malloc(n * sizeof(*s));
 		if (!s)
 			return -ENOMEM;
+		if (!e->heap_spans)
+			memcpy(s, e->spans, e->nspans * sizeof(*s));
 		e->spans = s;
 		e->spans_cap = n;
+		e->heap_spans = true;
 	}
 	/* An array behind a NULL pointer carries nothing; the daemon then faults on use, as the kernel would. */
 	e->spans[e->nspans++] = (struct span){.uptr = uptr, .bytes = uptr ? bytes : 0, .dir = a->dir};
@@ -202,6 +219,45 @@ static int send_elem_fd(void *ctx, uint8_t *value)
 	return 0;
 }
 
+/*
+ * Copies the struct and its IN arrays into e, in one walk while they fit the
+ * stack buffer e starts with; else the way a large request always went: a
+ * walk that sizes it, one allocation, a walk that copies.
+ */
+static int encode(struct encoder *e, const struct rdrm_layout *l, const void *arg, size_t size,
+		  const void *top_data[RDRM_LAYOUT_MAX_ARRAYS], uint64_t top_count[RDRM_LAYOUT_MAX_ARRAYS])
+{
+	struct rdrm_walk_visitor encv = {.visit = visit_request, .ctx = e};
+	int r = enc_put(e, arg, size);
+	if (!r)
+		r = rdrm_layout_walk_top(l, e->buf, size, &encv, top_data, top_count);
+	if (!e->overflowed)
+		return r;
+
+	size_t total = rdrm_wire_align(size);
+	struct rdrm_walk_visitor sizer = {.visit = visit_size, .ctx = &total};
+	r = rdrm_layout_walk(l, arg, size, &sizer);
+	if (r)
+		return r;
+	/* Rounded up as the growing buffer always was: arrays that grew a little meanwhile still fit. */
+	size_t cap = 256;
+	while (cap < total)
+		cap *= 2;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	e->buf = buf;
+	e->heap_buf = true;
+	e->cap = cap;
+	e->len = 0;
+	e->nspans = 0;
+	e->first_try = false;
+	r = enc_put(e, arg, size);
+	if (!r)
+		r = rdrm_layout_walk_top(l, e->buf, size, &encv, top_data, top_count);
+	return r;
+}
+
 static int call(int channel, int target_fd, const char *driver, unsigned long cmd, void *arg);
 
 int rdrm_call(int channel, const char *driver, unsigned long cmd, void *arg)
@@ -226,22 +282,13 @@ static int call(int channel, int target_fd, const char *driver, unsigned long cm
 		return -EFAULT;
 	const struct rdrm_layout *l = &info->layout;
 
-	/* Pass 1: size; pass 2: copy struct and arrays into one buffer. */
-	size_t total = rdrm_wire_align(size);
-	struct rdrm_walk_visitor sizer = {.visit = visit_size, .ctx = &total};
-	int r = rdrm_layout_walk(l, arg, size, &sizer);
-	if (r)
-		return r;
-	struct encoder e = {0};
-	r = enc_reserve(&e, total);
-	e.fixed = true;
-	if (!r)
-		r = enc_put(&e, arg, size);
-	struct rdrm_walk_visitor encv = {.visit = visit_request, .ctx = &e};
+	uint8_t stack_buf[ENC_STACK_BYTES];
+	struct span stack_spans[ENC_STACK_SPANS];
+	struct encoder e = {.buf = stack_buf, .cap = sizeof(stack_buf), .spans = stack_spans,
+			    .spans_cap = ENC_STACK_SPANS, .first_try = true};
 	const void *top_data[RDRM_LAYOUT_MAX_ARRAYS];
 	uint64_t top_count[RDRM_LAYOUT_MAX_ARRAYS];
-	if (!r)
-		r = rdrm_layout_walk_top(l, e.buf, size, &encv, top_data, top_count);
+	int r = encode(&e, l, arg, size, top_data, top_count);
 	if (r)
 		goto out;
 
@@ -263,17 +310,20 @@ static int call(int channel, int target_fd, const char *driver, unsigned long cm
 			hdr.fd_mask |= 1u << i;
 		}
 	}
-	struct elem_fd_list efl = {.fds = fds, .nfds = &nfds};
-	r = rdrm_elem_fds_for_each(l, top_data, top_count, send_elem_fd, &efl);
-	if (r)
-		goto out;
+	if (l->elem_fds) {
+		struct elem_fd_list efl = {.fds = fds, .nfds = &nfds};
+		r = rdrm_elem_fds_for_each(l, top_data, top_count, send_elem_fd, &efl);
+		if (r)
+			goto out;
+	}
 	struct iovec iov = {.iov_base = e.buf, .iov_len = e.len};
 	r = rdrm_wire_send(channel, &hdr, &iov, 1, fds, nfds);
 	if (r)
 		goto out;
 
 	struct rdrm_wire_msg reply;
-	r = rdrm_wire_recv(channel, &reply, 0);
+	/* Read in place: nothing on this thread receives again before the reply is copied out. */
+	r = rdrm_wire_recv_borrowed(channel, &reply, 0);
 	if (r) {
 		if (r == -EPIPE)
 			r = -ENODEV; /* the daemon went away */
@@ -335,8 +385,7 @@ static int call(int channel, int target_fd, const char *driver, unsigned long cm
 release:
 	rdrm_wire_msg_release(&reply);
 out:
-	free(e.buf);
-	free(e.spans);
+	enc_free(&e);
 	return r;
 }
 

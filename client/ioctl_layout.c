@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -39,6 +41,17 @@ enum {
 	MAX_BLOB = 16u << 20,
 	MAX_HANDLES = 1u << 20,
 };
+
+/* The walk's reads: a field wholly inside the struct is read directly, the rare short one byte-wise. */
+static inline uint64_t field_get(const void *base, size_t size, uint16_t off, uint8_t width)
+{
+	const uint8_t *p = (const uint8_t *)base + off;
+	if ((size_t)off + width <= size) {
+		if (width == 4) { uint32_t v; memcpy(&v, p, 4); return v; }
+		if (width == 8) { uint64_t v; memcpy(&v, p, 8); return v; }
+	}
+	return rdrm_field_get(base, size, off, width);
+}
 
 uint64_t rdrm_field_get(const void *base, size_t size, uint16_t off, uint8_t width)
 {
@@ -320,7 +333,7 @@ static uint64_t amdgpu_gem_op_info_count(const void *parent, size_t parent_size,
 {
 	(void)prev_data;
 	(void)prev_count;
-	uint32_t op = (uint32_t)rdrm_field_get(parent, parent_size,
+	uint32_t op = (uint32_t)field_get(parent, parent_size,
 					       FIELD(struct drm_amdgpu_gem_op, op), 4);
 	return op == AMDGPU_GEM_OP_GET_GEM_CREATE_INFO;
 }
@@ -337,9 +350,9 @@ static uint64_t amdgpu_bo_list_bytes(const void *parent, size_t parent_size, con
 {
 	(void)prev_data;
 	(void)prev_count;
-	uint64_t n = rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, bo_number), 4);
-	uint64_t stride = rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, bo_info_size), 4);
-	uint32_t op = (uint32_t)rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, operation), 4);
+	uint64_t n = field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, bo_number), 4);
+	uint64_t stride = field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, bo_info_size), 4);
+	uint32_t op = (uint32_t)field_get(parent, parent_size, FIELD(struct drm_amdgpu_bo_list_in, operation), 4);
 	/* DESTROY reads no entries. */
 	return op == AMDGPU_BO_LIST_OP_DESTROY ? 0 : n * stride;
 }
@@ -354,7 +367,7 @@ static const struct rdrm_layout amdgpu_bo_list_layout = ARRAYS(amdgpu_bo_list_ar
 /* A chunk's data is length_dw dwords; only a BO_HANDLES chunk's data points further (to its BO list). */
 static const struct rdrm_layout *amdgpu_chunk_data_layout(const void *parent, size_t parent_size)
 {
-	uint32_t id = (uint32_t)rdrm_field_get(parent, parent_size, FIELD(struct drm_amdgpu_cs_chunk, chunk_id), 4);
+	uint32_t id = (uint32_t)field_get(parent, parent_size, FIELD(struct drm_amdgpu_cs_chunk, chunk_id), 4);
 	return id == AMDGPU_CHUNK_ID_BO_HANDLES ? &amdgpu_bo_list_layout : NULL;
 }
 
@@ -436,7 +449,7 @@ static uint64_t i915_query_item_bytes(const void *parent, size_t parent_size, co
 {
 	(void)prev_data;
 	(void)prev_count;
-	int32_t len = (int32_t)rdrm_field_get(parent, parent_size,
+	int32_t len = (int32_t)field_get(parent, parent_size,
 					      FIELD(struct drm_i915_query_item, length), 4);
 	return len > 0 ? (uint64_t)len : 0;
 }
@@ -494,8 +507,8 @@ static const struct rdrm_layout i915_engines_layout = ARRAYS(i915_engines_arrays
  */
 static uint64_t ctx_param_bytes(const void *base, size_t size, size_t off, uint64_t which)
 {
-	uint64_t param = rdrm_field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, param)), 8);
-	uint32_t bytes = (uint32_t)rdrm_field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, size)), 4);
+	uint64_t param = field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, param)), 8);
+	uint32_t bytes = (uint32_t)field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, size)), 4);
 	return param == which ? bytes : 0;
 }
 
@@ -571,7 +584,7 @@ static uint64_t create_uses_extensions(const void *parent, size_t parent_size, c
 {
 	(void)pd;
 	(void)pc;
-	return rdrm_field_get(parent, parent_size,
+	return field_get(parent, parent_size,
 			      FIELD(struct drm_i915_gem_context_create_ext, flags), 4) &
 	       I915_CONTEXT_CREATE_FLAGS_USE_EXTENSIONS;
 }
@@ -613,7 +626,7 @@ static const struct rdrm_chain i915_execbuf_ext_chain = I915_EXT_CHAIN(i915_exec
 
 static uint64_t execbuf_flags(const void *parent, size_t parent_size)
 {
-	return rdrm_field_get(parent, parent_size,
+	return field_get(parent, parent_size,
 			      FIELD(struct drm_i915_gem_execbuffer2, flags), 8);
 }
 
@@ -624,7 +637,7 @@ static uint64_t execbuf_fence_count(const void *parent, size_t parent_size, cons
 	uint64_t flags = execbuf_flags(parent, parent_size);
 	if (!(flags & I915_EXEC_FENCE_ARRAY) || (flags & I915_EXEC_USE_EXTENSIONS))
 		return 0;
-	return rdrm_field_get(parent, parent_size, FIELD(struct drm_i915_gem_execbuffer2, num_cliprects), 4);
+	return field_get(parent, parent_size, FIELD(struct drm_i915_gem_execbuffer2, num_cliprects), 4);
 }
 
 static uint64_t execbuf_uses_extensions(const void *parent, size_t parent_size, const void *const *pd, const uint64_t *pc)
@@ -714,6 +727,57 @@ static const struct rdrm_ioctl_info other_table[] = {
 	ENTRY(RDRM_IOC_ATTR_WRITE, LAYOUT_NONE), /* the interposer's own: debugfs writes */
 };
 
+/*
+ * Driver numbers are looked up on every call. The answer of scanning a table
+ * (the first entry with the number and the caller's direction, else the
+ * first with the number) is worked out once per number and direction.
+ */
+#define DRV_NRS (DRM_COMMAND_END - DRM_COMMAND_BASE)
+
+struct drv_table {
+	const struct rdrm_ioctl_info *t;
+	size_t n;
+	pthread_once_t once;
+	uint8_t by_dir[DRV_NRS][4]; /* table index + 1; 0: no entry */
+	uint8_t by_nr[DRV_NRS];
+};
+
+static struct drv_table amdgpu_drv = {amdgpu_table, sizeof(amdgpu_table) / sizeof(amdgpu_table[0]),
+				      PTHREAD_ONCE_INIT, {{0}}, {0}};
+static struct drv_table i915_drv = {i915_table, sizeof(i915_table) / sizeof(i915_table[0]),
+				    PTHREAD_ONCE_INIT, {{0}}, {0}};
+
+_Static_assert(sizeof(amdgpu_table) / sizeof(amdgpu_table[0]) < 255 &&
+	       sizeof(i915_table) / sizeof(i915_table[0]) < 255, "index entries are bytes");
+
+static void drv_index(struct drv_table *d)
+{
+	for (size_t i = d->n; i-- > 0;) {
+		unsigned nr = _IOC_NR(d->t[i].cmd) - DRM_COMMAND_BASE;
+		if (nr >= DRV_NRS)
+			continue; /* not a driver number: no lookup can reach it */
+		/* Backwards, so the earliest entry wins, as in a forward scan. */
+		d->by_dir[nr][_IOC_DIR(d->t[i].cmd)] = (uint8_t)(i + 1);
+		d->by_nr[nr] = (uint8_t)(i + 1);
+	}
+}
+
+static void amdgpu_index(void)
+{
+	drv_index(&amdgpu_drv);
+}
+
+static void i915_index(void)
+{
+	drv_index(&i915_drv);
+}
+
+/* The first byte tells the drivers apart without a call. */
+static inline bool driver_is(const char *driver, const char *name)
+{
+	return driver && driver[0] == name[0] && !strcmp(driver, name);
+}
+
 const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned long cmd)
 {
 	if (_IOC_TYPE(cmd) != DRM_IOCTL_BASE) {
@@ -725,14 +789,15 @@ const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned lon
 	}
 	unsigned nr = _IOC_NR(cmd);
 	if (nr >= DRM_COMMAND_BASE && nr < DRM_COMMAND_END) {
-		const struct rdrm_ioctl_info *t = NULL;
-		size_t n = 0;
-		if (driver && !strcmp(driver, "amdgpu")) {
-			t = amdgpu_table;
-			n = sizeof(amdgpu_table) / sizeof(amdgpu_table[0]);
-		} else if (driver && !strcmp(driver, "i915")) {
-			t = i915_table;
-			n = sizeof(i915_table) / sizeof(i915_table[0]);
+		struct drv_table *d;
+		if (driver_is(driver, "amdgpu")) {
+			d = &amdgpu_drv;
+			pthread_once(&d->once, amdgpu_index);
+		} else if (driver_is(driver, "i915")) {
+			d = &i915_drv;
+			pthread_once(&d->once, i915_index);
+		} else {
+			return NULL;
 		}
 		/*
 		 * By number and direction (one number may have two entries, as
@@ -742,16 +807,10 @@ const struct rdrm_ioctl_info *rdrm_ioctl_lookup(const char *driver, unsigned lon
 		 * drmCommandWriteRead sends _IOWR); only the directions both agree
 		 * on are copied. The size may differ between header versions.
 		 */
-		const struct rdrm_ioctl_info *by_nr = NULL;
-		for (size_t i = 0; i < n; i++) {
-			if (_IOC_NR(t[i].cmd) != nr)
-				continue;
-			if (_IOC_DIR(t[i].cmd) == _IOC_DIR(cmd))
-				return &t[i];
-			if (!by_nr)
-				by_nr = &t[i];
-		}
-		return by_nr;
+		unsigned i = d->by_dir[nr - DRM_COMMAND_BASE][_IOC_DIR(cmd)];
+		if (!i)
+			i = d->by_nr[nr - DRM_COMMAND_BASE];
+		return i ? &d->t[i - 1] : NULL;
 	}
 	/* Match by number and direction; the size may differ (older or newer headers). */
 	for (size_t i = 0; i < sizeof(core_table) / sizeof(core_table[0]); i++) {
@@ -768,7 +827,7 @@ int rdrm_fd_field_active(const struct rdrm_fd_field *f, const void *base, size_t
 		return 0;
 	if (!f->flag_size)
 		return 1;
-	return (rdrm_field_get(base, base_size, f->flag_off, f->flag_size) & f->flag_mask) != 0;
+	return (field_get(base, base_size, f->flag_off, f->flag_size) & f->flag_mask) != 0;
 }
 
 static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
@@ -784,7 +843,7 @@ static int walk_chain(const struct rdrm_array *a, uint64_t uptr, const struct rd
 		int r = v->visit(v->ctx, &hdr, uptr, 1, c->hdr_size, &data);
 		if (r || !data)
 			return r;
-		uint32_t name = (uint32_t)rdrm_field_get(data, c->hdr_size, c->name_off, 4);
+		uint32_t name = (uint32_t)field_get(data, c->hdr_size, c->name_off, 4);
 		const struct rdrm_chain_node *k = NULL;
 		for (unsigned i = 0; i < c->nkinds; i++)
 			if (c->kinds[i].name == name)
@@ -806,7 +865,7 @@ static int walk_chain(const struct rdrm_array *a, uint64_t uptr, const struct rd
 			if (r)
 				return r;
 		}
-		uptr = rdrm_field_get(data, c->hdr_size, c->next_off, 8);
+		uptr = field_get(data, c->hdr_size, c->next_off, 8);
 	}
 	return 0;
 }
@@ -814,15 +873,22 @@ static int walk_chain(const struct rdrm_array *a, uint64_t uptr, const struct rd
 static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 		const struct rdrm_walk_visitor *v, int depth, const void **top_data, uint64_t *top_count)
 {
-	const void *local_data[RDRM_LAYOUT_MAX_ARRAYS] = {0};
-	uint64_t local_count[RDRM_LAYOUT_MAX_ARRAYS] = {0};
+	const void *local_data[RDRM_LAYOUT_MAX_ARRAYS];
+	uint64_t local_count[RDRM_LAYOUT_MAX_ARRAYS];
 	const void **prev_data = top_data ? top_data : local_data;
 	uint64_t *prev_count = top_count ? top_count : local_count;
 	if (depth > 4 || l->narrays > RDRM_LAYOUT_MAX_ARRAYS)
 		return -EINVAL;
+	/* Only this layout's entries are ever read (a count_fn looks at earlier arrays of its own layout). */
+	if (!top_data) {
+		for (unsigned i = 0; i < l->narrays; i++) {
+			local_data[i] = NULL;
+			local_count[i] = 0;
+		}
+	}
 	for (unsigned i = 0; i < l->narrays; i++) {
 		const struct rdrm_array *a = &l->arrays[i];
-		uint64_t uptr = rdrm_field_get(base, base_size, a->ptr_off, 8);
+		uint64_t uptr = field_get(base, base_size, a->ptr_off, 8);
 		if (a->chain) {
 			if (a->count_fn && !a->count_fn(base, base_size, prev_data, prev_count))
 				continue;
@@ -832,7 +898,7 @@ static int walk(const struct rdrm_layout *l, const void *base, size_t base_size,
 			continue;
 		}
 		uint64_t count = a->count_fn ? a->count_fn(base, base_size, prev_data, prev_count)
-					     : rdrm_field_get(base, base_size, a->count_off, a->count_size);
+					     : field_get(base, base_size, a->count_off, a->count_size);
 		if (count > a->max_count)
 			return -EINVAL;
 		/* count <= 2^32 and elem_size < 2^32: the product cannot overflow 64 bits. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,7 +14,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum { MSG_OOL_MAPPED = 1 };
+enum {
+	MSG_OOL_MAPPED = 1,
+	MSG_BORROWED = 2, /* payload lies in the thread's receive buffer: nothing to free */
+};
 
 static size_t iov_total(const struct iovec *iov, int iovcnt)
 {
@@ -108,6 +112,16 @@ int rdrm_wire_send(int sock, const struct rdrm_wire_hdr *hdr_in, const struct io
 	return err;
 }
 
+/*
+ * The thread's receive buffer (see rx_buffer), busy while a message in it is
+ * read: from the receive until its payload is copied out or, borrowed, until
+ * its release. Initial-exec: a plain thread-local load in the preloaded
+ * library too, no __tls_get_addr call.
+ */
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+static _Thread_local uint8_t *rx_tls TLS_IE;
+static _Thread_local bool rx_busy TLS_IE;
+
 static void close_fds(struct rdrm_wire_msg *msg)
 {
 	for (unsigned i = 0; i < msg->nfds; i++)
@@ -122,6 +136,8 @@ void rdrm_wire_msg_release(struct rdrm_wire_msg *msg)
 	if (msg->flags_internal & MSG_OOL_MAPPED) {
 		if (msg->hdr.size)
 			munmap(msg->payload, msg->hdr.size);
+	} else if (msg->flags_internal & MSG_BORROWED) {
+		rx_busy = false;
 	} else {
 		free(msg->payload);
 	}
@@ -154,26 +170,36 @@ static int map_ool(struct rdrm_wire_msg *msg)
 
 /*
  * Packets land in one buffer per thread, then move to an allocation of their
- * own size: a fresh 48 KiB allocation per message would make the allocator
- * grow and trim the heap on every request.
+ * own size (unless borrowed): a fresh 48 KiB allocation per message would
+ * make the allocator grow and trim the heap on every request. rx_tls is the
+ * hot path's copy of the key's value; the key frees the buffer.
  */
 static pthread_key_t rx_key;
 static pthread_once_t rx_once = PTHREAD_ONCE_INIT;
 
 /* Freed when its thread exits; the main thread's at exit. */
+static void rx_free(void *buf)
+{
+	free(buf);
+	rx_tls = NULL;
+}
+
 static void rx_key_init(void)
 {
-	pthread_key_create(&rx_key, free);
+	pthread_key_create(&rx_key, rx_free);
 }
 
 static void rx_main_free(void)
 {
 	free(pthread_getspecific(rx_key));
 	pthread_setspecific(rx_key, NULL);
+	rx_tls = NULL;
 }
 
 static uint8_t *rx_buffer(size_t cap)
 {
+	if (rx_tls)
+		return rx_tls;
 	pthread_once(&rx_once, rx_key_init);
 	uint8_t *buf = pthread_getspecific(rx_key);
 	if (!buf && (buf = malloc(cap))) {
@@ -182,16 +208,16 @@ static uint8_t *rx_buffer(size_t cap)
 		if (!atomic_flag_test_and_set(&registered))
 			atexit(rx_main_free);
 	}
+	rx_tls = buf;
 	return buf;
 }
 
-int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
+/*
+ * msg is zeroed; buf holds cap bytes. borrow: an inline payload stays in buf.
+ * Inlined into its one caller: a call per message costs a second prologue.
+ */
+static inline __attribute__((always_inline)) int recv_into(int sock, struct rdrm_wire_msg *msg, int flags, uint8_t *buf, size_t cap, bool borrow)
 {
-	memset(msg, 0, sizeof(*msg));
-	size_t cap = sizeof(struct rdrm_wire_hdr) + RDRM_WIRE_INLINE_MAX;
-	uint8_t *buf = rx_buffer(cap);
-	if (!buf)
-		return -ENOMEM;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int) * RDRM_WIRE_MAX_FDS)];
@@ -232,10 +258,14 @@ int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
 			err = (body || msg->nfds == 0) ? -EPROTO : map_ool(msg);
 		else if (body != msg->hdr.size)
 			err = -EPROTO;
-		else if (!(msg->payload = malloc(body ? body : 1)))
+		else if (borrow) {
+			msg->payload = buf + sizeof(struct rdrm_wire_hdr);
+			msg->flags_internal |= MSG_BORROWED;
+		} else if (!(msg->payload = malloc(body ? body : 1))) {
 			err = -ENOMEM;
-		else
+		} else {
 			memcpy(msg->payload, buf + sizeof(struct rdrm_wire_hdr), body);
+		}
 	}
 	if (err) {
 		msg->hdr.size = 0;
@@ -243,4 +273,42 @@ int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
 		return err;
 	}
 	return 0;
+}
+
+static int recv_msg(int sock, struct rdrm_wire_msg *msg, int flags, bool borrow)
+{
+	memset(msg, 0, sizeof(*msg));
+	size_t cap = sizeof(struct rdrm_wire_hdr) + RDRM_WIRE_INLINE_MAX;
+	uint8_t *own = NULL, *buf;
+	if (rx_busy) {
+		/*
+		 * The thread's buffer still holds a message being read (this receive
+		 * is nested in it, from a signal handler's call): one of its own,
+		 * copied out.
+		 */
+		buf = own = malloc(cap);
+		borrow = false;
+	} else {
+		buf = rx_buffer(cap);
+	}
+	if (!buf)
+		return -ENOMEM;
+	if (!own)
+		rx_busy = true;
+	int r = recv_into(sock, msg, flags, buf, cap, borrow);
+	if (own)
+		free(own);
+	else if (r || !(msg->flags_internal & MSG_BORROWED))
+		rx_busy = false; /* a borrowed payload keeps the buffer busy until its release */
+	return r;
+}
+
+int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags)
+{
+	return recv_msg(sock, msg, flags, false);
+}
+
+int rdrm_wire_recv_borrowed(int sock, struct rdrm_wire_msg *msg, int flags)
+{
+	return recv_msg(sock, msg, flags, true);
 }

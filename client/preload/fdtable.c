@@ -616,29 +616,69 @@ int rfile_channel_get(struct rfile *f, int fd, char driver[32])
 	return ch;
 }
 
-void rfile_channel_put(struct rfile *f, int ch, bool broken)
+/* Returns a channel to the idle pool, or forgets it; true: the caller closes it, unlocked. */
+static bool channel_put_locked(struct rfile *f, int ch, bool broken)
 {
-	pthread_mutex_lock(&lock);
 	int idx = -1;
 	for (int i = 0; i < f->nchans; i++)
 		if (f->chans[i] == ch) {
 			idx = i;
 			break;
 		}
-	if (idx < 0) {
-		/* Forgotten meanwhile (the application closed that number, or fork): not ours to close. */
-		pthread_mutex_unlock(&lock);
-		return;
-	}
+	if (idx < 0)
+		return false; /* forgotten meanwhile (the application closed that number, or fork): not ours to close */
 	if (!broken && f->nfds > 0 && f->nidle < MAX_IDLE) {
 		f->idle[f->nidle++] = ch;
-		pthread_mutex_unlock(&lock);
-		return;
+		return false;
 	}
 	f->chans[idx] = f->chans[--f->nchans];
 	set_slot_locked(ch, 0, NULL);
+	return true;
+}
+
+void rfile_channel_put(struct rfile *f, int ch, bool broken)
+{
+	pthread_mutex_lock(&lock);
+	bool close_it = channel_put_locked(f, ch, broken);
 	pthread_mutex_unlock(&lock);
-	real_close()(ch);
+	if (close_it)
+		real_close()(ch);
+}
+
+/*
+ * Every ioctl takes the file and a channel and gives both back: one lock
+ * each way when an idle channel is there, not two.
+ */
+struct rfile *fdt_call_begin(int fd, int *ch, char driver[32])
+{
+	if (!(rdrm_fd_flags_get(fd) & FDF_DRM))
+		return NULL;
+	pthread_mutex_lock(&lock);
+	struct rfile *f = file_locked(fd);
+	if (!f || !(flags_locked(fd) & FDF_DRM)) {
+		pthread_mutex_unlock(&lock);
+		return NULL;
+	}
+	f->refs++;
+	if (f->nidle > 0 && f->driver[0]) {
+		*ch = f->idle[--f->nidle];
+		memcpy(driver, f->driver, 32);
+		pthread_mutex_unlock(&lock);
+		return f;
+	}
+	pthread_mutex_unlock(&lock);
+	*ch = rfile_channel_get(f, fd, driver);
+	return f;
+}
+
+void fdt_call_end(struct rfile *f, int ch, bool broken)
+{
+	pthread_mutex_lock(&lock);
+	bool close_it = ch >= 0 && channel_put_locked(f, ch, broken);
+	release_locked(f);
+	pthread_mutex_unlock(&lock);
+	if (close_it)
+		real_close()(ch);
 }
 
 void fdt_atfork_prepare(void)

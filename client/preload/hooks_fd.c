@@ -207,13 +207,13 @@ static int node_ioctl(int fd, unsigned long request, void *arg)
 		errno = ENOTTY;
 		return -1;
 	}
-	struct rfile *f = fdt_get(fd);
+	char driver[32];
+	int ch;
+	struct rfile *f = fdt_call_begin(fd, &ch, driver);
 	if (!f) {
 		errno = EBADF;
 		return -1;
 	}
-	char driver[32];
-	int ch = rfile_channel_get(f, fd, driver);
 	int r;
 	if (ch < 0) {
 		r = ch;
@@ -221,9 +221,8 @@ static int node_ioctl(int fd, unsigned long request, void *arg)
 		rdrm_guard++;
 		r = rdrm_call(ch, driver, request, arg);
 		rdrm_guard--;
-		rfile_channel_put(f, ch, r == -EPIPE || r == -ECONNRESET || r == -EPROTO);
 	}
-	fdt_put(f);
+	fdt_call_end(f, ch, r == -EPIPE || r == -ECONNRESET || r == -EPROTO);
 	if (r == 0 && is_i915_gem_mmap(driver, request))
 		r = i915_gem_mmap_finish(fd, arg);
 	if (r < 0) {

@@ -24,8 +24,12 @@ int rdrm_map(const char *path, struct rdrm_mapped *out);
 bool rdrm_hidden(const char *path);
 
 /* Set while the interposer itself calls into the client library, whose own
- * read()/close()/mmap() calls must reach libc, not the hooks. */
-extern __thread int rdrm_guard;
+ * read()/close()/mmap() calls must reach libc, not the hooks. Every ioctl
+ * reads it: initial-exec makes that a plain load instead of a
+ * __tls_get_addr call (the library is preloaded, so it is in the initial
+ * TLS block). */
+#define RDRM_TLS_IE __attribute__((tls_model("initial-exec")))
+extern __thread int rdrm_guard RDRM_TLS_IE;
 
 /* Looks up the next definition of a libc symbol (RTLD_NEXT). NULL if none. */
 void *rdrm_next(const char *name);
@@ -163,6 +167,13 @@ int rfile_channel_get(struct rfile *f, int fd, char driver[32]);
 void fdt_mark_channel(int fd);
 /* Gives a channel back; broken ones (the call saw the connection fail) are closed. */
 void rfile_channel_put(struct rfile *f, int ch, bool broken);
+/*
+ * fdt_get and rfile_channel_get in one: the referenced file behind a node fd
+ * (NULL if fd is not one) and, in *ch, a channel or -errno. fdt_call_end
+ * gives back both (ch < 0: only the file).
+ */
+struct rfile *fdt_call_begin(int fd, int *ch, char driver[32]);
+void fdt_call_end(struct rfile *f, int ch, bool broken);
 
 /*
  * fstat()-shaped description of a node from its socket's stat: a DRM node

@@ -137,6 +137,12 @@ int rdrm_wire_send(int sock, const struct rdrm_wire_hdr *hdr, const struct iovec
  * -EPROTO for a malformed message (which is consumed; its fds are closed).
  */
 int rdrm_wire_recv(int sock, struct rdrm_wire_msg *msg, int flags);
+/*
+ * The same without a copy: an inline payload stays in the calling thread's
+ * receive buffer, valid until that thread receives again. For a reply read
+ * and copied out at once.
+ */
+int rdrm_wire_recv_borrowed(int sock, struct rdrm_wire_msg *msg, int flags);
 void rdrm_wire_msg_release(struct rdrm_wire_msg *msg);
 
 #endif

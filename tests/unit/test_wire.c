@@ -458,10 +458,12 @@ static int nested_handler(struct drm_device *dev, void *data, struct drm_file *f
 	int r = drm_copy_from_user(call, ptrs, cs->in.chunks, cs->in.num_chunks * sizeof(uint64_t));
 	for (uint32_t i = 0; !r && i < cs->in.num_chunks; i++) {
 		struct drm_amdgpu_cs_chunk c;
-		uint32_t d[64];
 		r = drm_copy_from_user(call, &c, ptrs[i], sizeof(c));
-		if (!r && c.length_dw > 64)
+		if (!r && c.length_dw > 1u << 16)
 			r = -EINVAL;
+		uint32_t *d = r ? NULL : malloc(c.length_dw * 4u + 4u);
+		if (!r && !d)
+			r = -ENOMEM;
 		if (!r)
 			r = drm_copy_from_user(call, d, c.chunk_data, c.length_dw * 4u);
 		for (uint32_t k = 0; !r && k < c.length_dw; k++)
@@ -471,11 +473,13 @@ static int nested_handler(struct drm_device *dev, void *data, struct drm_file *f
 			struct drm_amdgpu_bo_list_entry e[4];
 			memcpy(&bl, d, sizeof(bl));
 			if (bl.bo_number > 4 || bl.bo_info_size != sizeof(e[0]))
-				return -EINVAL;
-			r = drm_copy_from_user(call, e, bl.bo_info_ptr, bl.bo_number * sizeof(e[0]));
+				r = -EINVAL;
+			if (!r)
+				r = drm_copy_from_user(call, e, bl.bo_info_ptr, bl.bo_number * sizeof(e[0]));
 			for (uint32_t k = 0; !r && k < bl.bo_number; k++)
 				sum += e[k].bo_handle * 1000u;
 		}
+		free(d);
 	}
 	/* Memory that did not travel faults. */
 	if (!r && drm_copy_from_user(call, &sum + 0, 0x1000, 4) != -EFAULT)
@@ -516,6 +520,82 @@ static void nested_pointer_arrays_round_trip(void **state)
 	assert_int_equal(cs.out.handle, 1 + 2 + 3 + bl_sum + 4000 + 5000);
 	test_channel_stop(&ch);
 	test_device_destroy(dev);
+}
+
+/*
+ * A request too large for the client's stack buffer is built again in one
+ * allocation; the nested arrays after the big one (the BO list inside the
+ * second chunk) must still arrive, read from the rebuilt copy.
+ */
+static void nested_arrays_beyond_the_stack_buffer(void **state)
+{
+	(void)state;
+	struct drm_device *dev = test_device_create(DRIVER_GEM | DRIVER_RENDER);
+	struct drm_file *file = drm_file_open(&dev->render, 1000, 1000);
+	struct test_channel ch;
+	assert_int_equal(test_channel_start(&ch, file, 1000, 1000), 0);
+	enum { IB_DW = 4000 };
+	uint32_t *ib = malloc(IB_DW * 4);
+	uint32_t ib_sum = 0;
+	for (uint32_t i = 0; i < IB_DW; i++)
+		ib_sum += ib[i] = i + 1;
+	struct drm_amdgpu_bo_list_entry entries[2] = {{.bo_handle = 4}, {.bo_handle = 5}};
+	struct drm_amdgpu_bo_list_in bl = {.bo_number = 2, .bo_info_size = sizeof(entries[0]),
+					   .bo_info_ptr = (uintptr_t)entries};
+	struct drm_amdgpu_cs_chunk chunks[2] = {
+		{.chunk_id = AMDGPU_CHUNK_ID_IB, .length_dw = IB_DW, .chunk_data = (uintptr_t)ib},
+		{.chunk_id = AMDGPU_CHUNK_ID_BO_HANDLES, .length_dw = sizeof(bl) / 4, .chunk_data = (uintptr_t)&bl},
+	};
+	uint64_t ptrs[2] = {(uintptr_t)&chunks[0], (uintptr_t)&chunks[1]};
+	union drm_amdgpu_cs cs = {.in = {.ctx_id = 1, .num_chunks = 2, .chunks = (uintptr_t)ptrs}};
+	static const struct drm_ioctl_desc ioctls[DRM_AMDGPU_CS + 1] = {
+		DRM_IOCTL_DEF_DRV(AMDGPU_CS, nested_handler, DRM_RENDER_ALLOW),
+	};
+	struct drm_driver *drv = (struct drm_driver *)dev->driver;
+	drv->name = "amdgpu";
+	drv->ioctls = ioctls;
+	drv->num_ioctls = DRM_AMDGPU_CS + 1;
+	assert_int_equal(rdrm_call(ch.fd, "amdgpu", DRM_IOCTL_AMDGPU_CS, &cs), 0);
+	uint32_t bl_sum = 0;
+	for (unsigned k = 0; k < sizeof(bl) / 4; k++)
+		bl_sum += ((uint32_t *)&bl)[k];
+	assert_int_equal(cs.out.handle, ib_sum + bl_sum + 4000 + 5000);
+	free(ib);
+	test_channel_stop(&ch);
+	test_device_destroy(dev);
+}
+
+/* A receive while a borrowed payload is still being read (a signal handler's call) must not overwrite it. */
+static void borrowed_payload_survives_nested_receive(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	char a[64], b[64];
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	struct rdrm_wire_hdr h = {.type = RDRM_MSG_REPLY, .cmd = 1};
+	struct iovec iov = {a, sizeof(a)};
+	assert_int_equal(rdrm_wire_send(sv[0], &h, &iov, 1, NULL, 0), 0);
+	iov.iov_base = b;
+	h.cmd = 2;
+	assert_int_equal(rdrm_wire_send(sv[0], &h, &iov, 1, NULL, 0), 0);
+	struct rdrm_wire_msg outer, inner;
+	assert_int_equal(rdrm_wire_recv_borrowed(sv[1], &outer, 0), 0);
+	assert_int_equal(rdrm_wire_recv_borrowed(sv[1], &inner, 0), 0);
+	assert_int_equal(outer.hdr.cmd, 1);
+	assert_int_equal(inner.hdr.cmd, 2);
+	assert_memory_equal(outer.payload, a, sizeof(a));
+	assert_memory_equal(inner.payload, b, sizeof(b));
+	rdrm_wire_msg_release(&inner);
+	rdrm_wire_msg_release(&outer);
+	/* Released, the buffer serves the next borrowed receive again. */
+	assert_int_equal(rdrm_wire_send(sv[0], &h, &iov, 1, NULL, 0), 0);
+	assert_int_equal(rdrm_wire_recv_borrowed(sv[1], &outer, 0), 0);
+	assert_memory_equal(outer.payload, b, sizeof(b));
+	rdrm_wire_msg_release(&outer);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /*
@@ -754,6 +834,8 @@ int main(void)
 		cmocka_unit_test(driver_number_other_direction),
 		cmocka_unit_test(nested_pointer_arrays),
 		cmocka_unit_test(nested_pointer_arrays_round_trip),
+		cmocka_unit_test(nested_arrays_beyond_the_stack_buffer),
+		cmocka_unit_test(borrowed_payload_survives_nested_receive),
 		cmocka_unit_test(out_fd_overlaying_input),
 		cmocka_unit_test(i915_execbuf_layout),
 		cmocka_unit_test(i915_context_layouts),
