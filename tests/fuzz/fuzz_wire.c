@@ -39,20 +39,25 @@ static void drop_reply(struct drm_call *call, struct call_reply *reply, void *da
 	}
 }
 
-static void setup(void)
+/* The three files, each with an object of small handle so that guesses hit something. */
+static void open_files(void)
 {
-	loop = event_loop_create();
-	dev = kms_test_device_create(loop); /* GEM and KMS: a virtual display with a 60 Hz vblank */
 	files[0] = drm_file_open(&dev->primary, 10, 1000);
 	files[1] = drm_file_open(&dev->primary, 20, 1000);
 	files[2] = drm_file_open(&dev->render, 30, 1000);
-	/* Objects with small handles and a flink name, so guesses hit something. */
 	for (int i = 0; i < 3; i++) {
 		struct drm_gem_object *obj = drm_gem_object_create(dev, 4096);
 		uint32_t h;
 		drm_gem_handle_create(files[i], obj, &h);
 		drm_gem_object_put(obj);
 	}
+}
+
+static void setup(void)
+{
+	loop = event_loop_create();
+	dev = kms_test_device_create(loop); /* GEM and KMS: a virtual display with a 60 Hz vblank */
+	open_files();
 	socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
 	int sz = 1 << 20;
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
@@ -103,5 +108,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (parked)
 		drm_call_cancel(parked); /* the caller went away while it waited */
 	event_loop_dispatch(loop, 0); /* vblanks that came due finish commits */
+	/*
+	 * Objects inputs create live on with their files (each holds a memfd):
+	 * now and then the clients close, freeing everything they held, and
+	 * new ones open, so a long run stays within the fd limit.
+	 */
+	static unsigned runs;
+	if (++runs % 20000 == 0) {
+		for (int i = 0; i < 3; i++)
+			drm_file_release(files[i]);
+		open_files();
+	}
 	return 0;
 }
