@@ -289,15 +289,27 @@ static void rptr_writeback(struct sim_amdgpu_cp *cp, const struct ring_cfg *rc)
 		mem_write(cp, rc->vmid, addr, &cp->rptr, sizeof(cp->rptr)); /* gfx9: a 32-bit dword offset */
 }
 
-/* Consumes len dwords of the current stream. */
+/*
+ * Consumes len dwords of the current stream. At ring level RPTR moves with
+ * every packet, but the CP writes it to memory only as it finishes an
+ * RB_BLKSZ block of the ring (2^(BLKSZ+3) bytes) and when it has caught up
+ * with WPTR.
+ */
 static void retire(struct sim_amdgpu_cp *cp, const struct ring_cfg *rc, uint32_t len)
 {
 	if (cp->depth) {
 		cp->ib[cp->depth - 1].pos += len;
 		return;
 	}
-	cp->rptr = (cp->rptr + len) & rc->mask;
-	rptr_writeback(cp, rc);
+	struct sim_regs *r = sim_amdgpu_mmio(cp->m);
+	unsigned blk_shift = ((sim_regs_get(r, SIM_AMDGPU_CP_RB0_CNTL) >> SIM_AMDGPU_CP_RB_CNTL_BLKSZ_SHIFT) & 0x3Fu) + 1;
+	uint64_t end = (uint64_t)cp->rptr + len;
+	bool block_done = blk_shift >= 32 || (cp->rptr >> blk_shift) != (end >> blk_shift) || end > rc->mask;
+	cp->rptr = (uint32_t)end & rc->mask;
+	if (block_done || ring_avail(cp, r, rc) == 0)
+		rptr_writeback(cp, rc);
+	else
+		sim_regs_set(r, SIM_AMDGPU_CP_RB0_RPTR, cp->rptr);
 }
 
 /* Drops whatever was in flight. */

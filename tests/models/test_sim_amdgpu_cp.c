@@ -711,6 +711,40 @@ static void test_rptr_writeback(void **state)
 	assert_true(gfx_idle(f, 1000));
 	assert_int_equal(rd(f, SIM_AMDGPU_CP_RB0_RPTR), 20);
 	assert_int_equal(*wb32(f, WB_RPTR), 10);
+
+	/*
+	 * Memory gets RPTR as each RB_BLKSZ block is done and when the CP has
+	 * caught up, not after every packet: a CP waiting in the middle of a
+	 * block has RPTR at the wait in the register, the last report in memory.
+	 */
+	wr(f, SIM_AMDGPU_CP_ME_CNTL, SIM_AMDGPU_CP_ME_CNTL_RESET);
+	gfx_ring_init(f, 1024);
+	uint32_t cntl = rd(f, SIM_AMDGPU_CP_RB0_CNTL) & ~(0x3Fu << SIM_AMDGPU_CP_RB_CNTL_BLKSZ_SHIFT);
+	wr(f, SIM_AMDGPU_CP_RB0_CNTL, cntl | 4u << SIM_AMDGPU_CP_RB_CNTL_BLKSZ_SHIFT); /* 128-byte blocks: 32 dwords */
+	wr(f, SIM_AMDGPU_CP_ME_CNTL, 0);
+	*wb32(f, WB_DATA) = 0;
+	*wb32(f, WB_RPTR) = 0xDEAD;
+	struct cmd w = {0};
+	for (int i = 0; i < 5; i++)
+		c1(&w, 0xFFFF1000u);
+	wait_reg_mem(&w, true, 0, 3, f->wb.va + WB_DATA, 0, 1, 0xFFFFFFFF); /* dwords 5..11 */
+	gfx_submit(f, &w);
+	assert_true(wait_reg(f, SIM_AMDGPU_CP_RB0_RPTR, 0xFFFFFFFF, 5, 1000));
+	sleep_ms(20);
+	assert_int_equal(rd(f, SIM_AMDGPU_CP_RB0_RPTR), 5);
+	assert_int_equal(*wb32(f, WB_RPTR), 0xDEAD); /* no block done, not caught up: no report */
+	/* Past the first block boundary (dword 32) and waiting again: the report is at the packet that crossed it. */
+	struct cmd x = {0};
+	for (int i = 0; i < 24; i++)
+		c1(&x, 0xFFFF1000u); /* dwords 12..35 */
+	wait_reg_mem(&x, true, 0, 3, f->wb.va + WB_DATA, 0, 2, 0xFFFFFFFF); /* dwords 36..42 */
+	gfx_submit(f, &x);
+	__atomic_store_n(wb32(f, WB_DATA), 1, __ATOMIC_RELEASE);
+	assert_true(wait_reg(f, SIM_AMDGPU_CP_RB0_RPTR, 0xFFFFFFFF, 36, 1000));
+	assert_int_equal(*wb32(f, WB_RPTR), 32); /* the NOP in dword 31 finished the first block */
+	__atomic_store_n(wb32(f, WB_DATA), 2, __ATOMIC_RELEASE);
+	assert_true(gfx_idle(f, 1000));
+	assert_int_equal(*wb32(f, WB_RPTR), 43); /* caught up */
 }
 
 static void test_ring_wrap(void **state)
