@@ -25,7 +25,7 @@ REAL_DECL(int, statfs, (const char *, struct statfs *))
 
 #define DEBUGFS_MAGIC_ 0x64626720
 
-__thread int rdrm_guard RDRM_TLS_IE;
+_Thread_local int rdrm_guard RDRM_TLS_IE;
 
 void *rdrm_next(const char *name)
 {

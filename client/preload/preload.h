@@ -29,7 +29,7 @@ bool rdrm_hidden(const char *path);
  * __tls_get_addr call (the library is preloaded, so it is in the initial
  * TLS block). */
 #define RDRM_TLS_IE __attribute__((tls_model("initial-exec")))
-extern __thread int rdrm_guard RDRM_TLS_IE;
+extern _Thread_local int rdrm_guard RDRM_TLS_IE;
 
 /* Looks up the next definition of a libc symbol (RTLD_NEXT). NULL if none. */
 void *rdrm_next(const char *name);
