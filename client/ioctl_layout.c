@@ -508,7 +508,8 @@ static const struct rdrm_layout i915_engines_layout = ARRAYS(i915_engines_arrays
 static uint64_t ctx_param_bytes(const void *base, size_t size, size_t off, uint64_t which)
 {
 	uint64_t param = field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, param)), 8);
-	uint32_t bytes = (uint32_t)field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, size)), 4);
+	uint32_t bytes =
+		(uint32_t)field_get(base, size, (uint16_t)(off + offsetof(struct drm_i915_gem_context_param, size)), 4);
 	return param == which ? bytes : 0;
 }
 
@@ -549,7 +550,8 @@ static const struct rdrm_array i915_ctx_getparam_arrays[] = {
 };
 
 /* CONTEXT_CREATE_EXT: SETPARAM nodes, each with a context parameter inside. */
-static uint64_t create_ext_engines_bytes(const void *parent, size_t parent_size, const void *const *pd, const uint64_t *pc)
+static uint64_t create_ext_engines_bytes(const void *parent, size_t parent_size, const void *const *pd,
+				       const uint64_t *pc)
 {
 	(void)pd;
 	(void)pc;
@@ -640,7 +642,8 @@ static uint64_t execbuf_fence_count(const void *parent, size_t parent_size, cons
 	return field_get(parent, parent_size, FIELD(struct drm_i915_gem_execbuffer2, num_cliprects), 4);
 }
 
-static uint64_t execbuf_uses_extensions(const void *parent, size_t parent_size, const void *const *pd, const uint64_t *pc)
+static uint64_t execbuf_uses_extensions(const void *parent, size_t parent_size, const void *const *pd,
+				       const uint64_t *pc)
 {
 	(void)pd;
 	(void)pc;

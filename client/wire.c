@@ -216,7 +216,8 @@ static uint8_t *rx_buffer(size_t cap)
  * msg is zeroed; buf holds cap bytes. borrow: an inline payload stays in buf.
  * Inlined into its one caller: a call per message costs a second prologue.
  */
-static inline __attribute__((always_inline)) int recv_into(int sock, struct rdrm_wire_msg *msg, int flags, uint8_t *buf, size_t cap, bool borrow)
+static inline __attribute__((always_inline)) int recv_into(int sock, struct rdrm_wire_msg *msg, int flags,
+							   uint8_t *buf, size_t cap, bool borrow)
 {
 	union {
 		struct cmsghdr align;
