@@ -1,6 +1,7 @@
 #include "sim_idle.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,7 +19,9 @@ static void poll_init(void)
 		if (!*end && v <= 1000000)
 			us = v;
 	}
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	/* The CPUs this process may run on, not the machine's: a poller on the only one starves its driver. */
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2)
 		us = 0;
 	poll_ns = us * 1000;
 }

@@ -7,8 +7,8 @@
  * start without a thread wake-up, and an idle engine still sleeps.
  *
  * The window is REDOX_DRM_SIM_POLL_US microseconds (default 100; 0 turns
- * polling off); with one CPU there is no polling, as the poller would only
- * take the CPU from the submitter.
+ * polling off). A process allowed only one CPU does not poll: the poller
+ * would only take the CPU from the submitter.
  */
 #ifndef REDOX_DRM_SIM_IDLE_H
 #define REDOX_DRM_SIM_IDLE_H
