@@ -17,6 +17,8 @@
 #include <intel_bufmgr.h>
 #include <xf86drm.h>
 
+#include "i915_node.h"
+
 static int failures;
 
 #define CHECK(cond)                                                              \
@@ -34,30 +36,6 @@ static int getparam(int fd, int param)
 	if (drmIoctl(fd, DRM_IOCTL_I915_GETPARAM, &gp))
 		return -errno;
 	return value;
-}
-
-/* The render node whose driver is i915. */
-static int open_i915(void)
-{
-	drmDevicePtr devs[8];
-	int n = drmGetDevices2(0, devs, 8);
-	int fd = -1;
-	for (int i = 0; i < n && fd < 0; i++) {
-		if (!(devs[i]->available_nodes & (1 << DRM_NODE_RENDER)))
-			continue;
-		int f = open(devs[i]->nodes[DRM_NODE_RENDER], O_RDWR | O_CLOEXEC);
-		if (f < 0)
-			continue;
-		drmVersionPtr v = drmGetVersion(f);
-		if (v && !strcmp(v->name, "i915"))
-			fd = f;
-		else
-			close(f);
-		drmFreeVersion(v);
-	}
-	if (n > 0)
-		drmFreeDevices(devs, n);
-	return fd;
 }
 
 int main(void)
