@@ -26,10 +26,13 @@ static void poll_init(void)
 	poll_ns = us * 1000;
 }
 
-uint64_t sim_idle_poll_ns(void)
+bool sim_idle_should_poll(uint64_t busy_ns, uint64_t now, uint64_t deadline_ns, uint64_t *until)
 {
 	pthread_once(&poll_once, poll_init);
-	return poll_ns;
+	if (!poll_ns || now - busy_ns >= poll_ns)
+		return false;
+	*until = busy_ns + poll_ns < deadline_ns ? busy_ns + poll_ns : deadline_ns;
+	return true;
 }
 
 static uint64_t now_ns(void)

@@ -16,8 +16,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The polling window in ns (read once per process); 0: sleep at once. */
-uint64_t sim_idle_poll_ns(void);
+/*
+ * Whether an engine that last did work at busy_ns polls now rather than
+ * sleeps; if so, *until is the end of its window, or deadline_ns (when it
+ * has something due then; UINT64_MAX: nothing) if that comes first.
+ */
+bool sim_idle_should_poll(uint64_t busy_ns, uint64_t now, uint64_t deadline_ns, uint64_t *until);
 
 /*
  * Polls changed(ctx) until it returns true (then returns true) or the clock

@@ -442,10 +442,9 @@ static bool waiter_kicked(void *ctx)
 /* Soon after work, polls for more without the lock instead of sleeping (sim_idle.h); false: sleep. */
 static bool engine_idle_poll(struct sim_amdgpu *a, struct sim_amdgpu_waiter *w, uint64_t now, uint64_t deadline_ns)
 {
-	uint64_t window = sim_idle_poll_ns();
-	if (!window || now - w->busy_ns >= window)
+	uint64_t until;
+	if (!sim_idle_should_poll(w->busy_ns, now, deadline_ns, &until))
 		return false;
-	uint64_t until = w->busy_ns + window < deadline_ns ? w->busy_ns + window : deadline_ns;
 	w->idle_poll = true;
 	w->polling = deadline_ns != UINT64_MAX;
 	atomic_store(&w->kicked, false);

@@ -736,12 +736,9 @@ static bool attn_changed(void *ctx)
 /* Soon after a list ran, polls for attention without the lock instead of sleeping (sim_idle.h). */
 static bool idle_poll(struct i915_engine *e)
 {
-	uint64_t window = sim_idle_poll_ns(), now = i915_now_ns();
-	if (!window || now - e->busy_ns >= window)
+	uint64_t until;
+	if (!sim_idle_should_poll(e->busy_ns, i915_now_ns(), e->late_bits ? e->late_due_ns : UINT64_MAX, &until))
 		return false;
-	uint64_t until = e->busy_ns + window;
-	if (e->late_bits && e->late_due_ns < until)
-		until = e->late_due_ns;
 	e->poll_attn = atomic_load(&e->attn);
 	unlock(e);
 	sim_idle_poll(attn_changed, e, until);
